@@ -1,0 +1,172 @@
+package dev.edgesync.engine.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Objects;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Every meter the engine records, registered in the {@link MeterRegistry} the embedding app
+ * passes in (a {@link SimpleMeterRegistry} when it passes none). Names use Micrometer's dotted
+ * convention; a Prometheus registry renders {@code edgesync.replication.entries.applied} as
+ * {@code edgesync_replication_entries_applied_total}.
+ *
+ * <p>Thread safety: all methods may be called from any thread.
+ */
+public final class EngineMetrics {
+  private final MeterRegistry registry;
+  private final Counter localWrites;
+  private final Counter conflicts;
+  private final DistributionSummary commitBatchEntries;
+  private final Timer commitLatency;
+
+  /** Registers the node-wide meters. */
+  public EngineMetrics(MeterRegistry registry) {
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.localWrites =
+        Counter.builder("edgesync.local.writes").description("Local puts and deletes committed").register(registry);
+    this.conflicts =
+        Counter.builder("edgesync.conflicts")
+            .description("Incoming versions that lost last-writer-wins and were dropped")
+            .register(registry);
+    this.commitBatchEntries =
+        DistributionSummary.builder("edgesync.commit.batch.entries")
+            .description("Entries per group commit")
+            .publishPercentileHistogram()
+            .register(registry);
+    this.commitLatency =
+        Timer.builder("edgesync.commit.latency")
+            .description("Time to apply and commit one group commit")
+            .publishPercentileHistogram()
+            .register(registry);
+  }
+
+  /** Meters for tests and embedding without a registry. */
+  public static EngineMetrics noRegistry() {
+    return new EngineMetrics(new SimpleMeterRegistry());
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public void localWrites(int n) {
+    localWrites.increment(n);
+  }
+
+  public void conflicts(int n) {
+    conflicts.increment(n);
+  }
+
+  public DistributionSummary commitBatchEntries() {
+    return commitBatchEntries;
+  }
+
+  public Timer commitLatency() {
+    return commitLatency;
+  }
+
+  /** Registers a gauge of the node's head seq. */
+  public <T> void headSeq(T source, ToDoubleFunction<T> value) {
+    registry.gauge("edgesync.head.seq", Tags.empty(), source, value);
+  }
+
+  /** Entries applied from {@code peer} (winners stored). */
+  public Counter entriesApplied(String peer) {
+    return Counter.builder("edgesync.replication.entries.applied")
+        .description("Entries received from a peer that won LWW and were stored")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /** Entries sent to subscriber {@code peer}. */
+  public Counter entriesSent(String peer) {
+    return Counter.builder("edgesync.replication.entries.sent")
+        .description("Entries streamed to a subscribing peer")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /** Entries received from {@code peer} that were already stored (echoes, re-sends). */
+  public Counter duplicates(String peer) {
+    return Counter.builder("edgesync.replication.duplicates")
+        .description("Entries received that equal the stored version")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /** Replication errors by peer and kind (e.g. clock_skew, crc, wrong_cluster, io). */
+  public Counter errors(String peer, String kind) {
+    return Counter.builder("edgesync.replication.errors")
+        .description("Replication errors by peer and kind")
+        .tag("peer", peer)
+        .tag("kind", kind)
+        .register(registry);
+  }
+
+  /** Reconnect attempts to {@code peer}. */
+  public Counter reconnects(String peer) {
+    return Counter.builder("edgesync.replication.reconnects")
+        .description("Stream re-openings to a peer")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /** Entries per batch received from peers. */
+  public DistributionSummary batchEntries(String peer) {
+    return DistributionSummary.builder("edgesync.replication.batch.entries")
+        .description("Entries per replication batch received")
+        .tag("peer", peer)
+        .publishPercentileHistogram()
+        .register(registry);
+  }
+
+  /** Time from receiving a batch to its commit. */
+  public Timer applyLatency(String peer) {
+    return Timer.builder("edgesync.replication.apply.latency")
+        .description("Time from receiving a batch to its durable commit")
+        .tag("peer", peer)
+        .publishPercentileHistogram()
+        .register(registry);
+  }
+
+  /** Registers the per-peer gauges (lag in entries and seconds, connected 0/1). */
+  public <T> void peerGauges(
+      String peer,
+      T source,
+      ToDoubleFunction<T> lagEntries,
+      ToDoubleFunction<T> lagSeconds,
+      ToDoubleFunction<T> connected) {
+    Tags tags = Tags.of("peer", peer);
+    registry.gauge("edgesync.replication.lag.entries", tags, source, lagEntries);
+    registry.gauge("edgesync.replication.lag.seconds", tags, source, lagSeconds);
+    registry.gauge("edgesync.replication.connected", tags, source, connected);
+  }
+
+  /** Removes the per-peer gauges of a removed peer. */
+  public void removePeerGauges(String peer) {
+    registry.getMeters().stream()
+        .filter(m -> peer.equals(m.getId().getTag("peer")) && m.getId().getName().startsWith("edgesync.replication."))
+        .filter(m -> m instanceof io.micrometer.core.instrument.Gauge)
+        .toList()
+        .forEach(registry::remove);
+  }
+
+  /** Refused inbound streams by reason (wrong_cluster, protocol_version, not_allowed, ...). */
+  public Counter refused(String reason) {
+    return Counter.builder("edgesync.replication.refused")
+        .description("Inbound subscriptions refused, by reason")
+        .tag("reason", reason)
+        .register(registry);
+  }
+
+  /** Registers a gauge computed on scrape. */
+  public void gauge(String name, String description, Supplier<Number> value) {
+    io.micrometer.core.instrument.Gauge.builder(name, value).description(description).register(registry);
+  }
+}

@@ -1,0 +1,20 @@
+package dev.edgesync.engine.storage;
+
+import java.util.List;
+
+/**
+ * Told about every commit of the single writer, after the batch is durable (as durable as the
+ * configured durability makes it).
+ *
+ * <p>Called on the writer thread, in commit order: implementations must return quickly and hand
+ * real work to another thread, since the next group commit waits for them.
+ */
+@FunctionalInterface
+public interface CommitListener {
+  /**
+   * @param stored the entries stored by the commit (winners only), in seq order
+   * @param origin {@code null} for local writes, else the id of the peer the batch came from
+   * @param headSeq the head seq after the commit
+   */
+  void onCommit(List<StoredEntry> stored, String origin, long headSeq);
+}

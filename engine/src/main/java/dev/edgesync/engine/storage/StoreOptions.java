@@ -1,0 +1,45 @@
+package dev.edgesync.engine.storage;
+
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link VersionedStore}, validated when built by {@code SyncNode.Builder}.
+ *
+ * @param nodeId this node's id; a data dir created under another id is refused
+ * @param sync fsync every group commit ({@code fsync} durability) or not ({@code buffered})
+ * @param maxKeyBytes largest key accepted ({@code limits.maxKeyBytes})
+ * @param maxValueBytes largest value accepted ({@code limits.maxValueBytes})
+ * @param writeQueueDepth most writes and remote batches waiting for the writer ({@code
+ *     limits.writeQueueDepth}); a full queue rejects local writes and blocks remote batches
+ * @param groupCommitMaxEntries most entries committed in one {@code WriteBatch}
+ * @param cacheMaxEntries size of the key to version cache
+ * @param wallClock wall clock for the HLC
+ * @param maxClockSkew how far ahead of the local clock a remote timestamp may be
+ * @param conflictListener audit hook for LWW losers, or null
+ */
+public record StoreOptions(
+    String nodeId,
+    boolean sync,
+    int maxKeyBytes,
+    int maxValueBytes,
+    int writeQueueDepth,
+    int groupCommitMaxEntries,
+    int cacheMaxEntries,
+    InstantSource wallClock,
+    Duration maxClockSkew,
+    ConflictListener conflictListener) {
+
+  public StoreOptions {
+    Objects.requireNonNull(nodeId, "nodeId");
+    Objects.requireNonNull(wallClock, "wallClock");
+    Objects.requireNonNull(maxClockSkew, "maxClockSkew");
+  }
+
+  /** Defaults for tests and the simulation: fsync on, design defaults for every limit. */
+  public static StoreOptions defaults(String nodeId, InstantSource wallClock) {
+    return new StoreOptions(
+        nodeId, true, 1024, 1024 * 1024, 10_000, 4096, 100_000, wallClock, Duration.ofSeconds(60), null);
+  }
+}

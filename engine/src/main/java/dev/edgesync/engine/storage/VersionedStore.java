@@ -1,0 +1,90 @@
+package dev.edgesync.engine.storage;
+
+import dev.edgesync.conflict.ClockSkewException;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The node's versioned key-value state over a {@link KvStore}: the {@code state} table, the
+ * compacted {@code by-seq} change log and {@code meta}, with last-writer-wins applied by a single
+ * writer that group-commits local writes and remote batches.
+ *
+ * <p>Invariants:
+ *
+ * <ul>
+ *   <li>Only a version that wins LWW is stored, and it gets the next local seq; a key has at most
+ *       one by-seq row (its newest version's seq), so the change log is bounded by the number of
+ *       keys, never by history.
+ *   <li>A future completes only after the commit holding its write is durable (one fsync per
+ *       group commit in {@code fsync} durability).
+ *   <li>State, by-seq, head seq, HLC high-water mark and digest change in one atomic write.
+ *   <li>A storage failure fails every pending and later write with {@link StorageException}.
+ * </ul>
+ *
+ * <p>Thread safety: all methods may be called from any thread.
+ */
+public interface VersionedStore extends AutoCloseable {
+
+  /** This node's id, as stored in meta. */
+  String nodeId();
+
+  /** Random UUID made when the database was created; changes when it is wiped. */
+  String logId();
+
+  /** Highest seq committed. */
+  long headSeq();
+
+  /** Digest of the current state; equal states have equal digests. */
+  StateDigest digest();
+
+  /** Recomputes the digest from the state table (slow: reads everything). */
+  StateDigest recomputeDigest();
+
+  /**
+   * Queues a local put ({@code value != null}) or delete ({@code value == null}).
+   *
+   * @return completes after the write is committed, or exceptionally with {@link
+   *     StorageException}, or {@link LimitExceededException} when the write queue is full
+   */
+  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value);
+
+  /**
+   * Queues a batch of entries received from {@code peerId} for LWW apply; entries are already
+   * checksum-verified. The HLC is advanced past every entry's timestamp.
+   *
+   * @return completes after the commit with the counts, or exceptionally with {@link
+   *     ClockSkewException} (wrapped in a {@link java.util.concurrent.CompletionException}) when any
+   *     entry's timestamp is too far in the future, in which case nothing of the batch is applied
+   */
+  CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries);
+
+  /** Latest committed version of {@code key}, including tombstones; empty when never written. */
+  Optional<StoredEntry> get(byte[] key);
+
+  /**
+   * Iterates live (non-tombstone) entries whose key starts with {@code prefix}, lazily, in key
+   * order; close the iterator.
+   */
+  EntryIterator scan(byte[] prefix);
+
+  /**
+   * Reads the change log after {@code afterSeq} from one consistent snapshot, stopping at {@code
+   * maxEntries} entries or once {@code maxBytes} is reached (at least one entry is returned if
+   * there is one).
+   */
+  ChangeBatch readChanges(long afterSeq, int maxEntries, long maxBytes);
+
+  /** Registers a listener told about every commit; returns a handle that removes it. */
+  AutoCloseable addCommitListener(CommitListener listener);
+
+  /** Stops accepting writes, commits what is queued, then releases the store. */
+  @Override
+  void close();
+
+  /** An iterator over entries that holds store resources until closed. */
+  interface EntryIterator extends java.util.Iterator<StoredEntry>, AutoCloseable {
+    @Override
+    void close();
+  }
+}
