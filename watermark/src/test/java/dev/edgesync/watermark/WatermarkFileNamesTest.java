@@ -29,7 +29,8 @@ class WatermarkFileNamesTest {
       assertEquals(
           Optional.of(id), WatermarkFileNames.peerIdOf(WatermarkFileNames.fileNameFor(id)), id);
     }
-    assertEquals(Optional.empty(), WatermarkFileNames.peerIdOf(WatermarkFileNames.fileNameFor("y".repeat(101))));
+    String hashedName = WatermarkFileNames.fileNameFor("y".repeat(101));
+    assertEquals(Optional.empty(), WatermarkFileNames.peerIdOf(hashedName));
     assertEquals(Optional.empty(), WatermarkFileNames.peerIdOf("~NOT-BASE32.json"));
   }
 

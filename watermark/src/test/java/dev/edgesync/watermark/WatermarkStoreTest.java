@@ -159,7 +159,8 @@ class WatermarkStoreTest {
 
   static Stream<Arguments> unusableContents() {
     String valid =
-        "{\"peerId\":\"site-b\",\"peerLogId\":\"l\",\"seq\":5,\"updatedAt\":\"2026-11-03T10:15:30Z\"}";
+        "{\"peerId\":\"site-b\",\"peerLogId\":\"l\","
+            + "\"seq\":5,\"updatedAt\":\"2026-11-03T10:15:30Z\"}";
     return Stream.of(
         Arguments.of("empty file", "", "the file is empty"),
         Arguments.of("only whitespace", "  \n ", "does not hold a JSON object"),
@@ -182,7 +183,9 @@ class WatermarkStoreTest {
             valid.replace("2026-11-03T10:15:30Z", "yesterday"),
             "'updatedAt' is not an ISO-8601 instant"),
         Arguments.of(
-            "duplicate field", valid.replace("\"seq\":5,", "\"seq\":5,\"seq\":6,"), "not valid JSON"));
+            "duplicate field",
+            valid.replace("\"seq\":5,", "\"seq\":5,\"seq\":6,"),
+            "not valid JSON"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -243,7 +246,8 @@ class WatermarkStoreTest {
 
     List<String> warnings = logs.messages(Level.WARN);
     assertEquals(2, warnings.size(), warnings.toString());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("re-sync peer 'site-c'")), warnings::toString);
+    assertTrue(
+        warnings.stream().anyMatch(w -> w.contains("re-sync peer 'site-c'")), warnings::toString);
     assertTrue(
         warnings.stream().anyMatch(w -> w.contains("re-sync peer 'ünïcode/peer'")),
         warnings::toString);
