@@ -142,7 +142,7 @@ public final class SyncNode implements AutoCloseable {
         notifier = new ChangeNotifier(config.nodeId, config.listenerQueueCapacity);
         store.addCommitListener(notifier);
         metrics.headSeq(store, VersionedStore::headSeq);
-        watermarks = new WatermarkStore(config.dataDir, Clock.systemUTC());
+        watermarks = WatermarkStore.open(config.dataDir, Clock.systemUTC());
         AtomicInteger threads = new AtomicInteger();
         scheduler =
             Executors.newScheduledThreadPool(
@@ -764,7 +764,7 @@ public final class SyncNode implements AutoCloseable {
     }
 
     private static ConfigException invalid(String field, String value, String expected) {
-      return new ConfigException(SOURCE, field, value, expected);
+      return new ConfigException(SOURCE, field, value, value == null ? "missing" : "invalid value", expected);
     }
   }
 }

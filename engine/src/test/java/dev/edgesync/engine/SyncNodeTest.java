@@ -1,0 +1,202 @@
+package dev.edgesync.engine;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.edgesync.discovery.ConfigException;
+import dev.edgesync.engine.storage.LimitExceededException;
+import dev.edgesync.engine.storage.NodeIdMismatchException;
+import dev.edgesync.engine.storage.WriteResult;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The embedding API on one node, over LevelDB in a temp dir; replication has its own suites. */
+class SyncNodeTest {
+  @TempDir Path dir;
+
+  private SyncNode.Builder builder(String id) {
+    return SyncNode.builder().nodeId(id).cluster("test").dataDir(dir.resolve(id)).listen("127.0.0.1:0");
+  }
+
+  @Test
+  void putGetDeleteScan() {
+    try (SyncNode node = builder("a").build().start()) {
+      WriteResult w1 = node.put("fruit/apple", "red");
+      WriteResult w2 = node.put("fruit/banana", "yellow");
+      node.put("veg/carrot", "orange");
+      assertTrue(w2.seq() > w1.seq());
+      assertEquals("a", w1.version().origin());
+      assertEquals("red", node.get("fruit/apple").orElseThrow());
+
+      node.delete("fruit/apple");
+      assertTrue(node.get("fruit/apple").isEmpty());
+      assertTrue(node.getEntry("fruit/apple".getBytes()).orElseThrow().tombstone());
+
+      try (Stream<KeyValue> fruit = node.scan("fruit/")) {
+        assertEquals(List.of("fruit/banana"), fruit.map(KeyValue::keyUtf8).toList());
+      }
+      assertTrue(node.verifyDigest());
+    }
+  }
+
+  @Test
+  void restartKeepsEveryAcknowledgedWriteAndContinuesSeqs() {
+    String digest;
+    long head;
+    try (SyncNode node = builder("a").build().start()) {
+      for (int i = 0; i < 500; i++) {
+        node.put("k" + i, "v" + i);
+      }
+      node.delete("k7");
+      digest = node.digest();
+      head = node.status().headSeq();
+    }
+    try (SyncNode node = builder("a").build().start()) {
+      assertEquals(digest, node.digest());
+      assertEquals(head, node.status().headSeq());
+      for (int i = 0; i < 500; i++) {
+        if (i != 7) {
+          assertEquals("v" + i, node.get("k" + i).orElseThrow());
+        }
+      }
+      assertTrue(node.get("k7").isEmpty());
+      assertEquals(head + 1, node.put("next", "x").seq());
+      assertTrue(node.verifyDigest());
+    }
+  }
+
+  @Test
+  void dataDirOfAnotherNodeIsRefusedAndUntouched() {
+    String digest;
+    try (SyncNode node = builder("a").build().start()) {
+      node.put("k", "v");
+      digest = node.digest();
+    }
+    SyncNode impostor =
+        SyncNode.builder().nodeId("b").cluster("test").dataDir(dir.resolve("a")).listen("127.0.0.1:0").build();
+    NodeIdMismatchException e = assertThrows(NodeIdMismatchException.class, impostor::start);
+    assertTrue(e.getMessage().contains("'a'") && e.getMessage().contains("'b'"), e.getMessage());
+    try (SyncNode node = builder("a").build().start()) {
+      assertEquals(digest, node.digest());
+    }
+  }
+
+  @Test
+  void oversizeKeysAndValuesAreRefusedNamingTheLimit() {
+    try (SyncNode node = builder("a").maxKeyBytes(16).maxValueBytes(32).build().start()) {
+      LimitExceededException key =
+          assertThrows(LimitExceededException.class, () -> node.put("k".repeat(17), "v"));
+      assertEquals("limits.maxKeyBytes", key.limitName());
+      LimitExceededException value =
+          assertThrows(LimitExceededException.class, () -> node.put("k", "v".repeat(33)));
+      assertEquals("limits.maxValueBytes", value.limitName());
+      assertEquals(0, node.status().headSeq());
+      assertTrue(node.get("k").isEmpty());
+    }
+  }
+
+  @Test
+  void builderErrorsNameTheField() {
+    ConfigException badId = assertThrows(ConfigException.class, () -> SyncNode.builder().nodeId("a b"));
+    assertTrue(badId.getMessage().contains("nodeId"), badId.getMessage());
+    ConfigException noDir = assertThrows(ConfigException.class, () -> SyncNode.builder().nodeId("a").build());
+    assertTrue(noDir.getMessage().contains("dataDir"), noDir.getMessage());
+    ConfigException badListen =
+        assertThrows(ConfigException.class, () -> SyncNode.builder().listen("localhost"));
+    assertTrue(badListen.getMessage().contains("listen"), badListen.getMessage());
+    ConfigException heartbeat =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                builder("a")
+                    .heartbeatInterval(Duration.ofSeconds(2))
+                    .heartbeatTimeout(Duration.ofSeconds(3))
+                    .build());
+    assertTrue(heartbeat.getMessage().contains("heartbeatTimeout"), heartbeat.getMessage());
+    ConfigException self = assertThrows(ConfigException.class, () -> builder("a").peer("a", "127.0.0.1:1").build());
+    assertTrue(self.getMessage().contains("peers"), self.getMessage());
+  }
+
+  @Test
+  void subscribersSeeCommittedLocalChangesInOrderUnderTheirPrefix() {
+    try (SyncNode node = builder("a").build().start()) {
+      List<String> seen = Collections.synchronizedList(new ArrayList<>());
+      Subscription sub =
+          node.subscribe("orders/", c -> seen.add(c.keyUtf8() + "=" + (c.isDelete() ? "<deleted>" : c.valueUtf8())));
+      node.put("orders/1", "new");
+      node.put("other", "ignored");
+      node.put("orders/1", "paid");
+      node.delete("orders/1");
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 3);
+      assertEquals(List.of("orders/1=new", "orders/1=paid", "orders/1=<deleted>"), List.copyOf(seen));
+      sub.close();
+      assertFalse(sub.isActive());
+    }
+  }
+
+  @Test
+  void aSlowListenerIsUnsubscribedNotAllowedToStallWrites() throws Exception {
+    try (SyncNode node = builder("a").listenerQueueCapacity(4).durability(Durability.BUFFERED).build().start()) {
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.atomic.AtomicBoolean overflowed = new java.util.concurrent.atomic.AtomicBoolean();
+      Subscription sub =
+          node.subscribe(
+              "",
+              new ChangeListener() {
+                @Override
+                public void onChange(Change change) {
+                  try {
+                    release.await();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                }
+
+                @Override
+                public void onOverflow() {
+                  overflowed.set(true);
+                }
+              });
+      for (int i = 0; i < 50; i++) {
+        node.put("k" + i, "v"); // writes keep committing while the listener is stuck
+      }
+      release.countDown();
+      await().atMost(Duration.ofSeconds(10)).untilTrue(overflowed);
+      assertFalse(sub.isActive());
+      assertEquals(50, node.status().headSeq());
+    }
+  }
+
+  @Test
+  void binaryKeysAndValuesRoundTrip() {
+    try (SyncNode node = builder("a").build().start()) {
+      byte[] key = {0, (byte) 0xff, 1, (byte) 0x80};
+      byte[] value = {(byte) 0xfe, 0, 0, 7};
+      node.put(key, value);
+      assertArrayEquals(value, node.get(key).orElseThrow().value());
+      try (Stream<KeyValue> all = node.scan(new byte[0])) {
+        assertEquals(1, all.collect(Collectors.toList()).size());
+      }
+    }
+  }
+
+  @Test
+  void operationsOnAClosedNodeFailClearly() {
+    SyncNode node = builder("a").build().start();
+    node.close();
+    node.close(); // idempotent
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> node.put("k", "v"));
+    assertTrue(e.getMessage().contains("CLOSED"), e.getMessage());
+  }
+}
