@@ -1,10 +1,23 @@
 package dev.edgesync.engine.storage;
 
+import com.google.common.hash.Hasher;
+import com.google.common.hash.Hashing;
+import dev.edgesync.conflict.Version;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
 /**
  * An order-independent 128-bit digest of a node's state: the sum, modulo 2^64 in each half, of a
  * 128-bit hash of every key's (key, version, value or tombstone). Adding or removing one key's
  * contribution is O(1), so the digest is maintained with every commit; two nodes holding the same
  * state hold the same digest, whatever order their writes arrived in.
+ *
+ * <p>The per-key hash is part of the wire-visible contract (nodes compare digests), so it is fixed
+ * here, in {@link #contribution}: murmur3_128 (seed 0) over the key length (4-byte int), the key,
+ * the HLC (8-byte long), the origin's UTF-8 length (4-byte int) and bytes, the tombstone flag (one
+ * byte, 1 for a tombstone) and the value; {@code high} is the first 8 bytes of the hash read
+ * little-endian, {@code low} the next 8.
  */
 public record StateDigest(long high, long low) {
   /** The digest of the empty state. */
@@ -18,6 +31,39 @@ public record StateDigest(long high, long low) {
   /** Removes a contribution. */
   public StateDigest minus(long h, long l) {
     return new StateDigest(high - h, low - l);
+  }
+
+  /** Adds a contribution made by {@link #contribution}. */
+  public StateDigest plus(StateDigest contribution) {
+    return plus(contribution.high, contribution.low);
+  }
+
+  /** Removes a contribution made by {@link #contribution}. */
+  public StateDigest minus(StateDigest contribution) {
+    return minus(contribution.high, contribution.low);
+  }
+
+  /**
+   * One key's contribution to the digest: the 128-bit hash of its stored version (see the class
+   * comment for the exact layout).
+   *
+   * @param value the value bytes, empty for a tombstone
+   */
+  public static StateDigest contribution(byte[] key, Version version, boolean tombstone, byte[] value) {
+    byte[] origin = version.origin().getBytes(StandardCharsets.UTF_8);
+    Hasher hasher = Hashing.murmur3_128().newHasher();
+    hasher.putInt(key.length).putBytes(key);
+    hasher.putLong(version.hlc());
+    hasher.putInt(origin.length).putBytes(origin);
+    hasher.putByte(tombstone ? (byte) 1 : (byte) 0);
+    hasher.putBytes(value);
+    ByteBuffer hash = ByteBuffer.wrap(hasher.hash().asBytes()).order(ByteOrder.LITTLE_ENDIAN);
+    return new StateDigest(hash.getLong(0), hash.getLong(8));
+  }
+
+  /** {@link #contribution(byte[], Version, boolean, byte[])} of a stored entry. */
+  public static StateDigest contribution(StoredEntry entry) {
+    return contribution(entry.key(), entry.version(), entry.tombstone(), entry.value());
   }
 
   /** 32 hex digits. */

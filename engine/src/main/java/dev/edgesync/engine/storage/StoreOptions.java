@@ -35,6 +35,22 @@ public record StoreOptions(
     Objects.requireNonNull(nodeId, "nodeId");
     Objects.requireNonNull(wallClock, "wallClock");
     Objects.requireNonNull(maxClockSkew, "maxClockSkew");
+    // SyncNode.Builder validates user input with the same names; this guards direct users (tests,
+    // the simulation) against settings that would make the writer misbehave rather than fail.
+    atLeast("limits.maxKeyBytes", maxKeyBytes, 1);
+    atLeast("limits.maxValueBytes", maxValueBytes, 0);
+    atLeast("limits.writeQueueDepth", writeQueueDepth, 1);
+    atLeast("limits.groupCommitMaxEntries", groupCommitMaxEntries, 1);
+    atLeast("limits.cacheMaxEntries", cacheMaxEntries, 0);
+    if (maxClockSkew.isNegative() || maxClockSkew.isZero()) {
+      throw new IllegalArgumentException("maxClockSkew must be positive, got " + maxClockSkew);
+    }
+  }
+
+  private static void atLeast(String name, int value, int min) {
+    if (value < min) {
+      throw new IllegalArgumentException(name + " must be at least " + min + ", got " + value);
+    }
   }
 
   /** Defaults for tests and the simulation: fsync on, design defaults for every limit. */

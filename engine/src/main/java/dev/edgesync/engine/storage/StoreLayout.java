@@ -1,0 +1,180 @@
+package dev.edgesync.engine.storage;
+
+import dev.edgesync.conflict.Version;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The key layout and row encodings {@link GroupCommitStore} keeps in its single {@link KvStore}.
+ * Everything that knows a byte offset lives here, so that the layout is written down once.
+ *
+ * <ul>
+ *   <li>{@code 's' + key} → state row: {@code hlc} (8 bytes), origin length (2 bytes, unsigned),
+ *       origin (UTF-8), {@code seq} (8 bytes), flags (1 byte: bit 0 = tombstone), value (the rest).
+ *   <li>{@code 'q' + seq} (8 bytes, big-endian, so that key order is seq order) → key: the
+ *       compacted by-seq index, at most one row per key.
+ *   <li>{@code 'm' + name} (ASCII) → meta value, see the {@code META_*} names.
+ * </ul>
+ *
+ * <p>All integers are big-endian.
+ */
+final class StoreLayout {
+  static final byte STATE = 's';
+  static final byte BY_SEQ = 'q';
+  static final byte META = 'm';
+
+  /** Layout version written at creation; a database with another version is refused. */
+  static final int FORMAT_VERSION = 1;
+
+  static final String META_FORMAT = "format";
+  static final String META_NODE_ID = "nodeId";
+  static final String META_LOG_ID = "logId";
+  static final String META_HEAD_SEQ = "headSeq";
+  static final String META_HLC = "hlc";
+  static final String META_DIGEST = "digest";
+
+  static final byte[] EMPTY = new byte[0];
+
+  private static final int FLAG_TOMBSTONE = 1;
+  private static final int MAX_ORIGIN_BYTES = 0xFFFF;
+  private static final int FIXED_STATE_BYTES = 8 + 2 + 8 + 1;
+
+  private StoreLayout() {}
+
+  static byte[] stateKey(byte[] key) {
+    return prefixed(STATE, key);
+  }
+
+  static byte[] seqKey(long seq) {
+    return ByteBuffer.allocate(9).put(BY_SEQ).putLong(seq).array();
+  }
+
+  static long seqOf(byte[] seqKey) {
+    if (seqKey.length != 9 || seqKey[0] != BY_SEQ) {
+      throw new StorageException("malformed by-seq key of " + seqKey.length + " bytes");
+    }
+    return ByteBuffer.wrap(seqKey, 1, 8).getLong();
+  }
+
+  static byte[] metaKey(String name) {
+    return prefixed(META, name.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** The user key of a state-table key. */
+  static byte[] userKey(byte[] stateKey) {
+    return Arrays.copyOfRange(stateKey, 1, stateKey.length);
+  }
+
+  static boolean hasPrefix(byte[] bytes, byte[] prefix) {
+    return bytes.length >= prefix.length
+        && Arrays.equals(bytes, 0, prefix.length, prefix, 0, prefix.length);
+  }
+
+  static boolean isSeqKey(byte[] key) {
+    return key.length > 0 && key[0] == BY_SEQ;
+  }
+
+  /** UTF-8 bytes of an origin, refused when too long for the 2-byte length field. */
+  static byte[] originBytes(String origin) {
+    byte[] bytes = origin.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length > MAX_ORIGIN_BYTES) {
+      throw new IllegalArgumentException(
+          "origin id of " + bytes.length + " bytes is longer than " + MAX_ORIGIN_BYTES + " bytes");
+    }
+    return bytes;
+  }
+
+  static byte[] encodeState(StoredEntry entry) {
+    byte[] origin = originBytes(entry.version().origin());
+    return ByteBuffer.allocate(FIXED_STATE_BYTES + origin.length + entry.value().length)
+        .putLong(entry.version().hlc())
+        .putShort((short) origin.length)
+        .put(origin)
+        .putLong(entry.seq())
+        .put((byte) (entry.tombstone() ? FLAG_TOMBSTONE : 0))
+        .put(entry.value())
+        .array();
+  }
+
+  /**
+   * Decodes a state row.
+   *
+   * @throws StorageException when the row is malformed (a damaged database)
+   */
+  static StoredEntry decodeState(byte[] key, byte[] row) {
+    try {
+      ByteBuffer in = ByteBuffer.wrap(row);
+      long hlc = in.getLong();
+      byte[] origin = new byte[Short.toUnsignedInt(in.getShort())];
+      in.get(origin);
+      long seq = in.getLong();
+      int flags = in.get();
+      if ((flags & ~FLAG_TOMBSTONE) != 0) {
+        throw new StorageException("unknown flags " + flags + " in the state row of key " + printable(key));
+      }
+      byte[] value = new byte[in.remaining()];
+      in.get(value);
+      return new StoredEntry(
+          key, value, (flags & FLAG_TOMBSTONE) != 0, new Version(hlc, new String(origin, StandardCharsets.UTF_8)), seq);
+    } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+      throw new StorageException(
+          "malformed state row (" + row.length + " bytes) for key " + printable(key) + ": " + e, e);
+    }
+  }
+
+  static byte[] encodeLong(long value) {
+    return ByteBuffer.allocate(8).putLong(value).array();
+  }
+
+  static long decodeLong(String name, byte[] bytes) {
+    if (bytes.length != 8) {
+      throw new StorageException("meta '" + name + "' has " + bytes.length + " bytes, expected 8");
+    }
+    return ByteBuffer.wrap(bytes).getLong();
+  }
+
+  static byte[] encodeDigest(StateDigest digest) {
+    return ByteBuffer.allocate(16).putLong(digest.high()).putLong(digest.low()).array();
+  }
+
+  static StateDigest decodeDigest(byte[] bytes) {
+    if (bytes.length != 16) {
+      throw new StorageException("meta '" + META_DIGEST + "' has " + bytes.length + " bytes, expected 16");
+    }
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    return new StateDigest(in.getLong(), in.getLong());
+  }
+
+  /** A key for error messages: UTF-8 when it is printable ASCII, else hex; long keys shortened. */
+  static String printable(byte[] key) {
+    int shown = Math.min(key.length, 64);
+    boolean ascii = true;
+    for (int i = 0; i < shown; i++) {
+      if (key[i] < 0x20 || key[i] > 0x7e) {
+        ascii = false;
+        break;
+      }
+    }
+    StringBuilder out = new StringBuilder();
+    if (ascii) {
+      out.append('\'').append(new String(key, 0, shown, StandardCharsets.US_ASCII)).append('\'');
+    } else {
+      out.append("0x");
+      for (int i = 0; i < shown; i++) {
+        out.append(String.format("%02x", key[i]));
+      }
+    }
+    if (shown < key.length) {
+      out.append("... (").append(key.length).append(" bytes)");
+    }
+    return out.toString();
+  }
+
+  private static byte[] prefixed(byte prefix, byte[] rest) {
+    byte[] out = new byte[rest.length + 1];
+    out[0] = prefix;
+    System.arraycopy(rest, 0, out, 1, rest.length);
+    return out;
+  }
+}
