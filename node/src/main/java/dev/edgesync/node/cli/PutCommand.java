@@ -1,0 +1,50 @@
+package dev.edgesync.node.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.edgesync.node.Main;
+import dev.edgesync.node.client.NodeClient;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code edgesync put <key> <value>}. */
+@Command(
+    name = "put",
+    mixinStandardHelpOptions = true,
+    description = "Writes a key on a running node (PUT /kv/{key}).")
+public final class PutCommand extends ClientCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "KEY", description = "The key (UTF-8).")
+  String key;
+
+  @Parameters(index = "1", paramLabel = "VALUE", description = "The value (UTF-8).")
+  String value;
+
+  @Option(
+      names = "--acks",
+      paramLabel = "N",
+      description = "Also wait until N peers have the write (default: local commit only).")
+  Integer acks;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      description = "How long to wait for --acks, e.g. 2s (default: 5s).")
+  String timeout;
+
+  @Override
+  public Integer call() {
+    NodeClient c = client();
+    NodeClient.Response r = c.put(key, value.getBytes(StandardCharsets.UTF_8), acks, timeout);
+    if (r.status() != 200) {
+      main.err().println("edgesync: put '" + key + "' on " + c.base() + " failed (" + r.status() + "): "
+          + r.errorMessage());
+      return Main.EXIT_FAILURE;
+    }
+    JsonNode j = r.json();
+    main.out().println("committed '" + key + "' at seq " + j.path("seq").asLong() + ", version "
+        + j.path("version").asText());
+    return Main.EXIT_OK;
+  }
+}

@@ -1,0 +1,89 @@
+package dev.edgesync.node.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.edgesync.node.Main;
+import dev.edgesync.node.client.NodeClient;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code edgesync status}. */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Shows a running node's state and its peers (GET /status).",
+      "Node id, head seq, digest; per peer: connected, watermark, lag in entries and seconds,",
+      "entries applied, duplicates, conflicts, entries sent, last error."
+    })
+public final class StatusCommand extends ClientCommand implements Callable<Integer> {
+  @Option(names = "--json", description = "Print the raw JSON of GET /status.")
+  boolean json;
+
+  @Option(names = "--watch", description = "Refresh every second until interrupted (Ctrl-C).")
+  boolean watch;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    NodeClient c = client();
+    while (true) {
+      JsonNode s = c.status();
+      if (watch && !json) {
+        // Clear the terminal and move home, so the table redraws in place.
+        main.out().print("\033[H\033[2J");
+      }
+      if (json) {
+        main.out().println(watch ? s.toString() : s.toPrettyString());
+      } else {
+        print(s, main.out());
+      }
+      main.out().flush();
+      if (!watch) {
+        return Main.EXIT_OK;
+      }
+      TimeUnit.SECONDS.sleep(1);
+    }
+  }
+
+  /** Prints the human-readable form of a {@code /status} body. */
+  static void print(JsonNode s, PrintStream out) {
+    out.printf("node %s   cluster %s   state %s%n", s.path("nodeId").asText(),
+        s.path("cluster").asText(), s.path("state").asText());
+    out.printf("head seq %d   digest %s   gRPC port %d   HTTP port %d%n", s.path("headSeq").asLong(),
+        s.path("digest").asText(), s.path("grpcPort").asInt(), s.path("httpPort").asInt());
+    if (!s.path("failure").isNull() && !s.path("failure").isMissingNode()) {
+      out.println("FAILURE: " + s.path("failure").asText());
+    }
+    JsonNode peers = s.path("peers");
+    if (peers.size() == 0) {
+      out.println("no peers");
+      return;
+    }
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"PEER", "ADDRESS", "CONNECTED", "WATERMARK", "LAG", "LAG(s)", "APPLIED",
+        "DUPLICATES", "CONFLICTS", "SENT", "LAST ERROR"});
+    for (JsonNode p : peers) {
+      String error = p.path("lastError").isNull() ? "-" : p.path("lastError").asText()
+          + (p.path("lastErrorAt").isNull() ? "" : " (" + p.path("lastErrorAt").asText() + ")");
+      rows.add(new String[] {
+        p.path("id").asText(),
+        p.path("address").asText(),
+        p.path("connected").asBoolean() ? "yes" : "NO",
+        Long.toString(p.path("watermark").asLong()),
+        Long.toString(p.path("lagEntries").asLong()),
+        String.format(Locale.ROOT, "%.1f", p.path("lagSeconds").asDouble()),
+        Long.toString(p.path("entriesApplied").asLong()),
+        Long.toString(p.path("duplicates").asLong()),
+        Long.toString(p.path("conflicts").asLong()),
+        Long.toString(p.path("entriesSent").asLong()),
+        error
+      });
+    }
+    out.print(Table.format(rows));
+  }
+}

@@ -1,0 +1,175 @@
+package dev.edgesync.node.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A small client of a running node's HTTP API, used by the CLI commands and the demo.
+ *
+ * <p>Every failure is a {@link NodeClientException} whose message says what went wrong and, for an
+ * unreachable node, how to point the client at the right one. Thread safety: instances may be
+ * shared between threads.
+ */
+public final class NodeClient {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private final URI base;
+  private final HttpClient http;
+  private final Duration timeout;
+
+  /**
+   * Creates a client.
+   *
+   * @param base the node's HTTP address, e.g. {@code http://127.0.0.1:7480}
+   * @param timeout how long one request may take
+   */
+  public NodeClient(URI base, Duration timeout) {
+    String s = Objects.requireNonNull(base, "base").toString();
+    this.base = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
+    this.timeout = timeout;
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+  }
+
+  /** The node's address. */
+  public URI base() {
+    return base;
+  }
+
+  /** A response: status code, body and the version header when there is one. */
+  public record Response(int status, byte[] body, String version, String seq) {
+    /** The body as UTF-8. */
+    public String text() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+
+    /** The body parsed as JSON. */
+    public JsonNode json() {
+      try {
+        return MAPPER.readTree(body);
+      } catch (IOException e) {
+        throw new NodeClientException("the node answered " + status + " with a body that is not JSON: "
+            + text(), e);
+      }
+    }
+
+    /** The {@code error} of a JSON error body, with its {@code fix} when present. */
+    public String errorMessage() {
+      try {
+        JsonNode j = MAPPER.readTree(body);
+        String error = j.path("error").asText(text());
+        String fix = j.path("fix").asText(null);
+        return fix == null ? error : error + " (fix: " + fix + ")";
+      } catch (IOException e) {
+        return text();
+      }
+    }
+  }
+
+  /** {@code PUT /kv/{key}}, with optional acks and timeout. */
+  public Response put(String key, byte[] value, Integer acks, String ackTimeout) {
+    String q = acks == null ? "" : "?acks=" + acks + (ackTimeout == null ? "" : "&timeout=" + enc(ackTimeout));
+    return send(HttpRequest.newBuilder(uri("/kv/" + encodePath(key) + q))
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(value)));
+  }
+
+  /** {@code GET /kv/{key}}. */
+  public Response get(String key) {
+    return send(HttpRequest.newBuilder(uri("/kv/" + encodePath(key))).GET());
+  }
+
+  /** {@code DELETE /kv/{key}}. */
+  public Response delete(String key) {
+    return send(HttpRequest.newBuilder(uri("/kv/" + encodePath(key))).DELETE());
+  }
+
+  /** {@code GET /kv?prefix=&limit=&after=}. */
+  public Response scan(String prefix, int limit, String after) {
+    String q = "?prefix=" + enc(prefix) + "&limit=" + limit + (after == null ? "" : "&after=" + enc(after));
+    return send(HttpRequest.newBuilder(uri("/kv" + q)).GET());
+  }
+
+  /** {@code POST /kv} with a bulk JSON body. */
+  public Response bulk(byte[] json) {
+    return send(HttpRequest.newBuilder(uri("/kv"))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
+  }
+
+  /** {@code GET <path>}, e.g. {@code /status}. */
+  public Response getPath(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).GET());
+  }
+
+  /** {@code GET /status} as JSON; fails unless the node answers 200. */
+  public JsonNode status() {
+    Response r = getPath("/status");
+    if (r.status() != 200) {
+      throw new NodeClientException("GET " + base + "/status answered " + r.status() + ": " + r.errorMessage());
+    }
+    return r.json();
+  }
+
+  private Response send(HttpRequest.Builder b) {
+    HttpRequest request = b.timeout(timeout).build();
+    try {
+      HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      return new Response(
+          r.statusCode(),
+          r.body(),
+          r.headers().firstValue("X-Edgesync-Version").orElse(null),
+          r.headers().firstValue("X-Edgesync-Seq").orElse(null));
+    } catch (ConnectException e) {
+      throw new NodeClientException("cannot reach a node at " + base + " (connection refused): start one"
+          + " with 'edgesync run', or point to it with --node or EDGESYNC_NODE", e);
+    } catch (HttpTimeoutException e) {
+      throw new NodeClientException("the node at " + base + " did not answer " + request.method() + " "
+          + request.uri().getRawPath() + " within " + timeout.toMillis() + " ms", e);
+    } catch (IOException e) {
+      throw new NodeClientException("request to " + base + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new NodeClientException("interrupted while waiting for " + base, e);
+    }
+  }
+
+  private URI uri(String pathAndQuery) {
+    return URI.create(base + pathAndQuery);
+  }
+
+  /** Percent-encodes a key for a URL path: UTF-8, every byte outside unreserved characters. */
+  public static String encodePath(String key) {
+    return enc(key).replace("+", "%20");
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  /** A request failed or the node could not be reached; the message says which and why. */
+  public static final class NodeClientException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public NodeClientException(String message) {
+      super(message);
+    }
+
+    public NodeClientException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

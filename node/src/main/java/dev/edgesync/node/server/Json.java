@@ -1,0 +1,69 @@
+package dev.edgesync.node.server;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.NodeStatus;
+import dev.edgesync.engine.PeerStatus;
+
+/** The JSON shapes of the HTTP API, in one place so that their field names stay stable. */
+public final class Json {
+
+  /** Shared mapper; strict about duplicate keys so that a malformed bulk body is refused. */
+  public static final ObjectMapper MAPPER =
+      new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+  private Json() {}
+
+  /** The version of a write as the API shows it: {@code <hlc>@<origin>}. */
+  public static String version(Version v) {
+    return v.hlc() + "@" + v.origin();
+  }
+
+  /** The body of {@code GET /status}. */
+  public static ObjectNode status(NodeStatus s, int httpPort) {
+    ObjectNode o = MAPPER.createObjectNode();
+    o.put("nodeId", s.nodeId());
+    o.put("cluster", s.cluster());
+    o.put("logId", s.logId());
+    o.put("headSeq", s.headSeq());
+    o.put("digest", s.digest());
+    o.put("state", s.state().name());
+    o.put("failure", s.failure());
+    o.put("grpcPort", s.listenPort());
+    o.put("httpPort", httpPort);
+    ArrayNode peers = o.putArray("peers");
+    for (PeerStatus p : s.peers()) {
+      ObjectNode j = peers.addObject();
+      j.put("id", p.id());
+      j.put("address", p.address());
+      j.put("connected", p.connected());
+      j.put("peerLogId", p.peerLogId());
+      j.put("watermark", p.watermark());
+      j.put("peerHeadSeq", p.peerHeadSeq());
+      j.put("lagEntries", p.lagEntries());
+      j.put("lagSeconds", p.lagSeconds());
+      j.put("entriesApplied", p.entriesApplied());
+      j.put("duplicates", p.duplicates());
+      j.put("conflicts", p.conflicts());
+      j.put("entriesSent", p.entriesSent());
+      j.put("ackedSeq", p.ackedSeq());
+      j.put("reconnects", p.reconnects());
+      j.put("lastError", p.lastError());
+      j.put("lastErrorAt", p.lastErrorAt() == null ? null : p.lastErrorAt().toString());
+    }
+    return o;
+  }
+
+  /** An error body: {@code {"error": ..., "fix": ...}}; {@code fix} is left out when null. */
+  public static ObjectNode error(String error, String fix) {
+    ObjectNode o = MAPPER.createObjectNode();
+    o.put("error", error);
+    if (fix != null) {
+      o.put("fix", fix);
+    }
+    return o;
+  }
+}

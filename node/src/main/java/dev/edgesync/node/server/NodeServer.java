@@ -1,0 +1,204 @@
+package dev.edgesync.node.server;
+
+import dev.edgesync.discovery.PeerFileWatcher;
+import dev.edgesync.discovery.PeerSet;
+import dev.edgesync.engine.SyncNode;
+import dev.edgesync.node.config.NodeConfig;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running node program: the {@link SyncNode}, its HTTP API, its Prometheus registry and the
+ * watch of the config file for peer changes.
+ *
+ * <p>Lifecycle: {@link #start(NodeConfig)} binds the HTTP port first (so a port conflict is
+ * reported before the database is opened), then starts the node, then serves HTTP. {@link
+ * #close()} stops taking HTTP writes, lets requests in flight finish, then closes the node (which
+ * commits the batch in flight, persists watermarks and closes streams). {@code close()} may be
+ * called from any thread, e.g. a shutdown hook, and is idempotent.
+ */
+public final class NodeServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
+
+  /** How often the config file is checked for peer changes. */
+  static final Duration PEER_FILE_CHECK_INTERVAL = Duration.ofSeconds(2);
+
+  private final NodeConfig config;
+  private final PrometheusMeterRegistry registry;
+  private final SyncNode node;
+  private final HttpApi http;
+  private final JvmGcMetrics gcMetrics;
+  private ScheduledExecutorService watchScheduler;
+  private PeerFileWatcher watcher;
+  private boolean closed;
+
+  private NodeServer(NodeConfig config, PrometheusMeterRegistry registry, SyncNode node,
+      HttpApi http, JvmGcMetrics gcMetrics) {
+    this.config = config;
+    this.registry = registry;
+    this.node = node;
+    this.http = http;
+    this.gcMetrics = gcMetrics;
+  }
+
+  /**
+   * Starts a node program from a resolved configuration.
+   *
+   * @throws HttpBindException if the HTTP address cannot be bound (nothing else was started)
+   * @throws dev.edgesync.engine.storage.StorageException if the database cannot be opened
+   * @throws dev.edgesync.engine.storage.NodeIdMismatchException if the data dir belongs to
+   *     another node id
+   * @throws RuntimeException if the node cannot start for another reason (e.g. the gRPC port is
+   *     taken); the message says why
+   */
+  public static NodeServer start(NodeConfig config) {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+
+    SyncNode node = build(config, registry);
+    HttpApi http;
+    InetSocketAddress bind = new InetSocketAddress(config.http().host(), config.http().port());
+    try {
+      http = new HttpApi(bind, node, config.limits(), registry);
+    } catch (IOException e) {
+      gc.close();
+      throw new HttpBindException("cannot listen for HTTP on " + config.http() + ": " + e.getMessage()
+          + "; choose another address with --http, EDGESYNC_HTTP or 'http:' in the config file", e);
+    }
+    try {
+      node.start();
+    } catch (RuntimeException e) {
+      http.close();
+      gc.close();
+      throw e;
+    }
+    http.start();
+    NodeServer server = new NodeServer(config, registry, node, http, gc);
+    server.watchPeers();
+    return server;
+  }
+
+  /** Makes the engine's builder from the resolved configuration. */
+  static SyncNode build(NodeConfig c, PrometheusMeterRegistry registry) {
+    SyncNode.Builder b =
+        SyncNode.builder()
+            .nodeId(c.id())
+            .cluster(c.cluster())
+            .dataDir(c.dataDir())
+            .listen(c.listen().toString())
+            .peers(c.peers().peers())
+            .durability(c.durability())
+            .maxKeyBytes(c.limits().maxKeyBytes())
+            .maxValueBytes(c.limits().maxValueBytes())
+            .writeQueueDepth(c.limits().writeQueueDepth())
+            .batchMaxEntries(c.replication().batchMaxEntries())
+            .batchMaxBytes(c.replication().batchMaxBytes())
+            .heartbeatInterval(c.replication().heartbeatInterval())
+            .heartbeatTimeout(c.replication().heartbeatTimeout())
+            .reconnectBaseDelay(c.replication().reconnectBaseDelay())
+            .reconnectMaxDelay(c.replication().reconnectMaxDelay())
+            .compression(c.replication().compression())
+            .maxClockSkew(c.replication().maxClockSkew())
+            .meterRegistry(registry);
+    if (!c.clockOffset().isZero()) {
+      // Fault tests run a node with a skewed wall clock; the HLC reads this clock.
+      b.clock(InstantSource.offset(InstantSource.system(), c.clockOffset()));
+    }
+    return b.build();
+  }
+
+  private void watchPeers() {
+    if (!config.peersFromFile()) {
+      return;
+    }
+    watchScheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "edgesync-config-watch");
+              t.setDaemon(true);
+              return t;
+            });
+    watcher =
+        PeerFileWatcher.start(
+            config.configFile(), config.peers(), watchScheduler, PEER_FILE_CHECK_INTERVAL,
+            this::applyPeers);
+  }
+
+  private void applyPeers(PeerSet peers) {
+    if (peers.contains(config.id())) {
+      log.warn("Ignoring the peers in {}: the list holds this node's own id '{}'; remove it.",
+          config.configFile(), config.id());
+      return;
+    }
+    node.setPeers(peers.peers());
+    log.info("Node {} now replicates with {} peer(s): {}", config.id(), peers.size(), peers);
+  }
+
+  /** The embedded node. */
+  public SyncNode node() {
+    return node;
+  }
+
+  /** The HTTP address actually bound. */
+  public InetSocketAddress httpAddress() {
+    return http.address();
+  }
+
+  /** The gRPC port actually bound. */
+  public int grpcPort() {
+    return node.port();
+  }
+
+  /** The Prometheus registry the node records to. */
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * Stops gracefully: HTTP writes are refused from now on, requests in flight finish, the node
+   * commits what is queued, persists watermarks and closes its streams and database.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    http.stopAcceptingWrites();
+    if (watcher != null) {
+      watcher.close();
+      watchScheduler.shutdownNow();
+    }
+    http.close();
+    node.close();
+    gcMetrics.close();
+    registry.close();
+  }
+
+  /** The HTTP address cannot be bound. */
+  public static final class HttpBindException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    HttpBindException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}
