@@ -1,0 +1,461 @@
+package dev.edgesync.engine.replication;
+
+import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.PeerStatus;
+import dev.edgesync.engine.storage.ApplyResult;
+import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.proto.Ack;
+import dev.edgesync.proto.PublisherMessage;
+import dev.edgesync.proto.SubscriberMessage;
+import dev.edgesync.watermark.Watermark;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The subscription of this node to one peer: drives a {@link SubscriberCore} with the events of
+ * one {@link Transport.ClientStream} at a time, the store's commits and a heartbeat timer, and
+ * carries out its decisions (send, request, cancel, persist the watermark, reconnect later).
+ *
+ * <p><b>Threading.</b> Transport callbacks, store completions and timers arrive on different
+ * threads; every decision is taken under this object's lock, which is never held while calling
+ * the store or waiting. The one blocking call, {@code submitRemote} on a full write queue, runs
+ * on the transport's callback thread outside the lock: the stream has not requested another
+ * message yet, so the publisher stops sending (backpressure) while heartbeats and acks go on.
+ *
+ * <p><b>Lifecycle.</b> {@link #start()} opens the first stream; a stream that ends for any reason
+ * is re-opened after a backoff delay until {@link #close(Duration)}, which cancels the stream,
+ * waits for batches handed to the store and persists the newest watermark.
+ */
+final class PeerLink {
+  private static final Logger log = LoggerFactory.getLogger(PeerLink.class);
+
+  private final Shared shared;
+  private final PeerSpec peer;
+  private final Transport.Connection connection;
+  private final SubscriberCore core;
+  private final WatermarkWriter watermarkWriter;
+  private final Counter applied;
+  private final Counter duplicates;
+  private final Counter reconnects;
+  private final DistributionSummary batchEntries;
+  private final Timer applyLatency;
+  private final Set<CompletableFuture<?>> applying = ConcurrentHashMap.newKeySet();
+
+  // Guarded by this.
+  private Transport.ClientStream stream;
+  private long attemptId;
+  private ScheduledFuture<?> tickTask;
+  private ScheduledFuture<?> reconnectTask;
+  private boolean closed;
+  private String lastLoggedProblem;
+
+  PeerLink(Shared shared, PeerSpec peer, Transport.Connection connection, RandomGenerator random) {
+    this.shared = shared;
+    this.peer = peer;
+    this.connection = connection;
+    ReplicationSettings s = shared.settings();
+    // Reading may throw on an I/O error: the caller must not add the peer then.
+    Watermark persisted = shared.watermarks().read(peer.id());
+    this.core =
+        new SubscriberCore(
+            s.nodeId(),
+            s.cluster(),
+            peer.id(),
+            peer.address(),
+            s.heartbeatInterval(),
+            s.heartbeatTimeout(),
+            new Backoff(s.reconnectBaseDelay(), s.reconnectMaxDelay(), random),
+            persisted,
+            shared.clock().instant());
+    this.watermarkWriter = new WatermarkWriter(shared.watermarks(), shared.io(), this::watermarkFailed);
+    var metrics = shared.metrics();
+    this.applied = metrics.entriesApplied(peer.id());
+    this.duplicates = metrics.duplicates(peer.id());
+    this.reconnects = metrics.reconnects(peer.id());
+    this.batchEntries = metrics.batchEntries(peer.id());
+    this.applyLatency = metrics.applyLatency(peer.id());
+    if (!persisted.isZero()) {
+      log.info(
+          "node {} peer {}: resuming from watermark seq {} of log {}",
+          s.nodeId(), peer.id(), persisted.seq(), persisted.peerLogId());
+    }
+  }
+
+  PeerSpec peer() {
+    return peer;
+  }
+
+  /** Opens the first stream. */
+  synchronized void start() {
+    connect();
+  }
+
+  // ------------------------------------------------------------------ stream lifecycle
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    Instant now = now();
+    SubscriberCore.Opening opening = core.open(now);
+    if (opening.reconnect()) {
+      reconnects.increment();
+    }
+    long id = opening.attemptId();
+    attemptId = id;
+    stream = connection.open(new Listener(id));
+    stream.send(SubscriberMessage.newBuilder().setHello(opening.hello()).build());
+    stream.request(1);
+    long periodMillis = Math.max(1, shared.settings().heartbeatInterval().toMillis() / 2);
+    tickTask =
+        shared
+            .scheduler()
+            .scheduleWithFixedDelay(() -> tick(id), periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+  }
+
+  private synchronized void reconnect() {
+    reconnectTask = null;
+    if (!closed && stream == null) {
+      connect();
+    }
+  }
+
+  /** Called under the lock: stops the current stream for {@code failure}. */
+  private void stop(long id, Failure failure) {
+    shared.metrics().errors(peer.id(), failure.kind()).increment();
+    log.warn("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+    lastLoggedProblem = failure.message();
+    if (attemptId != id || stream == null) {
+      return;
+    }
+    if (failure.refusal() != null) {
+      // Best effort: tells the publisher why; the cancel right after may overtake it.
+      stream.send(SubscriberMessage.newBuilder().setRefusal(failure.refusalMessage()).build());
+    }
+    stream.cancel(failure.message(), null);
+  }
+
+  private synchronized void onClosed(long id, StreamStatus status) {
+    Instant now = now();
+    boolean wasConnected = core.connected() && core.isCurrent(id);
+    Duration delay = core.onClosed(id, status, now);
+    if (delay == null) {
+      return;
+    }
+    stream = null;
+    if (tickTask != null) {
+      tickTask.cancel(false);
+      tickTask = null;
+    }
+    if (closed) {
+      return;
+    }
+    String problem = core.lastError();
+    if (wasConnected) {
+      log.info(
+          "node {} peer {}: disconnected ({}); reconnecting in {} ms",
+          shared.nodeId(), peer.id(), problem, delay.toMillis());
+    } else if (problem != null && !problem.equals(lastLoggedProblem)) {
+      // Log a failing peer once per distinct problem, not once per attempt.
+      log.warn(
+          "node {} peer {}: cannot subscribe: {}; retrying in {} ms",
+          shared.nodeId(), peer.id(), problem, delay.toMillis());
+    } else {
+      log.debug("node {} peer {}: retrying in {} ms", shared.nodeId(), peer.id(), delay.toMillis());
+    }
+    lastLoggedProblem = problem;
+    try {
+      reconnectTask = shared.scheduler().schedule(this::reconnect, delay.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // Only happens when the scheduler was shut down before this link was closed.
+      log.warn("node {} peer {}: scheduler stopped, not reconnecting", shared.nodeId(), peer.id());
+    }
+  }
+
+  private synchronized void tick(long id) {
+    if (attemptId != id || stream == null) {
+      return;
+    }
+    Instant now = now();
+    SubscriberCore.Tick t = core.tick(id, now);
+    if (t.timeout() != null) {
+      stop(id, t.timeout());
+    } else if (t.heartbeat() && stream.isReady()) {
+      stream.send(SubscriberMessage.newBuilder().setHeartbeat(core.heartbeat(now)).build());
+      core.sent(id, now);
+    }
+  }
+
+  // ------------------------------------------------------------------ inbound messages
+
+  private synchronized void onWelcome(long id, PublisherMessage message) {
+    SubscriberCore.WelcomeOutcome out = core.onWelcome(id, message.getWelcome(), now());
+    if (out == null) {
+      return;
+    }
+    if (out.failure() != null) {
+      stop(id, out.failure());
+      return;
+    }
+    var w = message.getWelcome();
+    switch (out.resume()) {
+      case LOG_CHANGED ->
+          log.info(
+              "node {} peer {}: peer {} log id changed (database wiped or restored): re-syncing from"
+                  + " seq 0 (watermark was for log {}, new log {})",
+              shared.nodeId(), peer.id(), peer.id(), out.previousLogId(), w.getLogId());
+      case FIRST_SYNC ->
+          log.info(
+              "node {} peer {}: connected to {}, first sync of log {} (head seq {})",
+              shared.nodeId(), peer.id(), peer.address(), w.getLogId(), w.getHeadSeq());
+      case RESUMED ->
+          log.info(
+              "node {} peer {}: connected to {}, resuming log {} after seq {} (head seq {})",
+              shared.nodeId(), peer.id(), peer.address(), w.getLogId(), out.fromSeq(), w.getHeadSeq());
+    }
+    lastLoggedProblem = null;
+    stream.request(1);
+  }
+
+  private void onBatch(long id, PublisherMessage message) {
+    SubscriberCore.BatchOutcome out;
+    synchronized (this) {
+      out = core.onBatch(id, message.getBatch(), now());
+      if (out == null) {
+        return;
+      }
+      if (out.failure() != null) {
+        stop(id, out.failure());
+        return;
+      }
+    }
+    List<StoredEntry> entries = out.entries();
+    long token = out.token();
+    CompletableFuture<ApplyResult> applied;
+    Timer.Sample sample = Timer.start(shared.metrics().registry());
+    if (entries.isEmpty()) {
+      applied = CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, -1));
+    } else {
+      batchEntries.record(entries.size());
+      try {
+        // May block while the store's write queue is full: that is the backpressure.
+        applied = shared.store().submitRemote(peer.id(), entries);
+      } catch (RuntimeException e) {
+        applied = CompletableFuture.failedFuture(e);
+      }
+    }
+    CompletableFuture<ApplyResult> f = applied;
+    applying.add(f);
+    f.whenComplete(
+        (result, error) -> {
+          applying.remove(f);
+          if (!entries.isEmpty()) {
+            sample.stop(applyLatency);
+          }
+          onApplied(token, result, error);
+        });
+    synchronized (this) {
+      core.handedOff(id, now());
+      if (attemptId == id && stream != null && core.isCurrent(id)) {
+        stream.request(1);
+      }
+    }
+  }
+
+  private synchronized void onApplied(long token, ApplyResult result, Throwable error) {
+    Instant now = now();
+    if (error != null) {
+      SubscriberCore.ApplyFailure failed = core.onApplyFailed(token, unwrap(error), now);
+      if (failed != null) {
+        stop(failed.attemptId(), failed.failure());
+      }
+      return;
+    }
+    applied.increment(result.applied());
+    duplicates.increment(result.duplicates());
+    SubscriberCore.CommitOutcome out = core.onApplied(token, result, now);
+    if (out.ackAttemptId() != 0 && out.ackAttemptId() == attemptId && stream != null) {
+      stream.send(SubscriberMessage.newBuilder().setAck(Ack.newBuilder().setSeq(out.ackSeq())).build());
+      core.sent(out.ackAttemptId(), now);
+    }
+    if (out.watermark() != null) {
+      watermarkWriter.offer(out.watermark());
+    }
+    if (out.progress() != null) {
+      log.info("node {} peer {}: {}", shared.nodeId(), peer.id(), out.progress());
+    }
+  }
+
+  private synchronized void onHeartbeat(long id, PublisherMessage message) {
+    core.onHeartbeat(id, message.getHeartbeat(), now());
+    if (core.isCurrent(id)) {
+      stream.request(1);
+    }
+  }
+
+  private synchronized void onRefusal(long id, PublisherMessage message) {
+    Failure failure = core.onRefusal(id, message.getRefusal(), now());
+    if (failure != null) {
+      stop(id, failure);
+    }
+  }
+
+  private synchronized void onUnexpected(long id, String what) {
+    Failure failure = core.onUnexpected(id, what, now());
+    if (failure != null) {
+      stop(id, failure);
+    }
+  }
+
+  private void watermarkFailed(Watermark watermark, RuntimeException e) {
+    synchronized (this) {
+      Failure failure =
+          core.failCurrent(
+              new Failure(
+                  "watermark_io",
+                  null,
+                  StreamStatus.Code.INTERNAL,
+                  "cannot persist the watermark of peer '" + peer.id() + "' (seq " + watermark.seq()
+                      + "): " + e.getMessage() + "; replication from this peer stops until it can"),
+              now());
+      shared.metrics().errors(peer.id(), failure.kind()).increment();
+      log.error("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message(), e);
+      if (stream != null) {
+        stream.cancel(failure.message(), e);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ close and status
+
+  /**
+   * Stops the subscription: cancels the stream and the timers, waits up to {@code wait} for
+   * batches already handed to the store, then persists the newest committed watermark and waits
+   * for that write. Returns the failure of that last write, or null.
+   */
+  RuntimeException close(Duration wait) {
+    synchronized (this) {
+      if (closed) {
+        return null;
+      }
+      closed = true;
+      if (reconnectTask != null) {
+        reconnectTask.cancel(false);
+        reconnectTask = null;
+      }
+      if (stream != null) {
+        stream.cancel("node '" + shared.nodeId() + "' closes its subscription to peer '" + peer.id() + "'", null);
+      }
+    }
+    long deadline = System.nanoTime() + wait.toNanos();
+    RuntimeException failure = null;
+    try {
+      CompletableFuture.allOf(applying.toArray(CompletableFuture[]::new))
+          .handle((r, e) -> null)
+          .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      watermarkWriter.idle().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      failure = new IllegalStateException("interrupted while closing the link to peer '" + peer.id() + "'", e);
+    } catch (ExecutionException | TimeoutException e) {
+      failure =
+          new IllegalStateException(
+              "batches from peer '" + peer.id() + "' or their watermark were still pending after "
+                  + wait.toMillis() + " ms; the peer will re-send them (safe, applying is idempotent)",
+              e);
+    }
+    connection.close();
+    return failure;
+  }
+
+  /** The status of this peer as seen from this node's subscription. */
+  synchronized PeerStatus status(long entriesSent, long ackedSeq) {
+    Instant now = now();
+    return new PeerStatus(
+        peer.id(),
+        peer.address(),
+        core.connected(),
+        core.peerLogId(),
+        core.committedSeq(),
+        core.peerHeadSeq(),
+        core.lagEntries(),
+        core.lagSeconds(now),
+        core.entriesApplied(),
+        core.duplicates(),
+        core.conflicts(),
+        entriesSent,
+        ackedSeq,
+        core.reconnects(),
+        core.lastError(),
+        core.lastErrorAt());
+  }
+
+  synchronized double lagEntries() {
+    return core.lagEntries();
+  }
+
+  synchronized double lagSeconds() {
+    return core.lagSeconds(now());
+  }
+
+  synchronized double connectedGauge() {
+    return core.connected() ? 1 : 0;
+  }
+
+  private Instant now() {
+    return shared.clock().instant();
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /** Turns the transport's callbacks for attempt {@code id} into events. */
+  private final class Listener implements Transport.ClientListener {
+    private final long id;
+
+    Listener(long id) {
+      this.id = id;
+    }
+
+    @Override
+    public void onMessage(PublisherMessage message) {
+      switch (message.getKindCase()) {
+        case WELCOME -> onWelcome(id, message);
+        case BATCH -> onBatch(id, message);
+        case HEARTBEAT -> onHeartbeat(id, message);
+        case REFUSAL -> onRefusal(id, message);
+        default -> onUnexpected(id, "sent a message of unknown kind " + message.getKindCase());
+      }
+    }
+
+    @Override
+    public void onReady() {
+      // Nothing waits for readiness here: the subscriber only sends small acks and heartbeats.
+    }
+
+    @Override
+    public void onClosed(StreamStatus status) {
+      PeerLink.this.onClosed(id, status);
+    }
+  }
+}

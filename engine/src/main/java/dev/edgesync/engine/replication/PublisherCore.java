@@ -1,0 +1,306 @@
+package dev.edgesync.engine.replication;
+
+import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.proto.Batch;
+import dev.edgesync.proto.Entry;
+import dev.edgesync.proto.Heartbeat;
+import dev.edgesync.proto.Hello;
+import dev.edgesync.proto.PublisherMessage;
+import dev.edgesync.proto.Refusal;
+import dev.edgesync.proto.SubscriberMessage;
+import dev.edgesync.proto.Welcome;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+
+/**
+ * The publisher's side of one inbound stream, as a state machine without I/O: whether to accept
+ * the {@code Hello}, where to start streaming, how to cut what the store read into {@code Batch}
+ * messages that fit the message size limit, what an {@code Ack} means, and when a heartbeat is
+ * due or the subscriber counts as gone. Its driver ({@link PublisherFeed}) reads the store, sends,
+ * and passes the time in.
+ *
+ * <p>Not thread-safe: the driver serialises every call.
+ */
+final class PublisherCore {
+  /** Bytes a message needs beyond its entries: tags, lengths and the batch's own fields. */
+  static final int BATCH_FRAMING_BYTES = 64;
+
+  private final String nodeId;
+  private final String cluster;
+  private final String logId;
+  private final int maxMessageBytes;
+  private final Duration heartbeatTimeout;
+  private final Liveness liveness;
+
+  private String subscriberId;
+  private long cursor;
+  private long ackedSeq;
+  private boolean accepted;
+
+  /**
+   * @param maxMessageBytes the largest message this node sends; subscribers are expected to
+   *     accept at least this much (they run with the same settings)
+   */
+  PublisherCore(
+      String nodeId,
+      String cluster,
+      String logId,
+      int maxMessageBytes,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Instant now) {
+    this.nodeId = nodeId;
+    this.cluster = cluster;
+    this.logId = logId;
+    this.maxMessageBytes = maxMessageBytes;
+    this.heartbeatTimeout = heartbeatTimeout;
+    this.liveness = new Liveness(heartbeatInterval, heartbeatTimeout, now);
+  }
+
+  /**
+   * The answer to the first message: a refusal (with the {@code refused} metric's reason tag), or
+   * a welcome.
+   */
+  record HelloOutcome(Failure refusal, String metricReason, Welcome welcome, String note) {}
+
+  /** The first message of the stream arrived; {@code headSeq} is this node's head now. */
+  HelloOutcome onFirstMessage(SubscriberMessage message, long headSeq, Instant now) {
+    liveness.heard(now);
+    if (!message.hasHello()) {
+      return refuse(
+          "protocol_error",
+          Refusal.Code.PROTOCOL_ERROR,
+          StreamStatus.Code.INVALID_ARGUMENT,
+          "the first message of a subscription must be Hello, got " + message.getKindCase()
+              + "; node '" + nodeId + "' closes the stream");
+    }
+    Hello hello = message.getHello();
+    String who = "node '" + hello.getNodeId() + "'";
+    if (!PeerSpec.isValidId(hello.getNodeId())) {
+      return refuse(
+          "protocol_error",
+          Refusal.Code.PROTOCOL_ERROR,
+          StreamStatus.Code.INVALID_ARGUMENT,
+          "Hello carries an invalid node id '" + hello.getNodeId() + "' (expected "
+              + PeerSpec.ID_FORMAT + ")");
+    }
+    if (!hello.getCluster().equals(cluster)) {
+      return refuse(
+          "wrong_cluster",
+          Refusal.Code.WRONG_CLUSTER,
+          StreamStatus.Code.FAILED_PRECONDITION,
+          who + " of cluster '" + hello.getCluster() + "' tried to subscribe to node '" + nodeId
+              + "' of cluster '" + cluster + "': nodes of different clusters never sync; fix the"
+              + " cluster name or the peer list");
+    }
+    if (hello.getProtocolVersion() != ProtocolVersion.CURRENT) {
+      return refuse(
+          "protocol_version",
+          Refusal.Code.PROTOCOL_VERSION,
+          StreamStatus.Code.FAILED_PRECONDITION,
+          who + " speaks replication protocol version " + hello.getProtocolVersion() + " but node '"
+              + nodeId + "' speaks " + ProtocolVersion.CURRENT
+              + ": run the same edgesync version on both");
+    }
+    if (hello.getNodeId().equals(nodeId)) {
+      return refuse(
+          "self",
+          Refusal.Code.NOT_ALLOWED,
+          StreamStatus.Code.FAILED_PRECONDITION,
+          "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
+    }
+    subscriberId = hello.getNodeId();
+    String note = null;
+    long start;
+    if (!hello.getSinceLogId().equals(logId)) {
+      start = 0;
+      if (!hello.getSinceLogId().isEmpty()) {
+        note = "its watermark names log " + hello.getSinceLogId() + ", not this node's log " + logId
+            + ": streaming from seq 0";
+      }
+    } else if (hello.getSinceSeq() > headSeq) {
+      // The subscriber claims more of this log than exists: this database was restored from an
+      // older copy without a new log id. Re-sending everything is the only safe answer.
+      start = 0;
+      note = "it claims seq " + hello.getSinceSeq() + " of this node's log but the head is "
+          + headSeq + " (database restored from an older copy?): streaming from seq 0";
+    } else {
+      start = hello.getSinceSeq();
+    }
+    cursor = start;
+    accepted = true;
+    Welcome welcome =
+        Welcome.newBuilder()
+            .setNodeId(nodeId)
+            .setLogId(logId)
+            .setHeadSeq(headSeq)
+            .setProtocolVersion(ProtocolVersion.CURRENT)
+            .setStartSeq(start)
+            .build();
+    return new HelloOutcome(null, null, welcome, note);
+  }
+
+  private static HelloOutcome refuse(
+      String reason, Refusal.Code code, StreamStatus.Code status, String message) {
+    return new HelloOutcome(new Failure(reason, code, status, message), reason, null, null);
+  }
+
+  /**
+   * A batch to send.
+   *
+   * @param message the {@code Batch} message
+   * @param entries entries it holds
+   */
+  record Outgoing(PublisherMessage message, int entries) {}
+
+  /**
+   * Cuts what the store read after {@link #cursor()} into the next {@code Batch} and advances the
+   * cursor past it. Returns null when there is nothing to send (caught up). When the entries do
+   * not fit one message, the batch ends at the last entry that fits; the rest is read again.
+   *
+   * @throws MessageTooLargeException when a single entry does not fit a message
+   */
+  Outgoing nextBatch(ChangeBatch read) throws MessageTooLargeException {
+    if (read.entries().isEmpty()) {
+      if (read.lastSeq() <= cursor) {
+        return null;
+      }
+      // Only compacted-away rows after the cursor: still move the subscriber's watermark on.
+      cursor = read.lastSeq();
+      return new Outgoing(batch(Batch.newBuilder(), read.lastSeq(), read.headSeq()), 0);
+    }
+    Batch.Builder builder = Batch.newBuilder();
+    long size = BATCH_FRAMING_BYTES;
+    long lastSeq = read.lastSeq();
+    int n = 0;
+    for (StoredEntry stored : read.entries()) {
+      Entry entry = EntryCodec.encode(stored);
+      int entrySize = entry.getSerializedSize() + 6;
+      if (size + entrySize > maxMessageBytes) {
+        if (n == 0) {
+          throw new MessageTooLargeException(
+              "the entry at seq " + stored.seq() + " of node '" + nodeId + "' (key of " + stored.key().length
+                  + " bytes, value of " + stored.value().length + " bytes) does not fit a message of"
+                  + " replication.maxInboundMessageBytes = " + maxMessageBytes
+                  + " bytes: raise it above the largest value (limits.maxValueBytes) on every node");
+        }
+        // End the batch at the last entry that fits: everything up to it is covered.
+        lastSeq = read.entries().get(n - 1).seq();
+        break;
+      }
+      size += entrySize;
+      builder.addEntries(entry);
+      n++;
+    }
+    cursor = lastSeq;
+    return new Outgoing(batch(builder, lastSeq, read.headSeq()), n);
+  }
+
+  private static PublisherMessage batch(Batch.Builder builder, long lastSeq, long headSeq) {
+    return PublisherMessage.newBuilder()
+        .setBatch(builder.setLastSeq(lastSeq).setHeadSeq(Math.max(headSeq, lastSeq)))
+        .build();
+  }
+
+  /** What a later subscriber message means. */
+  record Inbound(long ackedSeq, Failure failure, String subscriberRefusal) {
+    static final Inbound NOTHING = new Inbound(-1, null, null);
+  }
+
+  /** A message after the {@code Hello}. */
+  Inbound onMessage(SubscriberMessage message, Instant now) {
+    liveness.heard(now);
+    switch (message.getKindCase()) {
+      case ACK -> {
+        long seq = message.getAck().getSeq();
+        if (seq > cursor) {
+          return new Inbound(-1, protocolError("acknowledged seq " + seq + " but was sent only up to " + cursor), null);
+        }
+        if (seq <= ackedSeq) {
+          return Inbound.NOTHING;
+        }
+        ackedSeq = seq;
+        return new Inbound(seq, null, null);
+      }
+      case HEARTBEAT -> {
+        return Inbound.NOTHING;
+      }
+      case REFUSAL -> {
+        Refusal r = message.getRefusal();
+        return new Inbound(-1, null, r.getCode() + ": " + r.getMessage());
+      }
+      default -> {
+        return new Inbound(-1, protocolError("sent " + message.getKindCase() + " after its Hello"), null);
+      }
+    }
+  }
+
+  /** What the periodic tick decided: a heartbeat, or a timeout. */
+  record Tick(boolean heartbeat, Failure timeout) {}
+
+  Tick tick(Instant now) {
+    if (liveness.timedOut(now)) {
+      return new Tick(
+          false,
+          new Failure(
+              "heartbeat_timeout",
+              null,
+              StreamStatus.Code.UNAVAILABLE,
+              String.format(
+                  Locale.ROOT,
+                  "heard nothing from subscriber '%s' for %d ms (heartbeatTimeout %d ms): closing its stream",
+                  subscriberId,
+                  liveness.silence(now).toMillis(),
+                  heartbeatTimeout.toMillis())));
+    }
+    return new Tick(accepted && liveness.heartbeatDue(now), null);
+  }
+
+  /** The heartbeat to send, carrying this node's head. */
+  PublisherMessage heartbeat(long headSeq, Instant now) {
+    return PublisherMessage.newBuilder()
+        .setHeartbeat(Heartbeat.newBuilder().setSeq(headSeq).setWallMillis(now.toEpochMilli()))
+        .build();
+  }
+
+  /** Something was sent. */
+  void sent(Instant now) {
+    liveness.sent(now);
+  }
+
+  boolean accepted() {
+    return accepted;
+  }
+
+  String subscriberId() {
+    return subscriberId;
+  }
+
+  long cursor() {
+    return cursor;
+  }
+
+  long ackedSeq() {
+    return ackedSeq;
+  }
+
+  private Failure protocolError(String what) {
+    return new Failure(
+        "protocol",
+        Refusal.Code.PROTOCOL_ERROR,
+        StreamStatus.Code.INVALID_ARGUMENT,
+        "subscriber '" + subscriberId + "' broke the replication protocol: it " + what);
+  }
+
+  /** A single entry is larger than a message may be. */
+  static final class MessageTooLargeException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    MessageTooLargeException(String message) {
+      super(message);
+    }
+  }
+}

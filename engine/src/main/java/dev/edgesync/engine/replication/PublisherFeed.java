@@ -1,0 +1,365 @@
+package dev.edgesync.engine.replication;
+
+import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.proto.PublisherMessage;
+import dev.edgesync.proto.SubscriberMessage;
+import java.time.Instant;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams this node's change log to one subscriber: drives a {@link PublisherCore} with the
+ * stream's messages, reads the store and sends batches while the stream is ready, then the live
+ * tail as commits arrive.
+ *
+ * <p><b>Draining.</b> Three things wake the drain: the welcome, the transport's {@code onReady},
+ * and a {@link dev.edgesync.engine.storage.CommitListener} told about every commit on the store's
+ * writer thread (it only counts a signal and, when the drain is idle, submits it to the I/O
+ * executor). A work-in-progress counter guarantees one drain at a time per stream and that no
+ * signal is lost: a signal that arrives while a drain runs makes it go round once more. The drain
+ * reads with {@code readChanges} and sends only while {@link Transport.ServerStream#isReady()},
+ * so nothing is queued beyond the transport's own small buffer.
+ *
+ * <p><b>Threading.</b> Core decisions and sends happen under this object's lock; store reads
+ * happen outside it.
+ */
+final class PublisherFeed implements Transport.ServerListener {
+  private static final Logger log = LoggerFactory.getLogger(PublisherFeed.class);
+
+  /** What the feed needs from its engine. */
+  interface Registry {
+    /**
+     * A subscriber was accepted. Returns its counters, or a failure when the subscriber may not
+     * be tracked (too many distinct subscribers).
+     */
+    SubscriberStats accepted(PublisherFeed feed);
+
+    /** The feed ended. */
+    void ended(PublisherFeed feed);
+
+    /** The subscriber acknowledged {@code seq}. */
+    void acked(String subscriberId, long seq);
+  }
+
+  private final Shared shared;
+  private final Registry registry;
+  private final Transport.ServerStream stream;
+  private final PublisherCore core;
+  private final AtomicInteger wip = new AtomicInteger();
+
+  // Guarded by this.
+  private boolean ended;
+  private SubscriberStats stats;
+  private AutoCloseable commitSubscription;
+  private ScheduledFuture<?> tickTask;
+
+  PublisherFeed(Shared shared, Registry registry, Transport.ServerStream stream) {
+    this.shared = shared;
+    this.registry = registry;
+    this.stream = stream;
+    ReplicationSettings s = shared.settings();
+    this.core =
+        new PublisherCore(
+            s.nodeId(),
+            s.cluster(),
+            shared.store().logId(),
+            s.maxInboundMessageBytes(),
+            s.heartbeatInterval(),
+            s.heartbeatTimeout(),
+            shared.clock().instant());
+  }
+
+  /** The subscriber's node id; null before its Hello was accepted. */
+  synchronized String subscriberId() {
+    return core.subscriberId();
+  }
+
+  @Override
+  public void onMessage(SubscriberMessage message) {
+    boolean welcomed;
+    long acked;
+    String subscriber;
+    synchronized (this) {
+      if (ended) {
+        return;
+      }
+      if (core.accepted()) {
+        acked = onLaterMessage(message);
+        subscriber = core.subscriberId();
+        welcomed = false;
+      } else {
+        welcomed = onFirstMessage(message);
+        acked = -1;
+        subscriber = null;
+      }
+    }
+    if (welcomed) {
+      signal();
+    }
+    if (acked >= 0) {
+      // Outside the lock: completing a waiter runs the writer's continuation.
+      registry.acked(subscriber, acked);
+    }
+  }
+
+  /** Under the lock. Returns true when the subscriber was welcomed. */
+  private boolean onFirstMessage(SubscriberMessage message) {
+    Instant now = now();
+    long head = shared.store().headSeq();
+    PublisherCore.HelloOutcome out = core.onFirstMessage(message, head, now);
+    if (out.refusal() != null) {
+      shared.metrics().refused(out.metricReason()).increment();
+      log.warn(
+          "node {}: refused subscription from {}: {}",
+          shared.nodeId(), stream.remoteAddress(), out.refusal().message());
+      stream.send(PublisherMessage.newBuilder().setRefusal(out.refusal().refusalMessage()).build());
+      end(out.refusal().status());
+      return false;
+    }
+    SubscriberStats s = registry.accepted(this);
+    if (s == null) {
+      shared.metrics().refused("too_many_subscribers").increment();
+      Failure f =
+          new Failure(
+              "too_many_subscribers",
+              dev.edgesync.proto.Refusal.Code.NOT_ALLOWED,
+              StreamStatus.Code.RESOURCE_EXHAUSTED,
+              "node '" + shared.nodeId() + "' already tracks " + ReplicationEngine.MAX_SUBSCRIBERS
+                  + " distinct subscribers (replication.maxSubscribers); refusing '" + core.subscriberId() + "'");
+      log.warn("node {}: {}", shared.nodeId(), f.message());
+      stream.send(PublisherMessage.newBuilder().setRefusal(f.refusalMessage()).build());
+      end(f.status());
+      return false;
+    }
+    stats = s;
+    stream.send(PublisherMessage.newBuilder().setWelcome(out.welcome()).build());
+    core.sent(now);
+    log.info(
+        "node {}: subscriber {} connected from {}, streaming after seq {} (head seq {}){}",
+        shared.nodeId(), core.subscriberId(), stream.remoteAddress(), out.welcome().getStartSeq(), head,
+        out.note() == null ? "" : "; " + out.note());
+    commitSubscription = shared.store().addCommitListener((stored, origin, headSeq) -> signal());
+    long periodMillis = Math.max(1, shared.settings().heartbeatInterval().toMillis() / 2);
+    tickTask =
+        shared.scheduler().scheduleWithFixedDelay(this::tick, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+    return true;
+  }
+
+  /** Under the lock. Returns the newly acknowledged seq, or -1. */
+  private long onLaterMessage(SubscriberMessage message) {
+    PublisherCore.Inbound in = core.onMessage(message, now());
+    if (in.failure() != null) {
+      fail(in.failure());
+      return -1;
+    }
+    if (in.subscriberRefusal() != null) {
+      // The subscriber stops the stream itself right after; its reason belongs in our log.
+      log.warn(
+          "node {}: subscriber {} stopped its stream: {}",
+          shared.nodeId(), core.subscriberId(), in.subscriberRefusal());
+      return -1;
+    }
+    if (in.ackedSeq() >= 0) {
+      stats.ackedSeq.accumulateAndGet(in.ackedSeq(), Math::max);
+    }
+    return in.ackedSeq();
+  }
+
+  @Override
+  public void onReady() {
+    signal();
+  }
+
+  @Override
+  public void onClosed(StreamStatus status) {
+    String who;
+    synchronized (this) {
+      if (ended) {
+        return;
+      }
+      cleanup();
+      who = core.subscriberId();
+    }
+    if (who != null) {
+      log.info("node {}: subscriber {} disconnected: {}", shared.nodeId(), who, status);
+    }
+  }
+
+  /** Ends the stream because this node shuts down, telling the subscriber so. */
+  synchronized void shutdown(String why) {
+    if (ended) {
+      return;
+    }
+    stream.send(
+        PublisherMessage.newBuilder()
+            .setRefusal(
+                dev.edgesync.proto.Refusal.newBuilder()
+                    .setCode(dev.edgesync.proto.Refusal.Code.SHUTTING_DOWN)
+                    .setMessage(why))
+            .build());
+    end(StreamStatus.of(StreamStatus.Code.UNAVAILABLE, why));
+  }
+
+  /**
+   * Ends the stream because the same subscriber opened a newer one: this one is most likely
+   * half-open (its subscriber gave up on it), and two streams would only send everything twice.
+   */
+  synchronized void supersede() {
+    if (ended) {
+      return;
+    }
+    log.info(
+        "node {}: subscriber {} opened a new stream; closing its previous one",
+        shared.nodeId(), core.subscriberId());
+    end(
+        StreamStatus.of(
+            StreamStatus.Code.CANCELLED,
+            "replaced by a newer stream from subscriber '" + core.subscriberId() + "'"));
+  }
+
+  // ------------------------------------------------------------------ draining
+
+  private void signal() {
+    if (wip.getAndIncrement() == 0) {
+      try {
+        shared.io().execute(this::drain);
+      } catch (RejectedExecutionException e) {
+        // The engine is closing; its close() ends this stream.
+        wip.set(0);
+      }
+    }
+  }
+
+  private void drain() {
+    int missed = 1;
+    while (true) {
+      try {
+        drainOnce();
+      } catch (RuntimeException e) {
+        log.error("node {}: streaming to subscriber {} failed", shared.nodeId(), subscriberId(), e);
+        synchronized (this) {
+          fail(
+              new Failure(
+                  "internal",
+                  null,
+                  StreamStatus.Code.INTERNAL,
+                  "node '" + shared.nodeId() + "' failed streaming its log: " + e));
+        }
+      }
+      missed = wip.addAndGet(-missed);
+      if (missed == 0) {
+        return;
+      }
+    }
+  }
+
+  private void drainOnce() {
+    while (true) {
+      long cursor;
+      synchronized (this) {
+        if (ended || !core.accepted() || !stream.isReady()) {
+          return;
+        }
+        cursor = core.cursor();
+      }
+      ReplicationSettings s = shared.settings();
+      ChangeBatch read;
+      try {
+        read = shared.store().readChanges(cursor, s.batchMaxEntries(), s.batchMaxBytes());
+      } catch (RuntimeException e) {
+        log.error("node {}: reading the change log after seq {} failed", shared.nodeId(), cursor, e);
+        synchronized (this) {
+          fail(
+              new Failure(
+                  "storage",
+                  null,
+                  StreamStatus.Code.INTERNAL,
+                  "node '" + shared.nodeId() + "' cannot read its change log after seq " + cursor + ": " + e.getMessage()
+                      + "; the subscriber will retry"));
+        }
+        return;
+      }
+      synchronized (this) {
+        if (ended) {
+          return;
+        }
+        PublisherCore.Outgoing out;
+        try {
+          out = core.nextBatch(read);
+        } catch (PublisherCore.MessageTooLargeException e) {
+          fail(new Failure("message_too_large", null, StreamStatus.Code.RESOURCE_EXHAUSTED, e.getMessage()));
+          return;
+        }
+        if (out == null) {
+          return;
+        }
+        stream.send(out.message());
+        core.sent(now());
+        if (out.entries() > 0) {
+          stats.sent(out.entries());
+        }
+      }
+    }
+  }
+
+  private synchronized void tick() {
+    if (ended) {
+      return;
+    }
+    Instant now = now();
+    PublisherCore.Tick t = core.tick(now);
+    if (t.timeout() != null) {
+      fail(t.timeout());
+    } else if (t.heartbeat() && stream.isReady()) {
+      stream.send(core.heartbeat(shared.store().headSeq(), now));
+      core.sent(now);
+    }
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  /** Under the lock: ends the stream for {@code failure}, telling the subscriber why. */
+  private void fail(Failure failure) {
+    String who = core.subscriberId() == null ? "unknown" : core.subscriberId();
+    shared.metrics().errors(who, failure.kind()).increment();
+    log.warn("node {}: closing the stream of subscriber {}: {}", shared.nodeId(), who, failure.message());
+    if (failure.refusal() != null) {
+      stream.send(PublisherMessage.newBuilder().setRefusal(failure.refusalMessage()).build());
+    }
+    end(failure.status());
+  }
+
+  /** Under the lock. */
+  private void end(StreamStatus status) {
+    if (ended) {
+      return;
+    }
+    stream.close(status);
+    cleanup();
+  }
+
+  /** Under the lock. */
+  private void cleanup() {
+    ended = true;
+    if (tickTask != null) {
+      tickTask.cancel(false);
+    }
+    if (commitSubscription != null) {
+      try {
+        commitSubscription.close();
+      } catch (Exception e) {
+        // Removing a listener from a store does no I/O; a failure here is a bug worth seeing.
+        log.error("node {}: cannot remove a commit listener", shared.nodeId(), e);
+      }
+    }
+    registry.ended(this);
+  }
+
+  private Instant now() {
+    return shared.clock().instant();
+  }
+}

@@ -1,0 +1,514 @@
+package dev.edgesync.engine.replication;
+
+import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.AckTimeoutException;
+import dev.edgesync.engine.PeerStatus;
+import dev.edgesync.engine.metrics.EngineMetrics;
+import dev.edgesync.engine.storage.VersionedStore;
+import dev.edgesync.watermark.Watermark;
+import dev.edgesync.watermark.WatermarkStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Replication of one node: one publisher endpoint that streams this node's change log to every
+ * subscriber, and one subscription per configured peer that pulls the peer's log into the store
+ * and keeps a watermark of it on disk. See DESIGN.md, "Replication" and "Watermarks".
+ *
+ * <p><b>Lifecycle.</b> {@link #start()} binds the server first (so peers that connect right away
+ * find it), then opens one subscription per peer added so far. Peers may be added, removed or
+ * replaced at any time, before or after start. {@link #close()} ends everything: see there.
+ *
+ * <p><b>Threading.</b> All public methods may be called from any thread. Timers run on the
+ * injected scheduler and never block it; store reads for subscribers and watermark writes run on
+ * an internal cached pool whose size is bounded by one task per stream and per peer; batches are
+ * handed to the store on the transport's callback threads, which block while the store's write
+ * queue is full (backpressure).
+ *
+ * <p><b>Ownership.</b> The engine owns the transport and closes it; it does not close the store,
+ * the watermark store or the scheduler, which belong to its creator and must outlive it.
+ */
+public final class ReplicationEngine implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ReplicationEngine.class);
+
+  /** Most distinct subscriber ids tracked ({@code replication.maxSubscribers}). */
+  static final int MAX_SUBSCRIBERS = 4096;
+
+  /**
+   * The pseudo peer id under which the log id of this node's own database is kept among the
+   * watermarks. It is not a valid peer id (see {@link PeerSpec#isValidId}), so it cannot clash
+   * with a peer.
+   */
+  static final String LOCAL_LOG_MARKER = "#local-log";
+
+  /** How long {@link #close()} and {@link #removePeer} wait for batches handed to the store. */
+  static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
+
+  private enum State {
+    NEW,
+    RUNNING,
+    CLOSED
+  }
+
+  private final Shared shared;
+  private final Transport transport;
+  private final long randomSeed;
+  private final AckTracker acks = new AckTracker();
+  private final Transport.StreamOptions streamOptions;
+
+  private final Object lock = new Object();
+  // Guarded by lock.
+  private State state = State.NEW;
+  private final Map<String, PeerSpec> peers = new LinkedHashMap<>();
+  private final Map<String, PeerLink> links = new LinkedHashMap<>();
+  private Transport.Server server;
+
+  private final Set<PublisherFeed> feeds = ConcurrentHashMap.newKeySet();
+  private final Map<String, PublisherFeed> activeFeeds = new ConcurrentHashMap<>();
+  private final Map<String, SubscriberStats> subscribers = new ConcurrentHashMap<>();
+
+  /**
+   * Makes an engine; nothing runs until {@link #start()}.
+   *
+   * @param store this node's store
+   * @param watermarks where per-peer watermarks are persisted
+   * @param settings validated settings
+   * @param transport the network; owned by the engine from now on
+   * @param metrics where meters go
+   * @param clock wall clock for watermarks, heartbeats and lag
+   * @param scheduler runs timers; must not be shut down before {@link #close()}
+   */
+  public ReplicationEngine(
+      VersionedStore store,
+      WatermarkStore watermarks,
+      ReplicationSettings settings,
+      Transport transport,
+      EngineMetrics metrics,
+      InstantSource clock,
+      ScheduledExecutorService scheduler) {
+    this(store, watermarks, settings, transport, metrics, clock, scheduler, ThreadLocalRandom.current().nextLong());
+  }
+
+  /**
+   * As {@link #ReplicationEngine(VersionedStore, WatermarkStore, ReplicationSettings, Transport,
+   * EngineMetrics, InstantSource, ScheduledExecutorService)}, with the seed of the reconnect
+   * jitter fixed (for tests and simulations).
+   */
+  public ReplicationEngine(
+      VersionedStore store,
+      WatermarkStore watermarks,
+      ReplicationSettings settings,
+      Transport transport,
+      EngineMetrics metrics,
+      InstantSource clock,
+      ScheduledExecutorService scheduler,
+      long randomSeed) {
+    Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(watermarks, "watermarks");
+    Objects.requireNonNull(settings, "settings");
+    Objects.requireNonNull(metrics, "metrics");
+    Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(scheduler, "scheduler");
+    this.transport = Objects.requireNonNull(transport, "transport");
+    if (!store.nodeId().equals(settings.nodeId())) {
+      throw new IllegalArgumentException(
+          "the store belongs to node '" + store.nodeId() + "' but replication is configured for node '"
+              + settings.nodeId() + "'");
+    }
+    AtomicInteger threads = new AtomicInteger();
+    ExecutorService io =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "edgesync-repl-" + settings.nodeId() + "-" + threads.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io);
+    this.randomSeed = randomSeed;
+    this.streamOptions = new Transport.StreamOptions(settings.maxInboundMessageBytes(), settings.compression());
+  }
+
+  /**
+   * Binds the server on {@code listenHost:listenPort}, then subscribes to every peer added so
+   * far.
+   *
+   * @throws UncheckedIOException when the address cannot be bound
+   * @throws IllegalStateException when already started or closed
+   */
+  public void start() {
+    synchronized (lock) {
+      if (state != State.NEW) {
+        throw new IllegalStateException("replication of node '" + nodeId() + "' is already " + state);
+      }
+      ReplicationSettings s = shared.settings();
+      checkWatermarksBelongToStore();
+      try {
+        server = transport.serve(s.listenHost(), s.listenPort(), streamOptions, this::accept);
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "node '" + nodeId() + "' cannot listen for replication on " + s.listenHost() + ":" + s.listenPort()
+                + " (" + e.getMessage() + "): free the port or set replication.listenPort",
+            e);
+      }
+      state = State.RUNNING;
+      log.info(
+          "node {}: replication listening on {}:{} (cluster '{}', {} peers, compression {})",
+          nodeId(), s.listenHost(), server.port(), s.cluster(), peers.size(), s.compression() ? "gzip" : "off");
+      for (PeerSpec peer : peers.values()) {
+        startLink(peer);
+      }
+    }
+  }
+
+  /** The port the server bound, or -1 before {@link #start()}. */
+  public int boundPort() {
+    synchronized (lock) {
+      return server == null ? -1 : server.port();
+    }
+  }
+
+  /**
+   * Subscribes to {@code peer} (at start, or now when running). A peer with the same id and
+   * another address replaces the old one; the same spec again changes nothing.
+   *
+   * @throws IllegalArgumentException when the peer is this node
+   * @throws java.io.UncheckedIOException when its watermark cannot be read
+   */
+  public void addPeer(PeerSpec peer) {
+    Objects.requireNonNull(peer, "peer");
+    if (peer.id().equals(nodeId())) {
+      throw new IllegalArgumentException(
+          "node '" + nodeId() + "' cannot be its own peer (" + peer + "): remove it from its peer list");
+    }
+    synchronized (lock) {
+      checkNotClosed();
+      PeerSpec old = peers.get(peer.id());
+      if (peer.equals(old)) {
+        return;
+      }
+      if (old != null) {
+        stopLink(peer.id());
+      }
+      peers.put(peer.id(), peer);
+      if (state == State.RUNNING) {
+        startLink(peer);
+      }
+    }
+  }
+
+  /**
+   * Ends the subscription to {@code peerId}: cancels its stream, waits (up to 10 s) for its
+   * batches in the store and persists its newest watermark. The watermark file stays, so adding
+   * the peer again resumes where it stopped. Unknown ids are ignored.
+   */
+  public void removePeer(String peerId) {
+    synchronized (lock) {
+      checkNotClosed();
+      if (peers.remove(peerId) != null) {
+        stopLink(peerId);
+      }
+    }
+  }
+
+  /** Makes the peer set equal to {@code wanted}: removes, replaces and adds as needed. */
+  public void setPeers(Collection<PeerSpec> wanted) {
+    Map<String, PeerSpec> byId = new LinkedHashMap<>();
+    for (PeerSpec p : wanted) {
+      if (byId.put(p.id(), p) != null) {
+        throw new IllegalArgumentException("peer id '" + p.id() + "' appears twice in " + wanted);
+      }
+    }
+    synchronized (lock) {
+      checkNotClosed();
+      for (String id : List.copyOf(peers.keySet())) {
+        if (!byId.containsKey(id)) {
+          removePeer(id);
+        }
+      }
+      for (PeerSpec p : byId.values()) {
+        addPeer(p);
+      }
+    }
+  }
+
+  /** One status per configured peer, in the order they were added. */
+  public List<PeerStatus> peerStatuses() {
+    List<PeerLink> snapshot;
+    List<PeerSpec> notStarted = new ArrayList<>();
+    synchronized (lock) {
+      snapshot = new ArrayList<>(links.values());
+      for (PeerSpec p : peers.values()) {
+        if (!links.containsKey(p.id())) {
+          notStarted.add(p);
+        }
+      }
+    }
+    List<PeerStatus> out = new ArrayList<>();
+    for (PeerLink link : snapshot) {
+      String id = link.peer().id();
+      SubscriberStats s = subscribers.get(id);
+      out.add(link.status(s == null ? 0 : s.entriesSent.get(), acks.acked(id)));
+    }
+    for (PeerSpec p : notStarted) {
+      out.add(
+          new PeerStatus(p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null));
+    }
+    return out;
+  }
+
+  /**
+   * Completes when {@code peers} distinct subscribers have acknowledged a seq {@code >= seq} of
+   * this node's log (each acknowledges after committing durably); completes at once for 0 peers.
+   * Fails with {@link AckTimeoutException} after {@code timeout}; the write stays committed
+   * locally either way. Fails with {@link IllegalStateException} if the engine closes first.
+   *
+   * @throws dev.edgesync.engine.storage.LimitExceededException when too many waits are pending
+   */
+  public CompletableFuture<Void> awaitAcks(long seq, int peers, Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (peers < 0) {
+      throw new IllegalArgumentException("peers must be >= 0, got " + peers);
+    }
+    if (peers == 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    synchronized (lock) {
+      if (state == State.CLOSED) {
+        return CompletableFuture.failedFuture(closedError(seq, peers));
+      }
+    }
+    AckTracker.Waiter w = acks.register(seq, peers);
+    if (w.settled) {
+      w.future.complete(null);
+      return w.future;
+    }
+    ScheduledFuture<?> timer =
+        shared
+            .scheduler()
+            .schedule(
+                () -> {
+                  if (acks.expire(w)) {
+                    w.future.completeExceptionally(new AckTimeoutException(seq, peers, acks.confirmed(seq), timeout));
+                  }
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
+    w.future.whenComplete((r, e) -> timer.cancel(false));
+    return w.future;
+  }
+
+  /**
+   * Stops replication, in this order: cancels every subscription, waits (up to 10 s each) for
+   * batches already handed to the store and persists each peer's newest committed watermark;
+   * ends every subscriber's stream with {@code Refusal.SHUTTING_DOWN}; stops the server; fails
+   * pending {@link #awaitAcks} futures; closes the transport and the internal threads. Idempotent.
+   * The store is not closed (its owner closes it after this).
+   *
+   * @throws IllegalStateException after everything was stopped, if a watermark could not be
+   *     persisted or batches were still pending (peers then re-send them: safe)
+   */
+  @Override
+  public void close() {
+    List<PeerLink> toClose;
+    synchronized (lock) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      state = State.CLOSED;
+      toClose = new ArrayList<>(links.values());
+      links.clear();
+    }
+    List<RuntimeException> failures = new ArrayList<>();
+    for (PeerLink link : toClose) {
+      RuntimeException f = link.close(CLOSE_WAIT);
+      if (f != null) {
+        failures.add(f);
+      }
+      shared.metrics().removePeerGauges(link.peer().id());
+    }
+    for (PublisherFeed feed : List.copyOf(feeds)) {
+      feed.shutdown("node '" + nodeId() + "' is shutting down");
+    }
+    Transport.Server s;
+    synchronized (lock) {
+      s = server;
+    }
+    if (s != null) {
+      s.close();
+    }
+    for (AckTracker.Waiter w : acks.drain()) {
+      w.future.completeExceptionally(closedError(w.seq, w.required));
+    }
+    transport.close();
+    shared.io().shutdown();
+    try {
+      if (!shared.io().awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        failures.add(new IllegalStateException("replication threads of node '" + nodeId() + "' did not stop in time"));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log.info("node {}: replication closed", nodeId());
+    if (!failures.isEmpty()) {
+      IllegalStateException e =
+          new IllegalStateException("closing replication of node '" + nodeId() + "': " + failures.get(0).getMessage(), failures.get(0));
+      failures.subList(1, failures.size()).forEach(e::addSuppressed);
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private String nodeId() {
+    return shared.nodeId();
+  }
+
+  private void checkNotClosed() {
+    if (state == State.CLOSED) {
+      throw new IllegalStateException("replication of node '" + nodeId() + "' is closed");
+    }
+  }
+
+  private IllegalStateException closedError(long seq, int peers) {
+    return new IllegalStateException(
+        "replication of node '" + nodeId() + "' closed before " + peers + " peers confirmed seq " + seq
+            + "; the write is committed locally and replicates once the node runs again");
+  }
+
+  /**
+   * Watermarks say what the local database holds. If the database was wiped (or replaced) while
+   * the watermark directory survived, they claim entries the database lacks, and resuming from
+   * them would never bring those entries back. The log id of the database the watermarks were
+   * written for is kept under {@link #LOCAL_LOG_MARKER}; when it differs from the store's, every
+   * peer's watermark is dropped and each peer re-syncs from seq 0 (safe: applying is idempotent).
+   * Watermarks from before the marker existed are dropped only next to an empty database.
+   */
+  private void checkWatermarksBelongToStore() {
+    WatermarkStore watermarks = shared.watermarks();
+    String logId = shared.store().logId();
+    Watermark marker = watermarks.read(LOCAL_LOG_MARKER);
+    if (marker.peerLogId().equals(logId)) {
+      return;
+    }
+    boolean stale = !marker.peerLogId().isEmpty() || shared.store().headSeq() == 0;
+    if (stale) {
+      List<String> dropped = new ArrayList<>();
+      for (Map.Entry<String, Watermark> e : watermarks.readAll().entrySet()) {
+        if (!e.getKey().equals(LOCAL_LOG_MARKER) && !e.getValue().isZero()) {
+          watermarks.delete(e.getKey());
+          dropped.add(e.getKey());
+        }
+      }
+      if (!dropped.isEmpty()) {
+        log.warn(
+            "node {}: the watermarks in {} were written for database log '{}' but the database now has"
+                + " log {} (wiped or replaced): dropping the watermarks of {} and re-syncing them from seq 0",
+            nodeId(), watermarks.directory(), marker.peerLogId(), logId, dropped);
+      }
+    }
+    watermarks.write(new Watermark(LOCAL_LOG_MARKER, logId, 0, shared.clock().instant()));
+  }
+
+  /** Under lock. */
+  private void startLink(PeerSpec peer) {
+    Transport.Connection connection = transport.connect(peer, streamOptions);
+    PeerLink link;
+    try {
+      link = new PeerLink(shared, peer, connection, new SplittableRandom(randomSeed ^ peer.id().hashCode()));
+    } catch (RuntimeException e) {
+      connection.close();
+      throw e;
+    }
+    links.put(peer.id(), link);
+    shared
+        .metrics()
+        .peerGauges(peer.id(), link, PeerLink::lagEntries, PeerLink::lagSeconds, PeerLink::connectedGauge);
+    link.start();
+  }
+
+  /** Under lock. */
+  private void stopLink(String peerId) {
+    PeerLink link = links.remove(peerId);
+    if (link == null) {
+      return;
+    }
+    shared.metrics().removePeerGauges(peerId);
+    RuntimeException failure = link.close(CLOSE_WAIT);
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private Transport.ServerListener accept(Transport.ServerStream stream) {
+    PublisherFeed feed = new PublisherFeed(shared, registry, stream);
+    feeds.add(feed);
+    boolean closing;
+    synchronized (lock) {
+      closing = state == State.CLOSED;
+    }
+    if (closing) {
+      feed.shutdown("node '" + nodeId() + "' is shutting down");
+    }
+    return feed;
+  }
+
+  private final PublisherFeed.Registry registry =
+      new PublisherFeed.Registry() {
+        @Override
+        public SubscriberStats accepted(PublisherFeed feed) {
+          String id = feed.subscriberId();
+          if (subscribers.size() >= MAX_SUBSCRIBERS && !subscribers.containsKey(id)) {
+            return null;
+          }
+          SubscriberStats stats =
+              subscribers.computeIfAbsent(id, k -> new SubscriberStats(shared.metrics().entriesSent(k)));
+          PublisherFeed previous = activeFeeds.put(id, feed);
+          if (previous != null && previous != feed) {
+            // Not under the new feed's lock: the old feed takes its own lock to close.
+            try {
+              shared.io().execute(previous::supersede);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+              // Closing: close() shuts every feed down anyway.
+            }
+          }
+          return stats;
+        }
+
+        @Override
+        public void ended(PublisherFeed feed) {
+          feeds.remove(feed);
+          String id = feed.subscriberId();
+          if (id != null) {
+            activeFeeds.remove(id, feed);
+          }
+        }
+
+        @Override
+        public void acked(String subscriberId, long seq) {
+          for (AckTracker.Waiter w : acks.onAck(subscriberId, seq)) {
+            w.future.complete(null);
+          }
+        }
+      };
+}

@@ -1,0 +1,171 @@
+package dev.edgesync.engine.replication;
+
+import dev.edgesync.discovery.PeerSpec;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of a node's replication: its identity on the wire, timers, batch and message bounds.
+ * Validated once, when made; every rule violation names the field and the value.
+ *
+ * @param nodeId this node's id, sent in {@code Hello} and {@code Welcome}
+ * @param cluster the cluster name; nodes of different clusters refuse each other
+ * @param listenHost address the replication server binds, e.g. {@code 0.0.0.0} or {@code
+ *     127.0.0.1}
+ * @param listenPort port the replication server binds; 0 picks a free port (see {@link
+ *     ReplicationEngine#boundPort()})
+ * @param heartbeatInterval a side that has sent nothing for this long sends a {@code Heartbeat}
+ * @param heartbeatTimeout a side that has heard nothing for this long drops the stream; must be
+ *     at least twice {@code heartbeatInterval}
+ * @param reconnectBaseDelay smallest delay before re-opening a failed stream
+ * @param reconnectMaxDelay largest delay before re-opening a failed stream
+ * @param batchMaxEntries most entries the publisher puts in one {@code Batch}
+ * @param batchMaxBytes approximate byte size at which the publisher closes a {@code Batch}
+ * @param maxInboundMessageBytes largest message accepted from a peer, on the server and on every
+ *     channel; must exceed {@code batchMaxBytes} (a batch may overshoot it by one entry)
+ * @param compression gzip every stream this node opens and every stream it serves
+ */
+public record ReplicationSettings(
+    String nodeId,
+    String cluster,
+    String listenHost,
+    int listenPort,
+    Duration heartbeatInterval,
+    Duration heartbeatTimeout,
+    Duration reconnectBaseDelay,
+    Duration reconnectMaxDelay,
+    int batchMaxEntries,
+    int batchMaxBytes,
+    int maxInboundMessageBytes,
+    boolean compression) {
+
+  /** Default {@link #heartbeatInterval()}. */
+  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
+
+  /** Default {@link #heartbeatTimeout()}. */
+  public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
+
+  /** Default {@link #reconnectBaseDelay()}. */
+  public static final Duration DEFAULT_RECONNECT_BASE_DELAY = Duration.ofMillis(200);
+
+  /** Default {@link #reconnectMaxDelay()}. */
+  public static final Duration DEFAULT_RECONNECT_MAX_DELAY = Duration.ofSeconds(30);
+
+  /** Default {@link #batchMaxEntries()}. */
+  public static final int DEFAULT_BATCH_MAX_ENTRIES = 1000;
+
+  /** Default {@link #batchMaxBytes()}: 1 MiB. */
+  public static final int DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
+
+  /**
+   * Default {@link #maxInboundMessageBytes()}: 16 MiB, room for a full batch plus one maximal
+   * (1 MiB) value and the per-entry framing of the wire format.
+   */
+  public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+  /** Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch. */
+  static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
+
+  /** Validates every field; see the record description for the rules. */
+  public ReplicationSettings {
+    require(nodeId != null && PeerSpec.isValidId(nodeId), "nodeId", nodeId, PeerSpec.ID_FORMAT);
+    require(
+        cluster != null && !cluster.isBlank() && cluster.length() <= 128,
+        "cluster",
+        cluster,
+        "1 to 128 characters, not blank");
+    require(listenHost != null && !listenHost.isBlank(), "listenHost", listenHost, "a host name or IP address");
+    require(listenPort >= 0 && listenPort <= 65535, "listenPort", listenPort, "0 (any free port) to 65535");
+    requirePositive(heartbeatInterval, "heartbeatInterval");
+    requirePositive(heartbeatTimeout, "heartbeatTimeout");
+    require(
+        heartbeatTimeout.compareTo(heartbeatInterval.multipliedBy(2)) >= 0,
+        "heartbeatTimeout",
+        heartbeatTimeout,
+        "at least twice heartbeatInterval (" + heartbeatInterval + ") so one late heartbeat does not drop a healthy stream");
+    requirePositive(reconnectBaseDelay, "reconnectBaseDelay");
+    requirePositive(reconnectMaxDelay, "reconnectMaxDelay");
+    require(
+        reconnectMaxDelay.compareTo(reconnectBaseDelay) >= 0,
+        "reconnectMaxDelay",
+        reconnectMaxDelay,
+        "at least reconnectBaseDelay (" + reconnectBaseDelay + ")");
+    require(batchMaxEntries >= 1 && batchMaxEntries <= 1_000_000, "batchMaxEntries", batchMaxEntries, "1 to 1000000");
+    require(batchMaxBytes >= 1024, "batchMaxBytes", batchMaxBytes, "at least 1024");
+    require(
+        (long) maxInboundMessageBytes >= (long) batchMaxBytes + MIN_MESSAGE_HEADROOM_BYTES,
+        "maxInboundMessageBytes",
+        maxInboundMessageBytes,
+        "at least batchMaxBytes (" + batchMaxBytes + ") + " + MIN_MESSAGE_HEADROOM_BYTES
+            + " bytes of framing; a batch may also overshoot batchMaxBytes by one entry, so allow"
+            + " for the largest value too (default " + DEFAULT_MAX_INBOUND_MESSAGE_BYTES + ")");
+  }
+
+  /**
+   * The design defaults: bind {@code 0.0.0.0:7400}, 1 s heartbeats with a 5 s timeout, reconnect
+   * between 200 ms and 30 s, batches of 1000 entries or 1 MiB, 16 MiB messages, no compression.
+   */
+  public static ReplicationSettings defaults(String nodeId, String cluster) {
+    return new ReplicationSettings(
+        nodeId,
+        cluster,
+        "0.0.0.0",
+        7400,
+        DEFAULT_HEARTBEAT_INTERVAL,
+        DEFAULT_HEARTBEAT_TIMEOUT,
+        DEFAULT_RECONNECT_BASE_DELAY,
+        DEFAULT_RECONNECT_MAX_DELAY,
+        DEFAULT_BATCH_MAX_ENTRIES,
+        DEFAULT_BATCH_MAX_BYTES,
+        DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
+        false);
+  }
+
+  /** A copy listening on {@code host:port}. */
+  public ReplicationSettings withListen(String host, int port) {
+    return new ReplicationSettings(
+        nodeId, cluster, host, port, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression);
+  }
+
+  /** A copy with other heartbeat timers. */
+  public ReplicationSettings withHeartbeat(Duration interval, Duration timeout) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, interval, timeout, reconnectBaseDelay,
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression);
+  }
+
+  /** A copy with other reconnect delays. */
+  public ReplicationSettings withReconnect(Duration base, Duration max) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, base, max,
+        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression);
+  }
+
+  /** A copy with other batch bounds. */
+  public ReplicationSettings withBatch(int maxEntries, int maxBytes) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
+        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, compression);
+  }
+
+  /** A copy with compression on or off. */
+  public ReplicationSettings withCompression(boolean on) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, on);
+  }
+
+  private static void requirePositive(Duration value, String field) {
+    Objects.requireNonNull(value, "replication." + field);
+    require(!value.isNegative() && !value.isZero(), field, value, "a positive duration");
+  }
+
+  private static void require(boolean ok, String field, Object value, String expected) {
+    if (!ok) {
+      throw new IllegalArgumentException(
+          "invalid replication." + field + ": " + (value == null ? "missing" : "'" + value + "'")
+              + "; expected " + expected);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+package dev.edgesync.engine.replication;
+
+import dev.edgesync.engine.storage.KvStore;
+import java.util.List;
+
+/**
+ * A {@link KvStore} whose {@link #close()} does nothing, so that a test can "restart" a node over
+ * the same in-memory data (the store closes its key-value store on close).
+ */
+final class KeepOpenKvStore implements KvStore {
+  private final KvStore delegate;
+
+  KeepOpenKvStore(KvStore delegate) {
+    this.delegate = delegate;
+  }
+
+  @Override
+  public byte[] get(byte[] key) {
+    return delegate.get(key);
+  }
+
+  @Override
+  public byte[] get(Snapshot snapshot, byte[] key) {
+    return delegate.get(snapshot, key);
+  }
+
+  @Override
+  public void write(List<Mutation> mutations, boolean sync) {
+    delegate.write(mutations, sync);
+  }
+
+  @Override
+  public Snapshot snapshot() {
+    return delegate.snapshot();
+  }
+
+  @Override
+  public RowIterator iterate(Snapshot snapshot, byte[] fromInclusive) {
+    return delegate.iterate(snapshot, fromInclusive);
+  }
+
+  @Override
+  public void close() {
+    // Kept open on purpose: the next TestNode over the same data reopens it.
+  }
+}

@@ -1,0 +1,144 @@
+package dev.edgesync.engine.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.edgesync.conflict.Hlc;
+import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.proto.Ack;
+import dev.edgesync.proto.Batch;
+import dev.edgesync.proto.Hello;
+import dev.edgesync.proto.Refusal;
+import dev.edgesync.proto.SubscriberMessage;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The publisher's decisions, driven by hand with a fake time. */
+class PublisherCoreTest {
+  private static final String LOG = "log-a";
+  private final Instant now = Instant.parse("2026-11-22T10:00:00Z");
+
+  private PublisherCore core(int maxMessageBytes) {
+    return new PublisherCore("site-a", "prod", LOG, maxMessageBytes, Duration.ofSeconds(1), Duration.ofSeconds(5), now);
+  }
+
+  private static SubscriberMessage hello(String cluster, int version, String sinceLog, long sinceSeq) {
+    return SubscriberMessage.newBuilder()
+        .setHello(
+            Hello.newBuilder()
+                .setCluster(cluster)
+                .setNodeId("site-b")
+                .setProtocolVersion(version)
+                .setSinceLogId(sinceLog)
+                .setSinceSeq(sinceSeq))
+        .build();
+  }
+
+  private static StoredEntry stored(long seq, int valueBytes) {
+    return new StoredEntry(
+        ("k" + seq).getBytes(), new byte[valueBytes], false, new Version(Hlc.of(1_700_000_000_000L, 0), "site-a"), seq);
+  }
+
+  @Test
+  void wrongClusterIsRefusedNamingBothClusters() {
+    PublisherCore.HelloOutcome out = core(1 << 20).onFirstMessage(hello("staging", 1, "", 0), 0, now);
+    assertEquals("wrong_cluster", out.metricReason());
+    assertEquals(Refusal.Code.WRONG_CLUSTER, out.refusal().refusal());
+    assertEquals(StreamStatus.Code.FAILED_PRECONDITION, out.refusal().code());
+    assertTrue(out.refusal().message().contains("'staging'"), out.refusal().message());
+    assertTrue(out.refusal().message().contains("'prod'"), out.refusal().message());
+  }
+
+  @Test
+  void otherProtocolVersionIsRefused() {
+    PublisherCore.HelloOutcome out = core(1 << 20).onFirstMessage(hello("prod", 99, "", 0), 0, now);
+    assertEquals("protocol_version", out.metricReason());
+    assertEquals(Refusal.Code.PROTOCOL_VERSION, out.refusal().refusal());
+    assertTrue(out.refusal().message().contains("99"), out.refusal().message());
+  }
+
+  @Test
+  void firstMessageMustBeHello() {
+    PublisherCore.HelloOutcome out =
+        core(1 << 20).onFirstMessage(SubscriberMessage.newBuilder().setAck(Ack.newBuilder().setSeq(3)).build(), 0, now);
+    assertEquals("protocol_error", out.metricReason());
+  }
+
+  @Test
+  void startsAfterTheWatermarkOfItsOwnLogElseFromZero() {
+    assertEquals(17, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 17), 40, now).welcome().getStartSeq());
+    PublisherCore.HelloOutcome other = core(1 << 20).onFirstMessage(hello("prod", 1, "log-old", 17), 40, now);
+    assertEquals(0, other.welcome().getStartSeq());
+    assertEquals(LOG, other.welcome().getLogId());
+    assertEquals(40, other.welcome().getHeadSeq());
+    PublisherCore.HelloOutcome beyond = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 99), 40, now);
+    assertEquals(0, beyond.welcome().getStartSeq(), "a claim beyond the head is not trusted");
+    assertNotNull(beyond.note());
+  }
+
+  @Test
+  void batchesAreCutToTheMessageLimitAndCoverEverySeq() throws Exception {
+    PublisherCore core = core(4096);
+    core.onFirstMessage(hello("prod", 1, "", 0), 10, now);
+    List<StoredEntry> read = new ArrayList<>();
+    for (long seq = 1; seq <= 10; seq++) {
+      read.add(stored(seq * 2, 1000));
+    }
+    PublisherCore.Outgoing first = core.nextBatch(new ChangeBatch(read, 20, 20));
+    Batch b = first.message().getBatch();
+    assertTrue(first.entries() < 10 && first.entries() > 0, "cut: " + first.entries());
+    assertTrue(first.message().getSerializedSize() <= 4096);
+    assertEquals(b.getEntries(b.getEntriesCount() - 1).getSeq(), b.getLastSeq(), "ends at the last entry sent");
+    assertEquals(b.getLastSeq(), core.cursor());
+    assertEquals(20, b.getHeadSeq());
+  }
+
+  @Test
+  void nothingToSendWhenCaughtUpAndOneOversizeEntryIsAClearError() throws Exception {
+    PublisherCore core = core(2048);
+    core.onFirstMessage(hello("prod", 1, "", 0), 0, now);
+    assertNull(core.nextBatch(new ChangeBatch(List.of(), 0, 0)));
+    PublisherCore.MessageTooLargeException e =
+        assertThrows(
+            PublisherCore.MessageTooLargeException.class,
+            () -> core.nextBatch(new ChangeBatch(List.of(stored(1, 4000)), 1, 1)));
+    assertTrue(e.getMessage().contains("maxInboundMessageBytes"), e.getMessage());
+  }
+
+  @Test
+  void ackBeyondWhatWasSentIsAProtocolError() throws Exception {
+    PublisherCore core = core(1 << 20);
+    core.onFirstMessage(hello("prod", 1, "", 0), 5, now);
+    core.nextBatch(new ChangeBatch(List.of(stored(5, 10)), 5, 5));
+    assertEquals(5, core.onMessage(ack(5), now).ackedSeq());
+    assertEquals(-1, core.onMessage(ack(4), now).ackedSeq(), "an older ack changes nothing");
+    assertEquals("protocol", core.onMessage(ack(6), now).failure().kind());
+  }
+
+  @Test
+  void silentSubscriberTimesOut() {
+    PublisherCore core = core(1 << 20);
+    core.onFirstMessage(hello("prod", 1, "", 0), 0, now);
+    assertTrue(core.tick(now.plusSeconds(1)).heartbeat());
+    assertNull(core.tick(now.plusSeconds(4)).timeout());
+    core.onMessage(ack(0), now.plusSeconds(4));
+    assertNull(core.tick(now.plusSeconds(8)).timeout());
+    PublisherCore.Tick t = core.tick(now.plusSeconds(9));
+    assertNotNull(t.timeout());
+    assertFalse(t.heartbeat());
+    assertTrue(t.timeout().message().contains("site-b"), t.timeout().message());
+  }
+
+  private static SubscriberMessage ack(long seq) {
+    return SubscriberMessage.newBuilder().setAck(Ack.newBuilder().setSeq(seq)).build();
+  }
+}
