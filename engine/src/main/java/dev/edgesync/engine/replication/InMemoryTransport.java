@@ -234,8 +234,17 @@ public final class InMemoryTransport implements Transport {
       }
     }
 
+    /**
+     * Under the pipe's lock. A stream that lost one message to a black hole loses every later one
+     * too, as a dead TCP connection would: delivering a later message after a dropped one (say,
+     * a heartbeat after a lost Hello) is something no real network does.
+     */
     private boolean blackholed(Pipe p) {
-      return blackholed.contains(p.client.name) || (p.server != null && blackholed.contains(p.server.name));
+      if (!p.broken
+          && (blackholed.contains(p.client.name) || (p.server != null && blackholed.contains(p.server.name)))) {
+        p.broken = true;
+      }
+      return p.broken;
     }
   }
 
@@ -294,6 +303,7 @@ public final class InMemoryTransport implements Transport {
     boolean clientDone;
     boolean serverDone;
     boolean serverWaitsForReady;
+    boolean broken;
 
     final ClientStream clientEnd = new ClientEnd();
     final ServerStream serverEnd = new ServerEnd();

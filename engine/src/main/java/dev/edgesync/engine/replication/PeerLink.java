@@ -45,6 +45,9 @@ import org.slf4j.LoggerFactory;
 final class PeerLink {
   private static final Logger log = LoggerFactory.getLogger(PeerLink.class);
 
+  /** The failure kind of a peer that refused because it is shutting down. */
+  private static final String PEER_SHUTTING_DOWN = "refused_shutting_down";
+
   private final Shared shared;
   private final PeerSpec peer;
   private final Transport.Connection connection;
@@ -138,8 +141,18 @@ final class PeerLink {
 
   /** Called under the lock: stops the current stream for {@code failure}. */
   private void stop(long id, Failure failure) {
-    shared.metrics().errors(peer.id(), failure.kind()).increment();
-    log.warn("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+    if (failure.kind().equals(PEER_SHUTTING_DOWN)) {
+      // A peer restarting is routine: worth a line, not an error.
+      log.info("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+    } else {
+      shared.metrics().errors(peer.id(), failure.kind()).increment();
+      if (failure.message().equals(lastLoggedProblem)) {
+        // The same problem on every reconnect: logged once, counted every time.
+        log.debug("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+      } else {
+        log.warn("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+      }
+    }
     lastLoggedProblem = failure.message();
     if (attemptId != id || stream == null) {
       return;
@@ -167,17 +180,18 @@ final class PeerLink {
       return;
     }
     String problem = core.lastError();
-    if (wasConnected) {
+    if (problem != null && problem.equals(lastLoggedProblem)) {
+      // Already logged when the stream was stopped, or on an earlier attempt.
+      log.debug("node {} peer {}: stream ended; retrying in {} ms", shared.nodeId(), peer.id(), delay.toMillis());
+    } else if (wasConnected) {
       log.info(
           "node {} peer {}: disconnected ({}); reconnecting in {} ms",
           shared.nodeId(), peer.id(), problem, delay.toMillis());
-    } else if (problem != null && !problem.equals(lastLoggedProblem)) {
+    } else {
       // Log a failing peer once per distinct problem, not once per attempt.
       log.warn(
           "node {} peer {}: cannot subscribe: {}; retrying in {} ms",
           shared.nodeId(), peer.id(), problem, delay.toMillis());
-    } else {
-      log.debug("node {} peer {}: retrying in {} ms", shared.nodeId(), peer.id(), delay.toMillis());
     }
     lastLoggedProblem = problem;
     try {
