@@ -86,7 +86,7 @@ final class FaultProxy implements AutoCloseable {
       gate.notifyAll();
     }
     if (m == Mode.RESET) {
-      sockets.forEach(FaultProxy::reset);
+      resetAll();
     }
   }
 
@@ -154,8 +154,13 @@ final class FaultProxy implements AutoCloseable {
               } catch (IOException | InterruptedException e) {
                 // A reset or closed socket ends the connection in both directions.
               } finally {
-                closeQuietly(from);
-                closeQuietly(to);
+                if (mode == Mode.RESET) {
+                  reset(from);
+                  reset(to);
+                } else {
+                  closeQuietly(from);
+                  closeQuietly(to);
+                }
                 sockets.remove(from);
                 sockets.remove(to);
               }
@@ -173,6 +178,18 @@ final class FaultProxy implements AutoCloseable {
       }
       return mode != Mode.RESET && !closed;
     }
+  }
+
+  /** Arms every socket for RST first, so no pump closing its pair early can send a FIN. */
+  private void resetAll() {
+    for (Socket s : sockets) {
+      try {
+        s.setSoLinger(true, 0);
+      } catch (IOException ignored) {
+        // Already closed.
+      }
+    }
+    sockets.forEach(FaultProxy::reset);
   }
 
   private static void reset(Socket s) {
@@ -203,7 +220,7 @@ final class FaultProxy implements AutoCloseable {
     } catch (IOException ignored) {
       // Nothing to do.
     }
-    sockets.forEach(FaultProxy::reset);
+    resetAll();
   }
 
   @Override

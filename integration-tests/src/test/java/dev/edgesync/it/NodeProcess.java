@@ -42,14 +42,35 @@ final class NodeProcess implements AutoCloseable {
     this.client = new NodeClient(spec.id, spec.httpAddress());
   }
 
-  /** The path of the node program, from the system property surefire sets. */
-  static Path jar() {
+  private static Path jarCopy;
+
+  /**
+   * The node program: a private copy, made once per test JVM, of the jar named by the system
+   * property surefire sets. Node JVMs read classes from their jar lazily, so a rebuild of
+   * {@code node/target/edgesync.jar} while the suite runs would otherwise break running nodes
+   * with {@code NoClassDefFoundError}.
+   */
+  static synchronized Path jar() {
+    if (jarCopy != null) {
+      return jarCopy;
+    }
     String jar = System.getProperty("edgesync.jar");
     if (jar == null || !Files.isRegularFile(Path.of(jar))) {
       throw new IllegalStateException(
           "the node program jar is missing (system property edgesync.jar = " + jar + "): build it with ./mvnw -pl node -am package -DskipTests");
     }
-    return Path.of(jar);
+    try {
+      Path dir = Path.of(System.getProperty("edgesync.it.work", "target/it-work")).toAbsolutePath();
+      Files.createDirectories(dir);
+      Path tmp = Files.createTempFile(dir, "edgesync", ".jar.tmp");
+      Files.copy(Path.of(jar), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      jarCopy = dir.resolve("edgesync-" + ProcessHandle.current().pid() + ".jar");
+      Files.move(tmp, jarCopy, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      jarCopy.toFile().deleteOnExit();
+      return jarCopy;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot copy the node program jar " + jar, e);
+    }
   }
 
   static String javaBinary() {

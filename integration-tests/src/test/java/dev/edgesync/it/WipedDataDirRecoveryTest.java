@@ -22,6 +22,7 @@ class WipedDataDirRecoveryTest {
     c.add("wiped");
     c.connect("keep", "wiped").startAll();
     NodeClient keep = c.node("keep").http();
+    NodeProcess keepNode = c.node("keep");
     NodeProcess wiped = c.node("wiped");
     AckedWrites acked = new AckedWrites();
     Data.bulk(keep, Data.keys("keep/", 500, "keep"), acked);
@@ -53,5 +54,7 @@ class WipedDataDirRecoveryTest {
     acked.assertHeldBy("state after writes on the wiped node", c.awaitConverged());
     c.awaitWatermarkAtHead("keep", "wiped");
     assertEquals(fresh.logId(), keep.status().peer("wiped").peerLogId(), "keep tracks wiped's new log id");
+    String line = keepNode.log().lines().filter(l -> l.contains(oldLogId) && l.contains(fresh.logId())).findFirst().orElse(null);
+    assertTrue(line != null, "keep logs the change of wiped's log id (" + oldLogId + " -> " + fresh.logId() + "); log " + c.node("keep").logFile());
   }
 }
