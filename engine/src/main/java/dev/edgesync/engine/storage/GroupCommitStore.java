@@ -474,9 +474,10 @@ public final class GroupCommitStore implements VersionedStore {
   /**
    * {@inheritDoc}
    *
-   * <p>Reads the latest state through one store iterator, holding one row at a time. The iterator
-   * is consistent as of when it was opened, except on LevelDB after a retried read, where rows
-   * written since may show (see {@link LevelDbKvStore}).
+   * <p>Reads the latest state through one store iterator, holding one row at a time on LevelDB
+   * ({@link MemoryKvStore} copies the rows from the prefix on). The iterator is consistent as of
+   * when it was opened, except on LevelDB after a retried read, where versions written since may
+   * show (see {@link LevelDbKvStore}); no key is ever missing, since deletes keep tombstone rows.
    */
   @Override
   public EntryIterator scan(byte[] prefix) {

@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *       reopened.
  *   <li>A database that cannot be opened (a log file of a few bytes makes {@code open} throw
  *       {@code IndexOutOfBoundsException}) is reported as a {@link StorageException} that names the
- *       directory and the way to recover.
+ *       directory and the way to recover. iq80 does not release the directory lock of a failed
+ *       open, so opening the same directory again in the same JVM then reports it as in use.
  * </ul>
  *
  * <p>Compression is off, so that reading a database never depends on an optional Snappy jar being
@@ -114,9 +115,12 @@ public final class LevelDbKvStore implements KvStore {
 
   private static StorageException openFailure(Path dbDir, Exception e) {
     if (isLockFailure(e)) {
+      // iq80 keeps the lock of a failed open until its file channel is garbage-collected, so in
+      // this JVM "in use" may also mean "an earlier open failed": that error is the one to read.
       return new StorageException(
-          "LevelDB database at " + dbDir + " is in use by another process (or another store in this JVM): stop it"
-              + " first (" + e + ")",
+          "LevelDB database at " + dbDir + " is in use by another process or by another store in this JVM (or an"
+              + " earlier open in this JVM failed and iq80 still holds its lock: see that error and restart the"
+              + " process): stop the other user first (" + e + ")",
           e);
     }
     return new StorageException(

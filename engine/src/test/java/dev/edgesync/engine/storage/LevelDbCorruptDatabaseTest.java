@@ -71,6 +71,19 @@ class LevelDbCorruptDatabaseTest {
   }
 
   @Test
+  void aSecondOpenAfterAFailedOneSaysWhyTheLockIsHeld() throws IOException {
+    Path db = closedDatabaseWithData();
+    Files.write(onlyFile(db, ".log"), new byte[] {0x13, 0x37, 0x42});
+    assertRefusedWithRecoveryAdvice(db);
+    StorageException again = assertThrows(StorageException.class, () -> LevelDbKvStore.open(db).close());
+    // iq80 keeps the lock of the failed open until garbage collection releases it: the message
+    // then points back at the first error; after a collection the damage is reported again.
+    assertTrue(
+        again.getMessage().contains("earlier open in this JVM failed") || again.getMessage().contains("move the data dir"),
+        again.getMessage());
+  }
+
+  @Test
   void aDatabaseInUseIsReportedAsInUseNotAsDamaged() {
     Path db = dir.resolve("db");
     try (LevelDbKvStore first = LevelDbKvStore.open(db)) {
