@@ -694,12 +694,6 @@ public final class SyncNode implements AutoCloseable {
             reconnectMaxDelay.toString(),
             "at least replication.reconnectBaseDelay (" + reconnectBaseDelay + ")");
       }
-      if (batchMaxBytes < maxKeyBytes + maxValueBytes) {
-        throw invalid(
-            "replication.batchMaxBytes",
-            Integer.toString(batchMaxBytes),
-            "at least limits.maxKeyBytes + limits.maxValueBytes (" + (maxKeyBytes + maxValueBytes) + ") so the largest entry fits");
-      }
       if (meterRegistry == null) {
         meterRegistry = new SimpleMeterRegistry();
       }
