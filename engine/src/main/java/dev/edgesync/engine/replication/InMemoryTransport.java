@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -84,21 +85,22 @@ public final class InMemoryTransport implements Transport {
       checkOpen();
     }
     String address = peer.host() + ":" + peer.port();
-    Set<Pipe> open = ConcurrentHashMap.newKeySet();
+    // The engine opens one stream at a time per connection; only the latest can still be open.
+    AtomicReference<Pipe> latest = new AtomicReference<>();
     return new Connection() {
       @Override
       public ClientStream open(ClientListener listener) {
         Pipe pipe = network.open(InMemoryTransport.this, address, options, listener);
-        open.add(pipe);
+        latest.set(pipe);
         return pipe.clientEnd;
       }
 
       @Override
       public void close() {
-        for (Pipe p : open) {
+        Pipe p = latest.getAndSet(null);
+        if (p != null) {
           p.clientEnd.cancel("connection to " + address + " closed", null);
         }
-        open.clear();
       }
     };
   }

@@ -58,7 +58,7 @@ final class PeerLink {
   private final Counter reconnects;
   private final DistributionSummary batchEntries;
   private final Timer applyLatency;
-  private final Set<CompletableFuture<?>> applying = ConcurrentHashMap.newKeySet();
+  private final Set<CompletableFuture<Void>> applying = ConcurrentHashMap.newKeySet();
 
   // Guarded by this.
   private Transport.ClientStream stream;
@@ -261,28 +261,34 @@ final class PeerLink {
     }
     List<StoredEntry> entries = out.entries();
     long token = out.token();
-    CompletableFuture<ApplyResult> applied;
+    CompletableFuture<ApplyResult> commit;
     Timer.Sample sample = Timer.start(shared.metrics().registry());
     if (entries.isEmpty()) {
-      applied = CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, -1));
+      commit = CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, -1));
     } else {
       batchEntries.record(entries.size());
       try {
         // May block while the store's write queue is full: that is the backpressure.
-        applied = shared.store().submitRemote(peer.id(), entries);
+        commit = shared.store().submitRemote(peer.id(), entries);
       } catch (RuntimeException e) {
-        applied = CompletableFuture.failedFuture(e);
+        commit = CompletableFuture.failedFuture(e);
       }
     }
-    CompletableFuture<ApplyResult> f = applied;
-    applying.add(f);
-    f.whenComplete(
+    // Tracks the end of our handling of the commit, not just the commit: close() must not flush
+    // the watermark before the commit's watermark was offered.
+    CompletableFuture<Void> handled = new CompletableFuture<>();
+    applying.add(handled);
+    commit.whenComplete(
         (result, error) -> {
-          applying.remove(f);
-          if (!entries.isEmpty()) {
-            sample.stop(applyLatency);
+          try {
+            if (!entries.isEmpty()) {
+              sample.stop(applyLatency);
+            }
+            onApplied(token, result, error);
+          } finally {
+            applying.remove(handled);
+            handled.complete(null);
           }
-          onApplied(token, result, error);
         });
     synchronized (this) {
       core.handedOff(id, now());
@@ -381,7 +387,6 @@ final class PeerLink {
     RuntimeException failure = null;
     try {
       CompletableFuture.allOf(applying.toArray(CompletableFuture[]::new))
-          .handle((r, e) -> null)
           .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       watermarkWriter.idle().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {

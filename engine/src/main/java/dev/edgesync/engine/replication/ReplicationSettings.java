@@ -91,7 +91,7 @@ public record ReplicationSettings(
         reconnectMaxDelay,
         "at least reconnectBaseDelay (" + reconnectBaseDelay + ")");
     require(batchMaxEntries >= 1 && batchMaxEntries <= 1_000_000, "batchMaxEntries", batchMaxEntries, "1 to 1000000");
-    require(batchMaxBytes >= 1024, "batchMaxBytes", batchMaxBytes, "at least 1024");
+    require(batchMaxBytes >= 1, "batchMaxBytes", batchMaxBytes, "at least 1 (a batch always holds one entry)");
     require(
         (long) maxInboundMessageBytes >= (long) batchMaxBytes + MIN_MESSAGE_HEADROOM_BYTES,
         "maxInboundMessageBytes",

@@ -266,6 +266,28 @@ abstract class ConvergenceSuite {
     awaitConverged(a, b);
   }
 
+  @Test
+  void peersAddedRemovedAndReplacedAtRunTime() {
+    TestNode a = start("site-a");
+    TestNode b = start("site-b");
+    TestNode c = start("site-c");
+    a.engine.setPeers(List.of(b.spec()));
+    put(b, "one", "1");
+    await().atMost(CONVERGE).until(() -> a.value("one").isPresent());
+
+    a.engine.removePeer("site-b");
+    assertEquals(List.of(), a.engine.peerStatuses());
+    a.engine.setPeers(List.of(c.spec(), b.spec()));
+    put(b, "two", "2");
+    put(c, "three", "3");
+    await().atMost(CONVERGE).until(() -> a.value("two").isPresent() && a.value("three").isPresent());
+    assertEquals(
+        List.of("site-c", "site-b"), a.engine.peerStatuses().stream().map(PeerStatus::id).toList());
+    // Re-added b resumed from its persisted watermark: "one" was not applied again.
+    assertEquals(1, a.status("site-b").entriesApplied());
+    assertEquals(0, a.status("site-b").duplicates());
+  }
+
   // ------------------------------------------------------------------ restarts and wipes
 
   @Test
