@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * Every write a node acknowledged, and what the converged state must therefore be: for each key,
+ * Every write a node acknowledged (thread-safe: writers may run in parallel), and what the converged state must therefore be: for each key,
  * the LWW winner among the acknowledged versions (value, or absent for a delete).
  */
 final class AckedWrites {
@@ -18,13 +18,13 @@ final class AckedWrites {
   // Bulk writes report no per-key version; each such key has exactly one writer in the tests.
   private final Map<String, String> unversioned = new LinkedHashMap<>();
 
-  Write add(Write w) {
+  synchronized Write add(Write w) {
     winners.merge(w.key(), w, (a, b) -> Write.LWW.compare(a, b) >= 0 ? a : b);
     return w;
   }
 
   /** An acknowledged bulk write (value null = delete) of a key no one else writes. */
-  void addUnversioned(Map<String, String> entries) {
+  synchronized void addUnversioned(Map<String, String> entries) {
     entries.forEach(
         (k, v) -> {
           if (winners.containsKey(k) || unversioned.containsKey(k)) {
@@ -38,7 +38,7 @@ final class AckedWrites {
    * Records a write of a bulk-written key made after that bulk write had converged everywhere, so
    * it is causally later and must win.
    */
-  Write supersede(Write w) {
+  synchronized Write supersede(Write w) {
     if (unversioned.remove(w.key()) == null && !winners.containsKey(w.key())) {
       throw new IllegalArgumentException("test bug: " + w.key() + " was not written before");
     }
@@ -47,11 +47,11 @@ final class AckedWrites {
     return w;
   }
 
-  Write winner(String key) {
+  synchronized Write winner(String key) {
     return winners.get(key);
   }
 
-  Map<String, String> expectedLive() {
+  synchronized Map<String, String> expectedLive() {
     Map<String, String> live = new LinkedHashMap<>();
     winners.forEach((k, w) -> {
       if (!w.isDelete()) {
@@ -66,7 +66,7 @@ final class AckedWrites {
     return live;
   }
 
-  int size() {
+  synchronized int size() {
     return winners.size() + unversioned.size();
   }
 
@@ -75,7 +75,7 @@ final class AckedWrites {
    * acknowledged live key with its value (and, where the version is known, that version), no
    * deleted key, and nothing else.
    */
-  void assertHeldBy(String who, Map<String, JsonNode> state) {
+  synchronized void assertHeldBy(String who, Map<String, JsonNode> state) {
     Map<String, String> live = expectedLive();
     TreeSet<String> missing = new TreeSet<>(live.keySet());
     missing.removeAll(state.keySet());

@@ -212,6 +212,43 @@ final class Cluster implements AutoCloseable {
     awaitStatus(subscriber, "watermark on " + publisher + " at its head " + head, CONVERGENCE, s -> s.peer(publisher).watermark() >= head);
   }
 
+  /**
+   * Waits until {@code subscriber}'s watermark file for {@code publisher} holds the publisher's
+   * head: the watermark a restart resumes from. (The watermark in {@code /status} is the committed
+   * one; its file is written just after, asynchronously.)
+   */
+  void awaitPersistedWatermarkAtHead(String subscriber, String publisher) {
+    long head = node(publisher).http().status().headSeq();
+    Path file = node(subscriber).spec.dataDir.resolve(".watermarks").resolve(publisher + ".json");
+    AtomicReference<Long> last = new AtomicReference<>();
+    try {
+      await(subscriber + ": watermark file for " + publisher + " at its head " + head)
+          .atMost(CONVERGENCE)
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> {
+            last.set(persistedWatermark(subscriber, publisher));
+            return last.get() >= head;
+          });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(file + " holds seq " + last.get() + ", not " + publisher + "'s head " + head + "\nlogs:\n" + logs(), e);
+    }
+  }
+
+  /** The seq in {@code subscriber}'s watermark file for {@code publisher}, or -1 if there is none. */
+  long persistedWatermark(String subscriber, String publisher) {
+    Path file = node(subscriber).spec.dataDir.resolve(".watermarks").resolve(publisher + ".json");
+    try {
+      if (!java.nio.file.Files.exists(file)) {
+        return -1;
+      }
+      // Written as temp file + rename, so a read sees a whole file.
+      return NodeClient.JSON.readTree(file.toFile()).path("seq").asLong(-1);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot read " + file, e);
+    }
+  }
+
   String logs() {
     return nodes.values().stream().map(n -> "  " + n).collect(Collectors.joining("\n"));
   }

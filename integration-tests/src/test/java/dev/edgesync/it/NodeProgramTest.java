@@ -163,6 +163,58 @@ class NodeProgramTest {
     assertEquals(betaHead, wm.path("seq").asLong(), "watermark file " + file + " holds beta's head seq: " + wm);
   }
 
+  /**
+   * A torn or corrupt watermark file is reported and treated as "from 0" (applying is idempotent):
+   * the node starts, re-receives the peer's log as duplicates, and applies nothing twice. A data
+   * dir started under another id is refused.
+   */
+  @Test
+  void corruptWatermarkFileMeansResyncFromZeroAndAnotherIdIsRefused() throws Exception {
+    Cluster c = cleanup.newCluster("watermark", false);
+    c.add("alpha", s -> {
+      s.limits.put("maxValueBytes", "1KiB");
+    });
+    c.add("beta");
+    c.connect("alpha", "beta").startAll();
+    NodeClient alpha = c.node("alpha").http();
+    Data.bulk(c.node("beta").http(), Data.keys("beta/", 200, "b"), new AckedWrites());
+    c.awaitConverged();
+    c.awaitWatermarkAtHead("alpha", "beta");
+
+    // Limits: a value or key over its limit is refused with 413 naming the limit.
+    NodeClient.Response big = alpha.send("PUT", "/kv/too-big", "x".repeat(2048));
+    assertEquals(413, big.status(), big.body());
+    assertTrue(big.body().contains("maxValueBytes"), "names the limit: " + big.body());
+    NodeClient.Response longKey = alpha.send("PUT", "/kv/" + "k".repeat(2000), "v");
+    assertEquals(413, longKey.status(), longKey.body());
+    assertTrue(longKey.body().contains("maxKeyBytes"), "names the limit: " + longKey.body());
+
+    NodeProcess alphaNode = c.node("alpha");
+    assertEquals(0, alphaNode.terminate());
+    Path file = alphaNode.spec.dataDir.resolve(".watermarks").resolve("beta.json");
+    Files.writeString(file, "{\"peerId\": \"beta\", \"peerLogId\": \"");
+    alphaNode.start();
+    c.awaitConverged();
+    c.awaitWatermarkAtHead("alpha", "beta");
+    long betaEntries = c.node("beta").http().status().headSeq();
+    Status.Peer p = alpha.status().peer("beta");
+    assertEquals(0, p.entriesApplied(), "nothing is new after a resync from 0: " + p);
+    assertEquals(betaEntries, p.duplicates(), "beta's whole log came again, as duplicates: " + p);
+    assertTrue(alphaNode.log().lines().anyMatch(l -> l.contains(file.getFileName().toString()) && l.contains("WARN")),
+        "the corrupt watermark file is reported (a WARN line naming it); log " + alphaNode.logFile());
+
+    assertEquals(0, alphaNode.terminate());
+    Path dir = cleanup.newDir("other-id");
+    Run run =
+        runToCompletion(
+            dir,
+            List.of("run", "--id", "gamma", "--data-dir", alphaNode.spec.dataDir.toString(), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"),
+            Map.of(),
+            60);
+    assertTrue(run.exit() != 0, "starting alpha's data dir as gamma must fail; stdout " + run.stdout());
+    assertTrue(run.stderr().contains("alpha") && run.stderr().contains("gamma"), "the error names both ids: " + run.stderr());
+  }
+
   @Test
   void demoRunsToCompletionShowingWinnerAndEqualDigests() throws Exception {
     Path dir = cleanup.newDir("demo");

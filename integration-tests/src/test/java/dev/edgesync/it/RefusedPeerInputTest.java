@@ -20,11 +20,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Input a node must refuse, from real processes and from a fake peer speaking the wire protocol:
  * a peer of another cluster, another protocol version, a batch holding an entry with a wrong
- * CRC32C. Each is refused with an error that names the cause, nothing of it is applied, and the
+ * CRC32C, an entry stamped beyond {@code maxClockSkew}. Each is refused with an error that names the cause, nothing of it is applied, and the
  * node keeps syncing with its good peer.
  *
  * <p>One cluster for the class: node {@code a} has a good peer {@code b}, a peer {@code x} of
- * cluster {@code other}, and two fake publishers, {@code evil-crc} and {@code evil-version}.
+ * cluster {@code other}, and three fake publishers, {@code evil-crc}, {@code evil-version} and
+ * {@code evil-future}.
  */
 class RefusedPeerInputTest {
   @RegisterExtension static final ProcessCleanup cleanup = new ProcessCleanup();
@@ -33,6 +34,7 @@ class RefusedPeerInputTest {
   static Cluster c;
   static FakePeer evilCrc;
   static FakePeer evilVersion;
+  static FakePeer evilFuture;
 
   @BeforeAll
   static void startCluster() {
@@ -58,12 +60,21 @@ class RefusedPeerInputTest {
                   Entry e = FakePeer.entry("evil-version/1", "v1", FakePeer.hlcNow(), "evil-version", 1);
                   out.onNext(PublisherMessage.newBuilder().setBatch(Batch.newBuilder().addEntries(e).setLastSeq(1).setHeadSeq(1)).build());
                 }));
+    // evil-future sends a well-formed entry stamped ten minutes ahead (maxClockSkew is 60 s).
+    evilFuture =
+        cleanup.track(
+            new FakePeer(
+                (hello, out) -> {
+                  long future = (System.currentTimeMillis() + Duration.ofMinutes(10).toMillis()) << 16;
+                  out.onNext(welcome("evil-future", ProtocolVersion.CURRENT, hello.getSinceSeq()));
+                  out.onNext(PublisherMessage.newBuilder().setBatch(Batch.newBuilder().addEntries(FakePeer.entry("evil-future/1", "v1", future, "evil-future", 1)).setLastSeq(1).setHeadSeq(1)).build());
+                }));
     c = cleanup.newCluster("refused", false);
     c.add("a");
     c.add("b");
     c.add("x", s -> s.cluster = "other");
     c.connect("a", "b").connect("a", "x");
-    c.node("a").spec.peer("evil-crc", evilCrc.address()).peer("evil-version", evilVersion.address());
+    c.node("a").spec.peer("evil-crc", evilCrc.address()).peer("evil-version", evilVersion.address()).peer("evil-future", evilFuture.address());
     c.startAll();
     // x holds data of its own cluster, which must never reach a.
     c.node("x").http().bulk(Data.keys("x/", 20, "other-cluster"));
@@ -103,7 +114,7 @@ class RefusedPeerInputTest {
     acked.add(c.node("b").http().put("good/from-b-" + System.nanoTime(), "good"));
     c.awaitConverged(Cluster.CONVERGENCE, List.of("a", "b"));
     NodeClient a = c.node("a").http();
-    for (String key : List.of("evil-crc/1", "evil-crc/2", "evil-crc/3", "evil-version/1", "x/00000")) {
+    for (String key : List.of("evil-crc/1", "evil-crc/2", "evil-crc/3", "evil-version/1", "evil-future/1", "x/00000")) {
       assertEquals(Optional.empty(), a.get(key), "refused entry " + key + " must not be on a");
     }
     assertTrue(a.statusJson().path("state").asText().equals("RUNNING"), "a keeps running");
@@ -136,6 +147,14 @@ class RefusedPeerInputTest {
   void publisherSpeakingAnotherProtocolVersionIsRefused() {
     Status.Peer p = awaitLastError("a", "evil-version", "protocol", "999");
     assertEquals(0, p.entriesApplied(), "nothing is applied from a publisher of another version: " + p);
+    assertNothingRefusedApplied();
+  }
+
+  @Test
+  void entryStampedBeyondMaxClockSkewIsRefused() {
+    Status.Peer p = awaitLastError("a", "evil-future", "skew");
+    assertEquals(0, p.entriesApplied(), "nothing is applied from a peer whose clock is too far ahead: " + p);
+    assertEquals(0, p.watermark(), "the watermark does not advance past a refused batch: " + p);
     assertNothingRefusedApplied();
   }
 
