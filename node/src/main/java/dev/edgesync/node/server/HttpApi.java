@@ -589,7 +589,8 @@ public final class HttpApi implements AutoCloseable {
       status = 500;
       fix = "see the node's log";
     }
-    if (status >= 500) {
+    if (status >= 500 && status != 504) {
+      // A 504 is an answer about peers, not a fault of this node; the client is told.
       log.warn("{} {} failed with {}: {}", ex.getRequestMethod(), ex.getRequestURI(), status,
           cause.toString());
     }

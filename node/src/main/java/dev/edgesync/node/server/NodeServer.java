@@ -167,6 +167,11 @@ public final class NodeServer implements AutoCloseable {
     return node.port();
   }
 
+  /** The HTTP API, for tests in this package. */
+  HttpApi httpApiForTest() {
+    return http;
+  }
+
   /** The Prometheus registry the node records to. */
   public PrometheusMeterRegistry registry() {
     return registry;

@@ -1,0 +1,326 @@
+package dev.edgesync.node.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.edgesync.node.client.NodeClient;
+import dev.edgesync.node.config.ConfigLoader;
+import dev.edgesync.node.config.ConfigOverrides;
+import dev.edgesync.node.config.NodeConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Round trips through the HTTP API of one in-process node on ephemeral loopback ports. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpApiTest {
+  private NodeServer server;
+  private String base;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  void start(@TempDir Path dir) throws IOException {
+    Path config = dir.resolve("node.yaml");
+    Files.writeString(config, """
+        id: site-a
+        cluster: test
+        listen: 127.0.0.1:0
+        http: 127.0.0.1:0
+        durability: buffered
+        limits:
+          maxKeyBytes: 64
+          maxValueBytes: 4KiB
+          httpMaxBodyBytes: 512KiB
+        """);
+    NodeConfig c = ConfigLoader.load(
+        new ConfigOverrides(config.toString(), null, null, null, null, dir.resolve("data").toString(),
+            null, null, null),
+        Map.of());
+    server = NodeServer.start(c);
+    base = "http://127.0.0.1:" + server.httpAddress().getPort();
+  }
+
+  @AfterAll
+  void stop() {
+    server.close();
+  }
+
+  private HttpResponse<byte[]> send(String method, String path, byte[] body) throws Exception {
+    HttpRequest.BodyPublisher p = body == null ? HttpRequest.BodyPublishers.noBody()
+        : HttpRequest.BodyPublishers.ofByteArray(body);
+    return http.send(HttpRequest.newBuilder(URI.create(base + path)).method(method, p).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  private HttpResponse<byte[]> send(String method, String path) throws Exception {
+    return send(method, path, null);
+  }
+
+  /** Sends a request line the JDK's URI class would refuse to build. */
+  private String rawStatusLine(String requestLine) throws IOException {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.httpAddress().getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write((requestLine + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().findFirst().orElse("");
+    }
+  }
+
+  private static JsonNode json(HttpResponse<byte[]> r) throws IOException {
+    return Json.MAPPER.readTree(r.body());
+  }
+
+  private static String text(HttpResponse<byte[]> r) {
+    return new String(r.body(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void putGetDeleteRoundTrip() throws Exception {
+    HttpResponse<byte[]> put = send("PUT", "/kv/rt/k1", "v1".getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, put.statusCode(), text(put));
+    JsonNode j = json(put);
+    assertEquals("rt/k1", j.get("key").asText());
+    assertTrue(j.get("seq").asLong() > 0);
+    assertEquals("site-a", j.get("origin").asText());
+    assertEquals(j.get("hlc").asLong() + "@site-a", j.get("version").asText());
+
+    HttpResponse<byte[]> get = send("GET", "/kv/rt/k1");
+    assertEquals(200, get.statusCode());
+    assertEquals("v1", text(get));
+    assertEquals(j.get("version").asText(), get.headers().firstValue("X-Edgesync-Version").orElseThrow());
+    assertEquals(j.get("seq").asText(), get.headers().firstValue("X-Edgesync-Seq").orElseThrow());
+
+    HttpResponse<byte[]> del = send("DELETE", "/kv/rt/k1");
+    assertEquals(200, del.statusCode(), text(del));
+    assertTrue(json(del).get("deleted").asBoolean());
+    assertTrue(json(del).get("seq").asLong() > j.get("seq").asLong());
+
+    HttpResponse<byte[]> gone = send("GET", "/kv/rt/k1");
+    assertEquals(404, gone.statusCode());
+    assertTrue(json(gone).get("error").asText().contains("not found"));
+    assertEquals(404, send("GET", "/kv/rt/never-written").statusCode());
+  }
+
+  @Test
+  void urlEncodedKeysWithSlashesSpacesPlusAndUnicode() throws Exception {
+    String[] keys = {"dir/sub/key", "with space", "a+b", "ünïcødé/日本", "50%", "q?x=1&y"};
+    for (String key : keys) {
+      String path = "/kv/" + NodeClient.encodePath(key);
+      HttpResponse<byte[]> put = send("PUT", path, ("value of " + key).getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, put.statusCode(), key + ": " + text(put));
+      assertEquals(key, json(put).get("key").asText());
+      HttpResponse<byte[]> get = send("GET", path);
+      assertEquals("value of " + key, text(get), key);
+    }
+    // A literal '/' in the path is part of the key, same as %2F.
+    assertEquals("value of dir/sub/key", text(send("GET", "/kv/dir/sub/key")));
+    // A literal '+' in a path is a plus, not a space.
+    assertEquals("value of a+b", text(send("GET", "/kv/a+b")));
+  }
+
+  @Test
+  void emptyOrBadlyEncodedKeyIs400() throws Exception {
+    HttpResponse<byte[]> r = send("PUT", "/kv/", "x".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, r.statusCode());
+    assertTrue(json(r).get("error").asText().contains("empty"));
+    assertTrue(rawStatusLine("GET /kv/%zz").contains(" 400 "), "a bad escape is a client error");
+  }
+
+  @Test
+  void oversizeKeyAndValueAre413NamingTheLimit() throws Exception {
+    HttpResponse<byte[]> key = send("PUT", "/kv/" + "k".repeat(65), "v".getBytes(StandardCharsets.UTF_8));
+    assertEquals(413, key.statusCode());
+    assertTrue(json(key).get("error").asText().contains("limits.maxKeyBytes"), text(key));
+
+    HttpResponse<byte[]> value = send("PUT", "/kv/big", new byte[4097]);
+    assertEquals(413, value.statusCode());
+    assertTrue(json(value).get("error").asText().contains("maxValueBytes"), text(value));
+    assertNotNull(json(value).get("fix"));
+
+    HttpResponse<byte[]> body = send("PUT", "/kv/huge", new byte[600 * 1024]);
+    assertEquals(413, body.statusCode());
+    assertTrue(json(body).get("error").asText().contains("limits.httpMaxBodyBytes"), text(body));
+
+    assertEquals(200, send("PUT", "/kv/exact", new byte[4096]).statusCode(), "a value at the limit fits");
+  }
+
+  @Test
+  void scanPagesThroughAPrefixInKeyOrder() throws Exception {
+    ArrayNode entries = Json.MAPPER.createArrayNode();
+    for (int i = 0; i < 250; i++) {
+      entries.addObject().put("key", String.format("scan/%03d", i)).put("value", "v" + i);
+    }
+    entries.addObject().put("key", "scanx/other").put("value", "not under scan/");
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    body.set("entries", entries);
+    assertEquals(200, send("POST", "/kv", Json.MAPPER.writeValueAsBytes(body)).statusCode());
+
+    List<String> seen = new ArrayList<>();
+    String after = null;
+    int pages = 0;
+    do {
+      String q = "/kv?prefix=scan/&limit=100" + (after == null ? "" : "&after=" + NodeClient.encodePath(after));
+      JsonNode page = json(send("GET", q));
+      for (JsonNode item : page.get("items")) {
+        seen.add(item.get("key").asText());
+        assertEquals("v" + Integer.parseInt(item.get("key").asText().substring(5)), item.get("value").asText());
+        assertTrue(item.get("version").asText().endsWith("@site-a"));
+        assertTrue(item.get("seq").asLong() > 0);
+      }
+      after = page.get("next").isNull() ? null : page.get("next").asText();
+      pages++;
+    } while (after != null);
+    assertEquals(3, pages);
+    assertEquals(250, seen.size());
+    List<String> sorted = new ArrayList<>(seen);
+    sorted.sort(null);
+    assertEquals(sorted, seen);
+    assertEquals("scan/000", seen.get(0));
+
+    JsonNode dflt = json(send("GET", "/kv?prefix=scan/"));
+    assertEquals(100, dflt.get("items").size(), "default limit");
+    assertEquals(400, send("GET", "/kv?prefix=scan/&limit=1001").statusCode());
+    assertEquals(400, send("GET", "/kv?prefix=scan/&limit=zero").statusCode());
+  }
+
+  @Test
+  void scanShowsNonUtf8ValuesAsBase64() throws Exception {
+    byte[] bad = {(byte) 0xff, (byte) 0xfe, 0x41};
+    assertEquals(200, send("PUT", "/kv/bin/x", bad).statusCode());
+    JsonNode item = json(send("GET", "/kv?prefix=bin/")).get("items").get(0);
+    assertTrue(item.get("value").isNull());
+    assertEquals("//5B", item.get("valueBase64").asText());
+    assertTrue(Arrays.equals(bad, send("GET", "/kv/bin/x").body()), "GET returns the raw bytes");
+  }
+
+  @Test
+  void bulkWritesPutsAndDeletes() throws Exception {
+    ArrayNode entries = Json.MAPPER.createArrayNode();
+    for (int i = 0; i < 1000; i++) {
+      entries.addObject().put("key", "bulk/" + i).put("value", "v" + i);
+    }
+    entries.addObject().put("key", "bulk/0").put("delete", true);
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    body.set("entries", entries);
+    HttpResponse<byte[]> r = send("POST", "/kv", Json.MAPPER.writeValueAsBytes(body));
+    assertEquals(200, r.statusCode(), text(r));
+    JsonNode j = json(r);
+    assertEquals(1001, j.get("committed").asInt());
+    assertEquals(1000, j.get("puts").asInt());
+    assertEquals(1, j.get("deletes").asInt());
+    assertTrue(j.get("lastSeq").asLong() >= 1001);
+    assertEquals(404, send("GET", "/kv/bulk/0").statusCode(), "deleted after being put in the same bulk");
+    assertEquals("v999", text(send("GET", "/kv/bulk/999")));
+  }
+
+  @Test
+  void malformedBulkIs400AndWritesNothing() throws Exception {
+    String[] bodies = {
+      "not json",
+      "[]",
+      "{\"entries\": [{\"key\": \"bad/1\", \"value\": \"v\"}, {\"key\": \"\", \"value\": \"v\"}]}",
+      "{\"entries\": [{\"key\": \"bad/2\"}]}",
+      "{\"entries\": [{\"key\": \"bad/3\", \"value\": \"v\", \"delete\": true}]}",
+      "{\"entries\": [{\"key\": \"bad/4\", \"valu\": \"v\"}]}",
+      "{\"entries\": [], \"extra\": 1}",
+    };
+    for (String b : bodies) {
+      HttpResponse<byte[]> r = send("POST", "/kv", b.getBytes(StandardCharsets.UTF_8));
+      assertEquals(400, r.statusCode(), b + " -> " + text(r));
+      assertNotNull(json(r).get("error"));
+    }
+    assertEquals(404, send("GET", "/kv/bad/1").statusCode(), "a bad entry fails the whole request first");
+    HttpResponse<byte[]> big = send("POST", "/kv",
+        ("{\"entries\": [{\"key\": \"big\", \"value\": \"" + "x".repeat(5000) + "\"}]}")
+            .getBytes(StandardCharsets.UTF_8));
+    assertEquals(413, big.statusCode());
+    assertTrue(text(big).contains("limits.maxValueBytes"));
+  }
+
+  @Test
+  void acksBeyondThePeerCountAre400() throws Exception {
+    HttpResponse<byte[]> r = send("PUT", "/kv/acks/x?acks=1&timeout=1s", "v".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, r.statusCode());
+    assertTrue(json(r).get("error").asText().contains("0 peer"), text(r));
+    assertEquals(400, send("PUT", "/kv/acks/y?acks=0&timeout=never", new byte[1]).statusCode());
+    assertEquals(200, send("PUT", "/kv/acks/z?acks=0", new byte[1]).statusCode());
+  }
+
+  @Test
+  void unknownPathIs404AndWrongMethodIs405() throws Exception {
+    HttpResponse<byte[]> r = send("GET", "/nope");
+    assertEquals(404, r.statusCode());
+    assertTrue(json(r).get("fix").asText().contains("/status"));
+    HttpResponse<byte[]> m = send("POST", "/kv/some-key", new byte[1]);
+    assertEquals(405, m.statusCode());
+    assertEquals("DELETE, GET, PUT", m.headers().firstValue("Allow").orElseThrow());
+    assertEquals(405, send("DELETE", "/status").statusCode());
+    assertEquals(405, send("PUT", "/kv", new byte[1]).statusCode());
+  }
+
+  @Test
+  void statusCarriesTheNodeFields() throws Exception {
+    send("PUT", "/kv/status/x", "v".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> r = send("GET", "/status");
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Type").orElseThrow().startsWith("application/json"));
+    JsonNode s = json(r);
+    assertEquals("site-a", s.get("nodeId").asText());
+    assertEquals("test", s.get("cluster").asText());
+    assertFalse(s.get("logId").asText().isEmpty());
+    assertTrue(s.get("headSeq").asLong() >= 1);
+    assertEquals(32, s.get("digest").asText().length());
+    assertEquals("RUNNING", s.get("state").asText());
+    assertTrue(s.get("failure").isNull());
+    assertEquals(server.grpcPort(), s.get("grpcPort").asInt());
+    assertEquals(server.httpAddress().getPort(), s.get("httpPort").asInt());
+    assertTrue(s.get("peers").isArray());
+  }
+
+  @Test
+  void healthIsServing() throws Exception {
+    HttpResponse<byte[]> r = send("GET", "/health");
+    assertEquals(200, r.statusCode());
+    assertEquals("serving", json(r).get("status").asText());
+  }
+
+  @Test
+  void metricsAreServedInPrometheusTextFormat() throws Exception {
+    send("PUT", "/kv/metrics/x", "v".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> r = send("GET", "/metrics");
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
+    String m = text(r);
+    for (String name : List.of("edgesync_local_writes_total", "edgesync_conflicts_total", "edgesync_head_seq",
+        "jvm_memory_used_bytes", "process_uptime_seconds", "system_cpu_count")) {
+      assertTrue(m.contains(name), name + " missing from /metrics");
+    }
+  }
+
+  @Test
+  void nextIsNullOnTheLastPage() throws Exception {
+    send("PUT", "/kv/one/only", "v".getBytes(StandardCharsets.UTF_8));
+    JsonNode page = json(send("GET", "/kv?prefix=one/&limit=1"));
+    assertEquals(1, page.get("items").size());
+    assertTrue(page.get("next").isNull());
+  }
+}
