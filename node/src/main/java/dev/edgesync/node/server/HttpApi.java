@@ -530,14 +530,11 @@ public final class HttpApi implements AutoCloseable {
   }
 
   private void checkWritable() {
+    // A failed node is not checked here: the engine fails the write with the storage error,
+    // which is answered with 503 and the reason, without a status snapshot per write.
     if (!acceptingWrites) {
       throw new HttpError(503, "node " + node.nodeId() + " is shutting down and takes no more writes",
           "retry on another node, or on this one after it restarts");
-    }
-    NodeStatus s = node.status();
-    if (s.state() == NodeStatus.State.FAILED) {
-      throw new HttpError(503, "node " + node.nodeId() + " has failed and takes no writes: " + s.failure(),
-          "see the node's log; fix the storage problem and restart it");
     }
   }
 
