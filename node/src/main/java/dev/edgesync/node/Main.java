@@ -46,8 +46,10 @@ public final class Main implements Callable<Integer> {
 
   /** Success. */
   public static final int EXIT_OK = 0;
+
   /** A runtime failure. */
   public static final int EXIT_FAILURE = 1;
+
   /** A usage or configuration error. */
   public static final int EXIT_USAGE = 2;
 
@@ -71,7 +73,10 @@ public final class Main implements Callable<Integer> {
   }
 
   /**
-   * Runs the program in this JVM without exiting it, for tests.
+   * Runs the program in this JVM without exiting it, for tests. Nothing here ends the JVM: {@code
+   * run} validates the configuration, starts the node and stops it again at once (there is no
+   * signal to wait for), which is enough to test its exit codes and start-up errors; {@code demo}
+   * runs to the end.
    *
    * @param args the command line
    * @param env the environment to read {@code EDGESYNC_*} variables from
@@ -79,12 +84,17 @@ public final class Main implements Callable<Integer> {
    * @param err standard error
    * @return the exit code
    */
-  public static int execute(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+  public static int execute(
+      String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
     return run(args, env, out, err, false);
   }
 
   private static int run(
-      String[] args, Map<String, String> env, PrintStream out, PrintStream err, boolean ownsProcess) {
+      String[] args,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err,
+      boolean ownsProcess) {
     Objects.requireNonNull(env, "env");
     Main main = new Main(env, out, err, ownsProcess);
     CommandLine cl = new CommandLine(main);

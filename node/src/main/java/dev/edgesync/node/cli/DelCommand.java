@@ -21,13 +21,27 @@ public final class DelCommand extends ClientCommand implements Callable<Integer>
     NodeClient c = client();
     NodeClient.Response r = c.delete(key);
     if (r.status() != 200) {
-      main.err().println("edgesync: del '" + key + "' on " + c.base() + " failed (" + r.status() + "): "
-          + r.errorMessage());
+      main.err()
+          .println(
+              "edgesync: del '"
+                  + key
+                  + "' on "
+                  + c.base()
+                  + " failed ("
+                  + r.status()
+                  + "): "
+                  + r.errorMessage());
       return Main.EXIT_FAILURE;
     }
     JsonNode j = r.json();
-    main.out().println("deleted '" + key + "' at seq " + j.path("seq").asLong() + ", version "
-        + j.path("version").asText());
+    main.out()
+        .println(
+            "deleted '"
+                + key
+                + "' at seq "
+                + j.path("seq").asLong()
+                + ", version "
+                + j.path("version").asText());
     return Main.EXIT_OK;
   }
 }

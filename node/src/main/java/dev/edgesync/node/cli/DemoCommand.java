@@ -24,22 +24,36 @@ import picocli.CommandLine.ParentCommand;
 public final class DemoCommand implements Callable<Integer> {
   @ParentCommand Main main;
 
-  @Option(names = "--keep-running",
-      description = "Leave the three nodes up at the end, print their HTTP addresses, stop them on Ctrl-C.")
+  @Option(
+      names = "--keep-running",
+      description =
+          "Leave the three nodes up at the end, print their HTTP addresses, stop them on Ctrl-C.")
   boolean keepRunning;
 
-  @Option(names = "--base-dir", paramLabel = "DIR",
-      description = "Directory for the nodes' data, configs and logs (default: a new temporary one,"
-          + " deleted after a successful run).")
+  @Option(
+      names = "--base-dir",
+      paramLabel = "DIR",
+      description =
+          "Directory for the nodes' data, configs and logs (default: a new temporary one,"
+              + " deleted after a successful run).")
   Path baseDir;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60", hidden = true,
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "60",
+      hidden = true,
       description = "Bound of each wait, in seconds (default: ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
   @Override
   public Integer call() throws InterruptedException {
-    return new Demo(main.out(), baseDir, keepRunning, Duration.ofSeconds(Math.max(1, timeoutSeconds)),
-        main.ownsProcess()).run();
+    return new Demo(
+            main.out(),
+            baseDir,
+            keepRunning,
+            Duration.ofSeconds(Math.max(1, timeoutSeconds)),
+            main.ownsProcess())
+        .run();
   }
 }

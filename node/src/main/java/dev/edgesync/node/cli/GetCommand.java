@@ -22,7 +22,9 @@ public final class GetCommand extends ClientCommand implements Callable<Integer>
   @Option(names = "--raw", description = "Print the value's bytes exactly, without a newline.")
   boolean raw;
 
-  @Option(names = "--show-version", description = "Also print the version (hlc@origin) and seq to stderr.")
+  @Option(
+      names = "--show-version",
+      description = "Also print the version (hlc@origin) and seq to stderr.")
   boolean showVersion;
 
   @Override
@@ -34,8 +36,16 @@ public final class GetCommand extends ClientCommand implements Callable<Integer>
       return Main.EXIT_FAILURE;
     }
     if (r.status() != 200) {
-      main.err().println("edgesync: get '" + key + "' on " + c.base() + " failed (" + r.status() + "): "
-          + r.errorMessage());
+      main.err()
+          .println(
+              "edgesync: get '"
+                  + key
+                  + "' on "
+                  + c.base()
+                  + " failed ("
+                  + r.status()
+                  + "): "
+                  + r.errorMessage());
       return Main.EXIT_FAILURE;
     }
     main.out().write(r.body(), 0, r.body().length);

@@ -38,13 +38,27 @@ public final class PutCommand extends ClientCommand implements Callable<Integer>
     NodeClient c = client();
     NodeClient.Response r = c.put(key, value.getBytes(StandardCharsets.UTF_8), acks, timeout);
     if (r.status() != 200) {
-      main.err().println("edgesync: put '" + key + "' on " + c.base() + " failed (" + r.status() + "): "
-          + r.errorMessage());
+      main.err()
+          .println(
+              "edgesync: put '"
+                  + key
+                  + "' on "
+                  + c.base()
+                  + " failed ("
+                  + r.status()
+                  + "): "
+                  + r.errorMessage());
       return Main.EXIT_FAILURE;
     }
     JsonNode j = r.json();
-    main.out().println("committed '" + key + "' at seq " + j.path("seq").asLong() + ", version "
-        + j.path("version").asText());
+    main.out()
+        .println(
+            "committed '"
+                + key
+                + "' at seq "
+                + j.path("seq").asLong()
+                + ", version "
+                + j.path("version").asText());
     return Main.EXIT_OK;
   }
 }

@@ -33,39 +33,60 @@ public final class RunCommand implements Callable<Integer> {
 
   @ParentCommand Main main;
 
-  @Option(names = "--config", paramLabel = "FILE",
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
       description = "YAML or JSON config file (default: $EDGESYNC_CONFIG, else none).")
   String config;
 
-  @Option(names = "--id", paramLabel = "ID",
+  @Option(
+      names = "--id",
+      paramLabel = "ID",
       description = "This node's id, e.g. site-a ($EDGESYNC_NODE_ID; required somewhere).")
   String id;
 
-  @Option(names = "--cluster", paramLabel = "NAME",
-      description = "Cluster name; nodes of other clusters are refused ($EDGESYNC_CLUSTER; default: default).")
+  @Option(
+      names = "--cluster",
+      paramLabel = "NAME",
+      description =
+          "Cluster name; nodes of other clusters are refused ($EDGESYNC_CLUSTER; default:"
+              + " default).")
   String cluster;
 
-  @Option(names = "--listen", paramLabel = "HOST:PORT",
+  @Option(
+      names = "--listen",
+      paramLabel = "HOST:PORT",
       description = "gRPC replication address ($EDGESYNC_LISTEN; default: 0.0.0.0:7400).")
   String listen;
 
-  @Option(names = "--http", paramLabel = "HOST:PORT",
+  @Option(
+      names = "--http",
+      paramLabel = "HOST:PORT",
       description = "HTTP API address ($EDGESYNC_HTTP; default: 127.0.0.1:7480).")
   String http;
 
-  @Option(names = "--data-dir", paramLabel = "DIR",
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
       description = "Data directory ($EDGESYNC_DATA_DIR; default: ./data/<id>).")
   String dataDir;
 
-  @Option(names = "--peers", paramLabel = "ID=HOST:PORT,...",
+  @Option(
+      names = "--peers",
+      paramLabel = "ID=HOST:PORT,...",
       description = "Peers, e.g. site-b=10.0.0.2:7400,site-c=10.0.0.3:7400 ($EDGESYNC_PEERS).")
   String peers;
 
-  @Option(names = "--durability", paramLabel = "fsync|buffered",
+  @Option(
+      names = "--durability",
+      paramLabel = "fsync|buffered",
       description = "When a write counts as committed ($EDGESYNC_DURABILITY; default: fsync).")
   String durability;
 
-  @Option(names = "--clock-offset", hidden = true, paramLabel = "DURATION",
+  @Option(
+      names = "--clock-offset",
+      hidden = true,
+      paramLabel = "DURATION",
       description = "Adds this offset to the wall clock, e.g. -30s (fault tests only).")
   String clockOffset;
 
@@ -73,9 +94,11 @@ public final class RunCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     NodeConfig cfg;
     try {
-      cfg = ConfigLoader.load(
-          new ConfigOverrides(config, id, cluster, listen, http, dataDir, peers, durability, clockOffset),
-          main.env());
+      cfg =
+          ConfigLoader.load(
+              new ConfigOverrides(
+                  config, id, cluster, listen, http, dataDir, peers, durability, clockOffset),
+              main.env());
     } catch (ConfigException e) {
       main.err().println("edgesync: " + e.getMessage());
       return Main.EXIT_USAGE;
@@ -95,8 +118,8 @@ public final class RunCommand implements Callable<Integer> {
       return Main.EXIT_FAILURE;
     }
     log.info(
-        "edgesync {} node {} running: cluster {}, gRPC {}:{}, HTTP {}:{}, data dir {}, durability {},"
-            + " peers {}{}",
+        "edgesync {} node {} running: cluster {}, gRPC {}:{}, HTTP {}:{}, data dir {}, durability"
+            + " {}, peers {}{}",
         Main.version(),
         cfg.id(),
         cfg.cluster(),
@@ -124,8 +147,10 @@ public final class RunCommand implements Callable<Integer> {
    * purpose has succeeded, so once it has closed cleanly the process ends with status 0.
    */
   private static void stop(NodeServer server) {
-    log.info("Stopping node {}: refusing new writes, finishing the batch in flight, persisting"
-        + " watermarks", server.node().nodeId());
+    log.info(
+        "Stopping node {}: refusing new writes, finishing the batch in flight, persisting"
+            + " watermarks",
+        server.node().nodeId());
     try {
       server.close();
     } catch (RuntimeException e) {
@@ -137,7 +162,8 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   private static String describe(Throwable e) {
-    StringBuilder s = new StringBuilder(String.valueOf(e.getMessage() != null ? e.getMessage() : e));
+    StringBuilder s =
+        new StringBuilder(String.valueOf(e.getMessage() != null ? e.getMessage() : e));
     for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
       if (c.getMessage() != null && !s.toString().contains(c.getMessage())) {
         s.append(": ").append(c.getMessage());

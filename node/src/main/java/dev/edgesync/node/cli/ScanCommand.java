@@ -14,19 +14,26 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = "Lists live keys under a prefix, in key order, as KEY<TAB>VALUE lines (GET /kv).")
 public final class ScanCommand extends ClientCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "PREFIX", arity = "0..1", defaultValue = "",
+  @Parameters(
+      index = "0",
+      paramLabel = "PREFIX",
+      arity = "0..1",
+      defaultValue = "",
       description = "The key prefix (default: all keys).")
   String prefix;
 
-  @Option(names = "--limit", paramLabel = "N", defaultValue = "100",
+  @Option(
+      names = "--limit",
+      paramLabel = "N",
+      defaultValue = "100",
       description = "Most keys to print (default: ${DEFAULT-VALUE}).")
   int limit;
 
   @Override
   public Integer call() {
     if (limit < 1) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-          "--limit must be at least 1 (got " + limit + ")");
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--limit must be at least 1 (got " + limit + ")");
     }
     NodeClient c = client();
     int printed = 0;
@@ -34,14 +41,24 @@ public final class ScanCommand extends ClientCommand implements Callable<Integer
     while (printed < limit) {
       NodeClient.Response r = c.scan(prefix, Math.min(1000, limit - printed), after);
       if (r.status() != 200) {
-        main.err().println("edgesync: scan '" + prefix + "' on " + c.base() + " failed (" + r.status()
-            + "): " + r.errorMessage());
+        main.err()
+            .println(
+                "edgesync: scan '"
+                    + prefix
+                    + "' on "
+                    + c.base()
+                    + " failed ("
+                    + r.status()
+                    + "): "
+                    + r.errorMessage());
         return Main.EXIT_FAILURE;
       }
       JsonNode page = r.json();
       for (JsonNode item : page.path("items")) {
-        String value = item.path("value").isNull()
-            ? "base64:" + item.path("valueBase64").asText() : item.path("value").asText();
+        String value =
+            item.path("value").isNull()
+                ? "base64:" + item.path("valueBase64").asText()
+                : item.path("value").asText();
         main.out().println(item.path("key").asText() + "\t" + value);
         printed++;
       }

@@ -52,10 +52,15 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
 
   /** Prints the human-readable form of a {@code /status} body. */
   static void print(JsonNode s, PrintStream out) {
-    out.printf("node %s   cluster %s   state %s%n", s.path("nodeId").asText(),
-        s.path("cluster").asText(), s.path("state").asText());
-    out.printf("head seq %d   digest %s   gRPC port %d   HTTP port %d%n", s.path("headSeq").asLong(),
-        s.path("digest").asText(), s.path("grpcPort").asInt(), s.path("httpPort").asInt());
+    out.printf(
+        "node %s   cluster %s   state %s%n",
+        s.path("nodeId").asText(), s.path("cluster").asText(), s.path("state").asText());
+    out.printf(
+        "head seq %d   digest %s   gRPC port %d   HTTP port %d%n",
+        s.path("headSeq").asLong(),
+        s.path("digest").asText(),
+        s.path("grpcPort").asInt(),
+        s.path("httpPort").asInt());
     if (!s.path("failure").isNull() && !s.path("failure").isMissingNode()) {
       out.println("FAILURE: " + s.path("failure").asText());
     }
@@ -65,24 +70,42 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
       return;
     }
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"PEER", "ADDRESS", "CONNECTED", "WATERMARK", "LAG", "LAG(s)", "APPLIED",
-        "DUPLICATES", "CONFLICTS", "SENT", "LAST ERROR"});
+    rows.add(
+        new String[] {
+          "PEER",
+          "ADDRESS",
+          "CONNECTED",
+          "WATERMARK",
+          "LAG",
+          "LAG(s)",
+          "APPLIED",
+          "DUPLICATES",
+          "CONFLICTS",
+          "SENT",
+          "LAST ERROR"
+        });
     for (JsonNode p : peers) {
-      String error = p.path("lastError").isNull() ? "-" : p.path("lastError").asText()
-          + (p.path("lastErrorAt").isNull() ? "" : " (" + p.path("lastErrorAt").asText() + ")");
-      rows.add(new String[] {
-        p.path("id").asText(),
-        p.path("address").asText(),
-        p.path("connected").asBoolean() ? "yes" : "NO",
-        Long.toString(p.path("watermark").asLong()),
-        Long.toString(p.path("lagEntries").asLong()),
-        String.format(Locale.ROOT, "%.1f", p.path("lagSeconds").asDouble()),
-        Long.toString(p.path("entriesApplied").asLong()),
-        Long.toString(p.path("duplicates").asLong()),
-        Long.toString(p.path("conflicts").asLong()),
-        Long.toString(p.path("entriesSent").asLong()),
-        error
-      });
+      String error =
+          p.path("lastError").isNull()
+              ? "-"
+              : p.path("lastError").asText()
+                  + (p.path("lastErrorAt").isNull()
+                      ? ""
+                      : " (" + p.path("lastErrorAt").asText() + ")");
+      rows.add(
+          new String[] {
+            p.path("id").asText(),
+            p.path("address").asText(),
+            p.path("connected").asBoolean() ? "yes" : "NO",
+            Long.toString(p.path("watermark").asLong()),
+            Long.toString(p.path("lagEntries").asLong()),
+            String.format(Locale.ROOT, "%.1f", p.path("lagSeconds").asDouble()),
+            Long.toString(p.path("entriesApplied").asLong()),
+            Long.toString(p.path("duplicates").asLong()),
+            Long.toString(p.path("conflicts").asLong()),
+            Long.toString(p.path("entriesSent").asLong()),
+            error
+          });
     }
     out.print(Table.format(rows));
   }

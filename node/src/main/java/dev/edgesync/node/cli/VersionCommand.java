@@ -9,7 +9,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(
     name = "version",
     mixinStandardHelpOptions = true,
-    description = "Prints the version of this program (from the jar manifest; 'dev' when run from classes).")
+    description =
+        "Prints the version of this program (from the jar manifest; 'dev' when run from classes).")
 public final class VersionCommand implements Callable<Integer> {
   @ParentCommand Main main;
 

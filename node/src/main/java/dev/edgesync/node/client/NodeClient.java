@@ -62,8 +62,8 @@ public final class NodeClient {
       try {
         return MAPPER.readTree(body);
       } catch (IOException e) {
-        throw new NodeClientException("the node answered " + status + " with a body that is not JSON: "
-            + text(), e);
+        throw new NodeClientException(
+            "the node answered " + status + " with a body that is not JSON: " + text(), e);
       }
     }
 
@@ -82,9 +82,13 @@ public final class NodeClient {
 
   /** {@code PUT /kv/{key}}, with optional acks and timeout. */
   public Response put(String key, byte[] value, Integer acks, String ackTimeout) {
-    String q = acks == null ? "" : "?acks=" + acks + (ackTimeout == null ? "" : "&timeout=" + enc(ackTimeout));
-    return send(HttpRequest.newBuilder(uri("/kv/" + encodePath(key) + q))
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(value)));
+    String q =
+        acks == null
+            ? ""
+            : "?acks=" + acks + (ackTimeout == null ? "" : "&timeout=" + enc(ackTimeout));
+    return send(
+        HttpRequest.newBuilder(uri("/kv/" + encodePath(key) + q))
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(value)));
   }
 
   /** {@code GET /kv/{key}}. */
@@ -99,15 +103,21 @@ public final class NodeClient {
 
   /** {@code GET /kv?prefix=&limit=&after=}. */
   public Response scan(String prefix, int limit, String after) {
-    String q = "?prefix=" + enc(prefix) + "&limit=" + limit + (after == null ? "" : "&after=" + enc(after));
+    String q =
+        "?prefix="
+            + enc(prefix)
+            + "&limit="
+            + limit
+            + (after == null ? "" : "&after=" + enc(after));
     return send(HttpRequest.newBuilder(uri("/kv" + q)).GET());
   }
 
   /** {@code POST /kv} with a bulk JSON body. */
   public Response bulk(byte[] json) {
-    return send(HttpRequest.newBuilder(uri("/kv"))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
+    return send(
+        HttpRequest.newBuilder(uri("/kv"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
   /** {@code GET <path>}, e.g. {@code /status}. */
@@ -119,7 +129,8 @@ public final class NodeClient {
   public JsonNode status() {
     Response r = getPath("/status");
     if (r.status() != 200) {
-      throw new NodeClientException("GET " + base + "/status answered " + r.status() + ": " + r.errorMessage());
+      throw new NodeClientException(
+          "GET " + base + "/status answered " + r.status() + ": " + r.errorMessage());
     }
     return r.json();
   }
@@ -134,11 +145,24 @@ public final class NodeClient {
           r.headers().firstValue("X-Edgesync-Version").orElse(null),
           r.headers().firstValue("X-Edgesync-Seq").orElse(null));
     } catch (ConnectException e) {
-      throw new NodeClientException("cannot reach a node at " + base + " (connection refused): start one"
-          + " with 'edgesync run', or point to it with --node or EDGESYNC_NODE", e);
+      throw new NodeClientException(
+          "cannot reach a node at "
+              + base
+              + " (connection refused): start one"
+              + " with 'edgesync run', or point to it with --node or EDGESYNC_NODE",
+          e);
     } catch (HttpTimeoutException e) {
-      throw new NodeClientException("the node at " + base + " did not answer " + request.method() + " "
-          + request.uri().getRawPath() + " within " + timeout.toMillis() + " ms", e);
+      throw new NodeClientException(
+          "the node at "
+              + base
+              + " did not answer "
+              + request.method()
+              + " "
+              + request.uri().getRawPath()
+              + " within "
+              + timeout.toMillis()
+              + " ms",
+          e);
     } catch (IOException e) {
       throw new NodeClientException("request to " + base + " failed: " + e, e);
     } catch (InterruptedException e) {

@@ -34,25 +34,34 @@ public final class ConfigLoader {
 
   /** Environment variable for {@code id}. */
   public static final String ENV_NODE_ID = "EDGESYNC_NODE_ID";
+
   /** Environment variable for {@code cluster}. */
   public static final String ENV_CLUSTER = "EDGESYNC_CLUSTER";
+
   /** Environment variable for {@code listen}. */
   public static final String ENV_LISTEN = "EDGESYNC_LISTEN";
+
   /** Environment variable for {@code http}. */
   public static final String ENV_HTTP = "EDGESYNC_HTTP";
+
   /** Environment variable for {@code dataDir}. */
   public static final String ENV_DATA_DIR = "EDGESYNC_DATA_DIR";
+
   /** Environment variable for {@code peers}. */
   public static final String ENV_PEERS = "EDGESYNC_PEERS";
+
   /** Environment variable for {@code durability}. */
   public static final String ENV_DURABILITY = "EDGESYNC_DURABILITY";
+
   /** Environment variable naming the config file when {@code --config} is not given. */
   public static final String ENV_CONFIG = "EDGESYNC_CONFIG";
 
   /** Default cluster name. */
   public static final String DEFAULT_CLUSTER = "default";
+
   /** Default gRPC bind address. */
   public static final String DEFAULT_LISTEN = "0.0.0.0:7400";
+
   /** Default HTTP bind address: loopback only, the API has no authentication. */
   public static final String DEFAULT_HTTP = "127.0.0.1:7480";
 
@@ -69,12 +78,20 @@ public final class ConfigLoader {
   static final int DEFAULT_MAX_KEY_BYTES = 1024;
   static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
   static final int DEFAULT_WRITE_QUEUE_DEPTH = 10_000;
+
   /** HTTP bodies may exceed the largest value by this much (bulk JSON, framing). */
   static final int HTTP_BODY_SLACK_BYTES = 1024 * 1024;
 
   private static final List<String> TOP_KEYS =
       List.of(
-          "id", "cluster", "listen", "http", "dataDir", "peers", "durability", "replication",
+          "id",
+          "cluster",
+          "listen",
+          "http",
+          "dataDir",
+          "peers",
+          "durability",
+          "replication",
           "limits");
   private static final List<String> REPLICATION_KEYS =
       List.of(
@@ -196,7 +213,8 @@ public final class ConfigLoader {
     }
   }
 
-  private static void checkKeys(ObjectNode node, List<String> allowed, String prefix, String source) {
+  private static void checkKeys(
+      ObjectNode node, List<String> allowed, String prefix, String source) {
     for (Map.Entry<String, JsonNode> e : node.properties()) {
       if (!allowed.contains(e.getKey())) {
         String suggestion = closest(e.getKey(), allowed);
@@ -204,7 +222,8 @@ public final class ConfigLoader {
             source,
             prefix + e.getKey(),
             e.getValue().toString(),
-            "unknown key" + (suggestion == null ? "" : " (did you mean '" + prefix + suggestion + "'?)"),
+            "unknown key"
+                + (suggestion == null ? "" : " (did you mean '" + prefix + suggestion + "'?)"),
             "one of " + String.join(", ", allowed.stream().map(k -> prefix + k).toList()));
       }
     }
@@ -216,7 +235,10 @@ public final class ConfigLoader {
     }
     if (!v.isValueNode()) {
       throw new ConfigException(
-          source, key, v.toString(), "value is a " + (v.isArray() ? "list" : "mapping"),
+          source,
+          key,
+          v.toString(),
+          "value is a " + (v.isArray() ? "list" : "mapping"),
           "a single value");
     }
     return v.asText();
@@ -225,8 +247,15 @@ public final class ConfigLoader {
   private static ObjectNode mapping(JsonNode v, String source, String key) {
     if (v == null || !v.isObject()) {
       throw new ConfigException(
-          source, key, String.valueOf(v), "value is not a mapping",
-          "a mapping, e.g. " + key + ": {" + (key.equals("limits") ? "maxValueBytes: 1MiB" : "heartbeatInterval: 1s") + "}");
+          source,
+          key,
+          String.valueOf(v),
+          "value is not a mapping",
+          "a mapping, e.g. "
+              + key
+              + ": {"
+              + (key.equals("limits") ? "maxValueBytes: 1MiB" : "heartbeatInterval: 1s")
+              + "}");
     }
     return (ObjectNode) v;
   }
@@ -324,7 +353,10 @@ public final class ConfigLoader {
     String s = v.strip();
     if (s.isEmpty() || s.length() > 128 || s.chars().anyMatch(Character::isISOControl)) {
       throw new ConfigException(
-          source, key, v, s.isEmpty() ? "cluster name is empty" : "cluster name is not valid",
+          source,
+          key,
+          v,
+          s.isEmpty() ? "cluster name is empty" : "cluster name is not valid",
           "a name of 1 to 128 printable characters, e.g. shops-eu");
     }
     return s;
@@ -348,7 +380,10 @@ public final class ConfigLoader {
       case "buffered" -> Durability.BUFFERED;
       default ->
           throw new ConfigException(
-              source, key, v, "unknown durability",
+              source,
+              key,
+              v,
+              "unknown durability",
               "fsync (survives power loss) or buffered (survives a process crash)");
     };
   }
@@ -373,10 +408,12 @@ public final class ConfigLoader {
     try {
       n = Long.parseLong(v.strip());
     } catch (NumberFormatException e) {
-      throw new ConfigException(source, key, v, "not a whole number", COUNT_FORMAT + " from " + min + " to " + max);
+      throw new ConfigException(
+          source, key, v, "not a whole number", COUNT_FORMAT + " from " + min + " to " + max);
     }
     if (n < min || n > max) {
-      throw new ConfigException(source, key, v, "out of range", COUNT_FORMAT + " from " + min + " to " + max);
+      throw new ConfigException(
+          source, key, v, "out of range", COUNT_FORMAT + " from " + min + " to " + max);
     }
     return (int) n;
   }
@@ -497,38 +534,52 @@ public final class ConfigLoader {
       }
       if (peers.value.contains(id.value)) {
         throw new ConfigException(
-            peers.source, "peers", peers.value.toString(),
+            peers.source,
+            "peers",
+            peers.value.toString(),
             "the list holds this node's own id '" + id.value + "'",
             "only the other nodes; remove " + id.value);
       }
       if (heartbeatTimeout.value.compareTo(heartbeatInterval.value.multipliedBy(2)) < 0) {
         throw new ConfigException(
-            heartbeatTimeout.source, "replication.heartbeatTimeout",
-            Durations.format(heartbeatTimeout.value), "shorter than twice the heartbeat interval",
+            heartbeatTimeout.source,
+            "replication.heartbeatTimeout",
+            Durations.format(heartbeatTimeout.value),
+            "shorter than twice the heartbeat interval",
             "at least 2 x replication.heartbeatInterval ("
-                + Durations.format(heartbeatInterval.value.multipliedBy(2)) + ")");
+                + Durations.format(heartbeatInterval.value.multipliedBy(2))
+                + ")");
       }
       if (reconnectMaxDelay.value.compareTo(reconnectBaseDelay.value) < 0) {
         throw new ConfigException(
-            reconnectMaxDelay.source, "replication.reconnectMaxDelay",
-            Durations.format(reconnectMaxDelay.value), "shorter than the base delay",
+            reconnectMaxDelay.source,
+            "replication.reconnectMaxDelay",
+            Durations.format(reconnectMaxDelay.value),
+            "shorter than the base delay",
             "at least replication.reconnectBaseDelay ("
-                + Durations.format(reconnectBaseDelay.value) + ")");
+                + Durations.format(reconnectBaseDelay.value)
+                + ")");
       }
       long largestEntry = (long) maxKeyBytes.value + maxValueBytes.value;
       if (batchMaxBytes.value < largestEntry) {
         throw new ConfigException(
-            batchMaxBytes.source, "replication.batchMaxBytes",
-            Integer.toString(batchMaxBytes.value), "the largest entry would not fit in a batch",
+            batchMaxBytes.source,
+            "replication.batchMaxBytes",
+            Integer.toString(batchMaxBytes.value),
+            "the largest entry would not fit in a batch",
             "at least limits.maxKeyBytes + limits.maxValueBytes (" + largestEntry + ")");
       }
       int bodyLimit =
           httpMaxBodyBytes.value != null
               ? httpMaxBodyBytes.value
-              : (int) Math.min(Integer.MAX_VALUE - 8, (long) maxValueBytes.value + HTTP_BODY_SLACK_BYTES);
+              : (int)
+                  Math.min(
+                      Integer.MAX_VALUE - 8, (long) maxValueBytes.value + HTTP_BODY_SLACK_BYTES);
       if (bodyLimit < maxValueBytes.value) {
         throw new ConfigException(
-            httpMaxBodyBytes.source, "limits.httpMaxBodyBytes", Integer.toString(bodyLimit),
+            httpMaxBodyBytes.source,
+            "limits.httpMaxBodyBytes",
+            Integer.toString(bodyLimit),
             "smaller than the largest value, so such a value could not be written over HTTP",
             "at least limits.maxValueBytes (" + maxValueBytes.value + ")");
       }

@@ -1,8 +1,8 @@
 package dev.edgesync.node.config;
 
 /**
- * Values given as command-line flags to {@code edgesync run}; null means "not given". They win
- * over the environment and the config file.
+ * Values given as command-line flags to {@code edgesync run}; null means "not given". They win over
+ * the environment and the config file.
  *
  * @param config {@code --config}
  * @param id {@code --id}

@@ -7,14 +7,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Parses the durations of the configuration: ISO-8601 ({@code PT5S}) or a whole number with a
- * unit ({@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 1d}).
+ * Parses the durations of the configuration: ISO-8601 ({@code PT5S}) or a whole number with a unit
+ * ({@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 1d}).
  */
 public final class Durations {
 
   /** What a duration looks like, for error messages. */
-  public static final String FORMAT =
-      "a duration such as 500ms, 5s, 2m, 1h or ISO-8601 PT5S";
+  public static final String FORMAT = "a duration such as 500ms, 5s, 2m, 1h or ISO-8601 PT5S";
 
   private static final Pattern SHORT = Pattern.compile("([+-]?)(\\d{1,12})(ms|s|m|h|d)");
 
@@ -23,8 +22,8 @@ public final class Durations {
   /**
    * Parses {@code text}.
    *
-   * @return the duration, or null if the text is not a duration (the caller reports it with its
-   *     own source and key)
+   * @return the duration, or null if the text is not a duration (the caller reports it with its own
+   *     source and key)
    */
   public static Duration parseOrNull(String text) {
     if (text == null) {

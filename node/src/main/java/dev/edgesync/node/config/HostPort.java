@@ -4,8 +4,8 @@ import dev.edgesync.discovery.ConfigException;
 import java.util.regex.Pattern;
 
 /**
- * A bind address: host (name, IPv4 or IPv6 without brackets) and port, where port 0 means "pick
- * a free port".
+ * A bind address: host (name, IPv4 or IPv6 without brackets) and port, where port 0 means "pick a
+ * free port".
  *
  * @param host the host or IP address, IPv6 without brackets
  * @param port 0 to 65535
@@ -57,7 +57,10 @@ public record HostPort(String host, int port) {
     }
     if (!portText.matches("[0-9]{1,5}")) {
       throw new ConfigException(
-          source, field, text, portText.isEmpty() ? "port is missing" : "port is not a number",
+          source,
+          field,
+          text,
+          portText.isEmpty() ? "port is missing" : "port is not a number",
           FORMAT);
     }
     int port = Integer.parseInt(portText);

@@ -20,8 +20,8 @@ import java.util.Objects;
  * @param replication replication tuning
  * @param limits size and queue limits
  * @param configFile the config file read, or null when none was given
- * @param peersFromFile true when the peers came from {@code configFile} (so a change of the file
- *     at run time changes them); false when the environment or a flag set them
+ * @param peersFromFile true when the peers came from {@code configFile} (so a change of the file at
+ *     run time changes them); false when the environment or a flag set them
  * @param clockOffset added to the system clock (fault tests only; zero otherwise)
  */
 public record NodeConfig(
@@ -82,5 +82,6 @@ public record NodeConfig(
    * @param writeQueueDepth most local writes waiting for the writer
    * @param httpMaxBodyBytes largest HTTP request body (PUT value or bulk JSON)
    */
-  public record Limits(int maxKeyBytes, int maxValueBytes, int writeQueueDepth, int httpMaxBodyBytes) {}
+  public record Limits(
+      int maxKeyBytes, int maxValueBytes, int writeQueueDepth, int httpMaxBodyBytes) {}
 }

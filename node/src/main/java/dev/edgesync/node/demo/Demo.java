@@ -70,7 +70,8 @@ public final class Demo {
    * @param timeout bound of each wait (start, convergence)
    * @param ownsProcess true when this is the real program, which may end the JVM on Ctrl-C
    */
-  public Demo(PrintStream out, Path baseDir, boolean keepRunning, Duration timeout, boolean ownsProcess) {
+  public Demo(
+      PrintStream out, Path baseDir, boolean keepRunning, Duration timeout, boolean ownsProcess) {
     this.out = out;
     this.baseDirOption = baseDir;
     this.keepRunning = keepRunning;
@@ -103,7 +104,8 @@ public final class Demo {
       out.println();
       out.println("DEMO FAILED: " + e.getMessage());
       printLogTails();
-      throw new Main.CommandFailure("demo failed: " + e.getMessage() + " (node logs are in " + baseDir + ")");
+      throw new Main.CommandFailure(
+          "demo failed: " + e.getMessage() + " (node logs are in " + baseDir + ")");
     } finally {
       stopAll();
       if (ok && baseDirOption == null && !keepRunning) {
@@ -118,9 +120,10 @@ public final class Demo {
 
   private void setUp() {
     try {
-      baseDir = baseDirOption != null
-          ? Files.createDirectories(baseDirOption).toAbsolutePath()
-          : Files.createTempDirectory("edgesync-demo-").toAbsolutePath();
+      baseDir =
+          baseDirOption != null
+              ? Files.createDirectories(baseDirOption).toAbsolutePath()
+              : Files.createTempDirectory("edgesync-demo-").toAbsolutePath();
     } catch (IOException e) {
       throw new DemoFailure("cannot create the demo directory: " + e.getMessage());
     }
@@ -130,8 +133,10 @@ public final class Demo {
 
   private void stepStart() throws InterruptedException {
     out.println("edgesync demo: three sites on this machine, each its own JVM ('edgesync run'),");
-    out.println("replicating over gRPC in a full mesh. Each directed link runs through a small TCP");
-    out.println("relay inside this process, so a site can be cut off for real while all keep running.");
+    out.println(
+        "replicating over gRPC in a full mesh. Each directed link runs through a small TCP");
+    out.println(
+        "relay inside this process, so a site can be cut off for real while all keep running.");
     out.println("Work dir: " + baseDir);
     step(1, "Start three nodes");
     // Hold every picked port until the relays are bound, so no two of them can get the same one.
@@ -167,11 +172,19 @@ public final class Demo {
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"NODE", "PID", "gRPC", "HTTP", "DATA DIR"});
     for (DemoNode n : nodes.values()) {
-      rows.add(new String[] {n.id, Long.toString(n.process.pid()), "127.0.0.1:" + n.grpcPort,
-          n.httpUrl(), n.dataDir.toString()});
+      rows.add(
+          new String[] {
+            n.id,
+            Long.toString(n.process.pid()),
+            "127.0.0.1:" + n.grpcPort,
+            n.httpUrl(),
+            n.dataDir.toString()
+          });
     }
     indent(Table.format(rows));
-    out.printf("  all three healthy after %s; config files and logs are next to the data dirs%n", since(t0));
+    out.printf(
+        "  all three healthy after %s; config files and logs are next to the data dirs%n",
+        since(t0));
   }
 
   private void stepWriteEverywhere() throws InterruptedException {
@@ -185,33 +198,43 @@ public final class Demo {
   }
 
   private void stepCut(String cutId) throws InterruptedException {
-    step(3, "Cut " + cutId + " off from the others (its links drop; every node keeps taking writes)");
+    step(
+        3,
+        "Cut " + cutId + " off from the others (its links drop; every node keeps taking writes)");
     for (Map.Entry<String, TcpRelay> e : relays.entrySet()) {
       if (e.getKey().contains(cutId)) {
         e.getValue().cut();
       }
     }
     long t0 = System.nanoTime();
-    waitUntil("the nodes to notice the cut", () -> {
-      for (DemoNode n : nodes.values()) {
-        JsonNode s = statusOrNull(n);
-        if (s == null) {
-          return false;
-        }
-        for (JsonNode p : s.path("peers")) {
-          boolean involvesCut = n.id.equals(cutId) || p.path("id").asText().equals(cutId);
-          if (involvesCut && p.path("connected").asBoolean()) {
-            return false;
+    waitUntil(
+        "the nodes to notice the cut",
+        () -> {
+          for (DemoNode n : nodes.values()) {
+            JsonNode s = statusOrNull(n);
+            if (s == null) {
+              return false;
+            }
+            for (JsonNode p : s.path("peers")) {
+              boolean involvesCut = n.id.equals(cutId) || p.path("id").asText().equals(cutId);
+              if (involvesCut && p.path("connected").asBoolean()) {
+                return false;
+              }
+            }
           }
-        }
-      }
-      return true;
-    });
+          return true;
+        });
     out.printf("  every link to and from %s is down (noticed after %s)%n", cutId, since(t0));
   }
 
-  private record Conflict(String key, String sideA, String sideB, String valueA, String valueB,
-      String versionA, String versionB) {}
+  private record Conflict(
+      String key,
+      String sideA,
+      String sideB,
+      String valueA,
+      String valueB,
+      String versionA,
+      String versionB) {}
 
   private Conflict stepConflict(String cutId) throws InterruptedException {
     step(4, "Write the same key on both sides of the cut");
@@ -220,7 +243,10 @@ public final class Demo {
     String key = "shared/color";
     String va = put(a, key, "blue");
     String vc = put(c, key, "green");
-    put(nodes.get("site-b"), "during-cut/site-b", "written on site-b while " + cutId + " was cut off");
+    put(
+        nodes.get("site-b"),
+        "during-cut/site-b",
+        "written on site-b while " + cutId + " was cut off");
     put(c, "during-cut/" + cutId, "written on " + cutId + " while cut off");
     showState("");
     out.println("  the two sides disagree, as they should while partitioned: both took the write.");
@@ -238,15 +264,21 @@ public final class Demo {
     String winner = aWins ? k.sideA : k.sideB;
     String winnerValue = aWins ? k.valueA : k.valueB;
     String loser = aWins ? k.sideB : k.sideA;
-    out.printf("  %s on %s: version hlc %s (%s) @ %s%n", k.key, k.sideA, hlcA, Hlc.format(hlcA), k.sideA);
-    out.printf("  %s on %s: version hlc %s (%s) @ %s%n", k.key, k.sideB, hlcB, Hlc.format(hlcB), k.sideB);
+    out.printf(
+        "  %s on %s: version hlc %s (%s) @ %s%n", k.key, k.sideA, hlcA, Hlc.format(hlcA), k.sideA);
+    out.printf(
+        "  %s on %s: version hlc %s (%s) @ %s%n", k.key, k.sideB, hlcB, Hlc.format(hlcB), k.sideB);
     if (hlcA != hlcB) {
-      out.printf("  winner: \"%s\" from %s: its write has the higher hybrid logical clock timestamp,%n",
+      out.printf(
+          "  winner: \"%s\" from %s: its write has the higher hybrid logical clock timestamp,%n",
           winnerValue, winner);
-      out.printf("  so every node keeps it and drops %s's (a tie in HLC would go to the higher node id).%n",
+      out.printf(
+          "  so every node keeps it and drops %s's (a tie in HLC would go to the higher node"
+              + " id).%n",
           loser);
     } else {
-      out.printf("  winner: \"%s\" from %s: both writes have the same HLC, so the tie is broken by node%n",
+      out.printf(
+          "  winner: \"%s\" from %s: both writes have the same HLC, so the tie is broken by node%n",
           winnerValue, winner);
       out.printf("  id ('%s' > '%s'), the same way on every node.%n", winner, loser);
     }
@@ -254,12 +286,23 @@ public final class Demo {
       NodeClient.Response r = n.client.get(k.key);
       String version = aWins ? k.versionA : k.versionB;
       if (r.status() != 200 || !r.text().equals(winnerValue) || !version.equals(r.version())) {
-        throw new DemoFailure(n.id + " holds " + k.key + " = '" + r.text() + "' version " + r.version()
-            + " but the LWW winner is '" + winnerValue + "' version " + version);
+        throw new DemoFailure(
+            n.id
+                + " holds "
+                + k.key
+                + " = '"
+                + r.text()
+                + "' version "
+                + r.version()
+                + " but the LWW winner is '"
+                + winnerValue
+                + "' version "
+                + version);
       }
     }
-    out.printf("  checked: all three hold %s = \"%s\" with version %s%n", k.key, winnerValue,
-        aWins ? k.versionA : k.versionB);
+    out.printf(
+        "  checked: all three hold %s = \"%s\" with version %s%n",
+        k.key, winnerValue, aWins ? k.versionA : k.versionB);
   }
 
   private void stepKillAndCatchUp(String victimId) throws InterruptedException {
@@ -270,8 +313,9 @@ public final class Demo {
     if (!victim.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new DemoFailure(victimId + " (pid " + pid + ") did not die after SIGKILL");
     }
-    out.printf("  %s (pid %d) killed: exit code %d, no shutdown of any kind%n", victimId, pid,
-        victim.process.exitValue());
+    out.printf(
+        "  %s (pid %d) killed: exit code %d, no shutdown of any kind%n",
+        victimId, pid, victim.process.exitValue());
     List<DemoNode> alive = nodes.values().stream().filter(n -> n != victim).toList();
     for (DemoNode n : alive) {
       ArrayNode entries = Json.MAPPER.createArrayNode();
@@ -284,10 +328,12 @@ public final class Demo {
       body.set("entries", entries);
       NodeClient.Response r = n.client.bulk(body.toString().getBytes(StandardCharsets.UTF_8));
       if (r.status() != 200) {
-        throw new DemoFailure("bulk write on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
+        throw new DemoFailure(
+            "bulk write on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
       }
-      out.printf("  %s  POST /kv with %d entries -> committed, last seq %d%n", n.id, CATCH_UP_WRITES,
-          r.json().path("lastSeq").asLong());
+      out.printf(
+          "  %s  POST /kv with %d entries -> committed, last seq %d%n",
+          n.id, CATCH_UP_WRITES, r.json().path("lastSeq").asLong());
     }
     awaitConverged(alive);
     Map<String, Watermark> onDisk;
@@ -303,19 +349,23 @@ public final class Demo {
     out.printf("  %s's watermarks on disk (what it had durably applied when it died):%n", victimId);
     for (DemoNode n : alive) {
       Watermark w = onDisk.get(n.id);
-      out.printf("    from %s: seq %d   (%s's log is now at seq %d)%n", n.id, w == null ? 0 : w.seq(),
-          n.id, heads.get(n.id));
+      out.printf(
+          "    from %s: seq %d   (%s's log is now at seq %d)%n",
+          n.id, w == null ? 0 : w.seq(), n.id, heads.get(n.id));
     }
     long t0 = System.nanoTime();
     victim.start();
     awaitHealthy(victim);
-    out.printf("  %s restarted on its data dir (pid %d), healthy after %s%n", victimId,
-        victim.process.pid(), since(t0));
+    out.printf(
+        "  %s restarted on its data dir (pid %d), healthy after %s%n",
+        victimId, victim.process.pid(), since(t0));
     awaitConverged(nodes.values());
     JsonNode s = victim.client.status();
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"FROM PEER", "WATERMARK AT RESTART", "PEER HEAD SEQ", "RECEIVED", "APPLIED",
-        "DUPLICATES"});
+    rows.add(
+        new String[] {
+          "FROM PEER", "WATERMARK AT RESTART", "PEER HEAD SEQ", "RECEIVED", "APPLIED", "DUPLICATES"
+        });
     long applied = 0;
     for (JsonNode p : s.path("peers")) {
       String peer = p.path("id").asText();
@@ -323,18 +373,29 @@ public final class Demo {
       long a = p.path("entriesApplied").asLong();
       long d = p.path("duplicates").asLong();
       applied += a;
-      rows.add(new String[] {peer, Long.toString(w == null ? 0 : w.seq()),
-          Long.toString(heads.getOrDefault(peer, p.path("peerHeadSeq").asLong())), Long.toString(a + d),
-          Long.toString(a), Long.toString(d)});
+      rows.add(
+          new String[] {
+            peer,
+            Long.toString(w == null ? 0 : w.seq()),
+            Long.toString(heads.getOrDefault(peer, p.path("peerHeadSeq").asLong())),
+            Long.toString(a + d),
+            Long.toString(a),
+            Long.toString(d)
+          });
     }
-    out.printf("  %s caught up from its watermarks (from GET /status of %s):%n", victimId, victimId);
+    out.printf(
+        "  %s caught up from its watermarks (from GET /status of %s):%n", victimId, victimId);
     indent(Table.format(rows));
-    out.printf("  Each peer sent only what follows %s's watermark (at most head - watermark entries),%n",
+    out.printf(
+        "  Each peer sent only what follows %s's watermark (at most head - watermark entries),%n",
         victimId);
-    out.printf("  not its whole log. %d entries were new to %s (%d were written while it was down).%n",
+    out.printf(
+        "  not its whole log. %d entries were new to %s (%d were written while it was down).%n",
         applied, victimId, CATCH_UP_WRITES * alive.size());
-    out.println("  Duplicates are entries it already had (the same write arriving via the other peer,");
-    out.println("  or sent again after a watermark not yet on disk when it died): dropped, no new seq.");
+    out.println(
+        "  Duplicates are entries it already had (the same write arriving via the other peer,");
+    out.println(
+        "  or sent again after a watermark not yet on disk when it died): dropped, no new seq.");
     showCounts("catch-up/");
   }
 
@@ -366,10 +427,14 @@ public final class Demo {
     if (ownsProcess) {
       // The cleanup hook stops the nodes on Ctrl-C; then the demo, stopped on purpose, exits 0.
       Runtime.getRuntime().removeShutdownHook(cleanupHook);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        stopAll();
-        Runtime.getRuntime().halt(Main.EXIT_OK);
-      }, "edgesync-demo-stop"));
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    stopAll();
+                    Runtime.getRuntime().halt(Main.EXIT_OK);
+                  },
+                  "edgesync-demo-stop"));
     }
     new CountDownLatch(1).await();
   }
@@ -377,17 +442,23 @@ public final class Demo {
   // ---- waiting ----
 
   private void awaitHealthy(DemoNode n) throws InterruptedException {
-    waitUntil(n.id + " to answer GET /health with 200", () -> {
-      if (!n.process.isAlive()) {
-        throw new DemoFailure(n.id + " exited with code " + n.process.exitValue() + " while starting; see "
-            + n.logFile);
-      }
-      try {
-        return n.client.getPath("/health").status() == 200;
-      } catch (NodeClientException e) {
-        return false;
-      }
-    });
+    waitUntil(
+        n.id + " to answer GET /health with 200",
+        () -> {
+          if (!n.process.isAlive()) {
+            throw new DemoFailure(
+                n.id
+                    + " exited with code "
+                    + n.process.exitValue()
+                    + " while starting; see "
+                    + n.logFile);
+          }
+          try {
+            return n.client.getPath("/health").status() == 200;
+          } catch (NodeClientException e) {
+            return false;
+          }
+        });
   }
 
   private void awaitConverged(java.util.Collection<DemoNode> set) throws InterruptedException {
@@ -396,17 +467,19 @@ public final class Demo {
     out.flush();
     Map<String, String> last = new LinkedHashMap<>();
     try {
-      waitUntil("convergence of " + names(set), () -> {
-        last.clear();
-        for (DemoNode n : set) {
-          JsonNode s = statusOrNull(n);
-          if (s == null) {
-            return false;
-          }
-          last.put(n.id, s.path("digest").asText());
-        }
-        return last.values().stream().distinct().count() == 1;
-      });
+      waitUntil(
+          "convergence of " + names(set),
+          () -> {
+            last.clear();
+            for (DemoNode n : set) {
+              JsonNode s = statusOrNull(n);
+              if (s == null) {
+                return false;
+              }
+              last.put(n.id, s.path("digest").asText());
+            }
+            return last.values().stream().distinct().count() == 1;
+          });
     } catch (DemoFailure e) {
       throw new DemoFailure(e.getMessage() + "; last digests " + last);
     }
@@ -441,16 +514,20 @@ public final class Demo {
   private String put(DemoNode n, String key, String value) {
     NodeClient.Response r = n.client.put(key, value.getBytes(StandardCharsets.UTF_8), null, null);
     if (r.status() != 200) {
-      throw new DemoFailure("PUT " + key + " on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
+      throw new DemoFailure(
+          "PUT " + key + " on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
     }
     JsonNode j = r.json();
     String version = j.path("version").asText();
-    out.printf("  %s  PUT %s = \"%s\"  -> seq %d, version %s%n", n.id, key, value, j.path("seq").asLong(),
-        version);
+    out.printf(
+        "  %s  PUT %s = \"%s\"  -> seq %d, version %s%n",
+        n.id, key, value, j.path("seq").asLong(), version);
     return version;
   }
 
-  /** Prints a table of key -> value on every node, for keys under {@code prefix}, and the digests. */
+  /**
+   * Prints a table of key -> value on every node, for keys under {@code prefix}, and the digests.
+   */
   private void showState(String prefix) {
     Map<String, Map<String, String>> byNode = new LinkedHashMap<>();
     TreeSet<String> keys = new TreeSet<>();
@@ -486,7 +563,9 @@ public final class Demo {
     for (DemoNode n : nodes.values()) {
       parts.add(n.id + ": " + scanAll(n, prefix).size());
     }
-    out.printf("  live keys%s: %s%n", prefix.isEmpty() ? "" : " under " + prefix, String.join(", ", parts));
+    out.printf(
+        "  live keys%s: %s%n",
+        prefix.isEmpty() ? "" : " under " + prefix, String.join(", ", parts));
   }
 
   private Map<String, String> digests() {
@@ -504,7 +583,8 @@ public final class Demo {
     do {
       NodeClient.Response r = n.client.scan(prefix, 1000, after);
       if (r.status() != 200) {
-        throw new DemoFailure("scan on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
+        throw new DemoFailure(
+            "scan on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
       }
       JsonNode page = r.json();
       for (JsonNode item : page.path("items")) {
@@ -552,8 +632,8 @@ public final class Demo {
 
   private void stopAll() {
     synchronized (nodes) {
-      List<DemoNode> running = nodes.values().stream()
-          .filter(n -> n.process != null && n.process.isAlive()).toList();
+      List<DemoNode> running =
+          nodes.values().stream().filter(n -> n.process != null && n.process.isAlive()).toList();
       if (!running.isEmpty()) {
         out.println();
         out.println("Stopping the nodes with SIGTERM");
@@ -567,8 +647,13 @@ public final class Demo {
           } else if (n.process.exitValue() == 0) {
             out.println("  " + n.id + " stopped gracefully (exit code 0)");
           } else {
-            out.println("  " + n.id + " exited with code " + n.process.exitValue()
-                + " on SIGTERM (expected 0); see " + n.logFile);
+            out.println(
+                "  "
+                    + n.id
+                    + " exited with code "
+                    + n.process.exitValue()
+                    + " on SIGTERM (expected 0); see "
+                    + n.logFile);
           }
         } catch (InterruptedException e) {
           n.process.destroyForcibly();
@@ -599,7 +684,9 @@ public final class Demo {
     for (DemoNode p : nodes.values()) {
       if (p != n) {
         y.append("  - id: ").append(p.id).append('\n');
-        y.append("    address: \"127.0.0.1:").append(relays.get(link(n.id, p.id)).port()).append("\"\n");
+        y.append("    address: \"127.0.0.1:")
+            .append(relays.get(link(n.id, p.id)).port())
+            .append("\"\n");
       }
     }
     // Short timers so that the cut is noticed and the heal is used within a second or two.
@@ -628,12 +715,21 @@ public final class Demo {
 
   /** The command that starts this program: {@code java -jar edgesync.jar}, or the class path. */
   private static List<String> launcher() {
-    String java = ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    List<String> cmd = new ArrayList<>(List.of(java,
-        // Three JVMs share a small machine: a small heap, the serial collector and the first JIT
-        // tier only keep start-up and memory low.
-        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    String java =
+        ProcessHandle.current()
+            .info()
+            .command()
+            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                java,
+                // Three JVMs share a small machine: a small heap, the serial collector and the
+                // first JIT
+                // tier only keep start-up and memory low.
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1"));
     Path jar;
     try {
       URI location = Main.class.getProtectionDomain().getCodeSource().getLocation().toURI();
@@ -702,9 +798,10 @@ public final class Demo {
     void start() {
       List<String> cmd = new ArrayList<>(launcher);
       cmd.addAll(List.of("run", "--config", configFile.toString()));
-      ProcessBuilder pb = new ProcessBuilder(cmd)
-          .redirectErrorStream(true)
-          .redirectOutput(Redirect.appendTo(logFile.toFile()));
+      ProcessBuilder pb =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(Redirect.appendTo(logFile.toFile()));
       // The demo's config files must win: an EDGESYNC_* variable of the user's shell would
       // override them (environment beats file).
       pb.environment().keySet().removeIf(k -> k.startsWith("EDGESYNC_"));
@@ -713,7 +810,8 @@ public final class Demo {
           process = pb.start();
         }
       } catch (IOException e) {
-        throw new DemoFailure("cannot start " + id + " (" + String.join(" ", cmd) + "): " + e.getMessage());
+        throw new DemoFailure(
+            "cannot start " + id + " (" + String.join(" ", cmd) + "): " + e.getMessage());
       }
     }
   }

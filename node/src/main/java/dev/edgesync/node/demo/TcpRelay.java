@@ -89,7 +89,8 @@ final class TcpRelay implements AutoCloseable {
         client.setTcpNoDelay(true);
         upstream.setTcpNoDelay(true);
         upstream.connect(
-            new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), CONNECT_TIMEOUT_MILLIS);
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort),
+            CONNECT_TIMEOUT_MILLIS);
       } catch (IOException e) {
         // The peer is down: the subscriber sees its connection close and retries with backoff.
         closeQuietly(client);
@@ -113,7 +114,8 @@ final class TcpRelay implements AutoCloseable {
         new Thread(
             () -> {
               byte[] buf = new byte[64 * 1024];
-              try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+              try (InputStream in = from.getInputStream();
+                  OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                   out.write(buf, 0, n);

@@ -48,36 +48,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's HTTP API on the JDK's built-in {@link HttpServer}: key-value reads and writes,
- * {@code /status}, {@code /health} and {@code /metrics}.
+ * The node's HTTP API on the JDK's built-in {@link HttpServer}: key-value reads and writes, {@code
+ * /status}, {@code /health} and {@code /metrics}.
  *
  * <p>Requests run on a fixed pool of {@link #THREADS} threads with a bounded queue; when both are
- * full, the server's dispatcher thread runs the request itself, which stops it from accepting
- * more connections until a thread is free (backpressure instead of an unbounded queue). Request
- * bodies are bounded by {@code limits.httpMaxBodyBytes}.
+ * full, the server's dispatcher thread runs the request itself, which stops it from accepting more
+ * connections until a thread is free (backpressure instead of an unbounded queue). Request bodies
+ * are bounded by {@code limits.httpMaxBodyBytes}.
  *
  * <p>Lifecycle: the constructor binds the port (so a port conflict is found before the database is
- * opened); {@link #start()} starts serving; {@link #stopAcceptingWrites()} makes every later
- * write answer 503 while reads go on; {@link #close()} stops the server, waiting up to a second
- * for requests in flight.
+ * opened); {@link #start()} starts serving; {@link #stopAcceptingWrites()} makes every later write
+ * answer 503 while reads go on; {@link #close()} stops the server, waiting up to a second for
+ * requests in flight.
  */
 public final class HttpApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
 
   /** Request threads. */
   static final int THREADS = 16;
+
   /** Requests waiting for a thread before the dispatcher runs them itself. */
   static final int QUEUE = 256;
+
   /** Entries in one bulk request. */
   public static final int BULK_MAX_ENTRIES = 10_000;
+
   /** Default and largest page of {@code GET /kv}. */
   public static final int SCAN_DEFAULT_LIMIT = 100;
 
   static final int SCAN_MAX_LIMIT = 1000;
   static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofSeconds(5);
   static final Duration MAX_ACK_TIMEOUT = Duration.ofMinutes(5);
+
   /** How long one bulk request may wait for its writes to commit. */
   static final Duration BULK_COMMIT_TIMEOUT = Duration.ofSeconds(60);
+
   /** A refused body is read and dropped up to this much, so the client sees the status code. */
   static final long DRAIN_MAX_BYTES = 64L * 1024 * 1024;
 
@@ -98,8 +103,12 @@ public final class HttpApi implements AutoCloseable {
    * @param node the node to serve; it must be started before {@link #start()}
    * @throws IOException if the address cannot be bound (in use, not local)
    */
-  public HttpApi(InetSocketAddress bind, SyncNode node, NodeConfig.Limits limits,
-      PrometheusMeterRegistry registry) throws IOException {
+  public HttpApi(
+      InetSocketAddress bind,
+      SyncNode node,
+      NodeConfig.Limits limits,
+      PrometheusMeterRegistry registry)
+      throws IOException {
     this.node = node;
     this.limits = limits;
     this.registry = registry;
@@ -107,7 +116,11 @@ public final class HttpApi implements AutoCloseable {
     AtomicInteger n = new AtomicInteger();
     this.executor =
         new ThreadPoolExecutor(
-            THREADS, THREADS, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
+            THREADS,
+            THREADS,
+            60,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(QUEUE),
             r -> {
               Thread t = new Thread(r, "edgesync-http-" + n.incrementAndGet());
               t.setDaemon(true);
@@ -172,8 +185,8 @@ public final class HttpApi implements AutoCloseable {
           route(ex, method, Set.of("GET"));
           send(ex, 200, PROMETHEUS, registry.scrape().getBytes(StandardCharsets.UTF_8));
         } else {
-          throw new HttpError(404, "no such endpoint: " + path,
-              "use /kv/{key}, /kv, /status, /health or /metrics");
+          throw new HttpError(
+              404, "no such endpoint: " + path, "use /kv/{key}, /kv, /status, /health or /metrics");
         }
       } catch (HttpError e) {
         if (e.status == 405) {
@@ -191,8 +204,10 @@ public final class HttpApi implements AutoCloseable {
 
   private static void route(HttpExchange ex, String method, Set<String> allowed) {
     if (!allowed.contains(method)) {
-      throw new HttpError(405, "method " + method + " is not allowed on "
-          + ex.getRequestURI().getRawPath(), "allowed: " + String.join(", ", allowed.stream().sorted().toList()));
+      throw new HttpError(
+          405,
+          "method " + method + " is not allowed on " + ex.getRequestURI().getRawPath(),
+          "allowed: " + String.join(", ", allowed.stream().sorted().toList()));
     }
   }
 
@@ -250,7 +265,9 @@ public final class HttpApi implements AutoCloseable {
         limit = -1;
       }
       if (limit < 1 || limit > SCAN_MAX_LIMIT) {
-        throw new HttpError(400, "limit '" + q.get("limit") + "' is not valid",
+        throw new HttpError(
+            400,
+            "limit '" + q.get("limit") + "' is not valid",
             "a whole number from 1 to " + SCAN_MAX_LIMIT);
       }
     }
@@ -281,10 +298,14 @@ public final class HttpApi implements AutoCloseable {
   /** Puts a UTF-8 text field, or null and a {@code <name>Base64} field when it is not UTF-8. */
   private static void putText(ObjectNode o, String name, byte[] bytes) {
     try {
-      o.put(name, StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes)).toString());
+      o.put(
+          name,
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString());
     } catch (CharacterCodingException e) {
       o.putNull(name);
       o.put(name + "Base64", Base64.getEncoder().encodeToString(bytes));
@@ -299,7 +320,9 @@ public final class HttpApi implements AutoCloseable {
     try {
       root = Json.MAPPER.readTree(body);
     } catch (JsonProcessingException e) {
-      throw new HttpError(400, "body is not valid JSON: " + e.getOriginalMessage(),
+      throw new HttpError(
+          400,
+          "body is not valid JSON: " + e.getOriginalMessage(),
           "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}");
     }
     List<BulkEntry> entries = parseBulk(root);
@@ -313,8 +336,10 @@ public final class HttpApi implements AutoCloseable {
       // request does not make concurrent single writes fail with a full queue.
       List<CompletableFuture<WriteResult>> futures = new ArrayList<>(chunk);
       for (BulkEntry e : entries.subList(start, Math.min(entries.size(), start + chunk))) {
-        futures.add(e.value == null ? node.deleteAsync(e.key, Acks.none())
-            : node.putAsync(e.key, e.value, Acks.none()));
+        futures.add(
+            e.value == null
+                ? node.deleteAsync(e.key, Acks.none())
+                : node.putAsync(e.key, e.value, Acks.none()));
       }
       for (CompletableFuture<WriteResult> f : futures) {
         WriteResult r;
@@ -339,14 +364,20 @@ public final class HttpApi implements AutoCloseable {
   }
 
   private List<BulkEntry> parseBulk(JsonNode root) {
-    String example = "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}";
-    if (!root.isObject() || !root.has("entries") || root.size() != 1 || !root.get("entries").isArray()) {
+    String example =
+        "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}";
+    if (!root.isObject()
+        || !root.has("entries")
+        || root.size() != 1
+        || !root.get("entries").isArray()) {
       throw new HttpError(400, "body must be an object with only an 'entries' list", example);
     }
     JsonNode list = root.get("entries");
     if (list.size() > BULK_MAX_ENTRIES) {
-      throw new HttpError(413, "bulk request has " + list.size() + " entries, more than "
-          + BULK_MAX_ENTRIES, "split it into requests of at most " + BULK_MAX_ENTRIES + " entries");
+      throw new HttpError(
+          413,
+          "bulk request has " + list.size() + " entries, more than " + BULK_MAX_ENTRIES,
+          "split it into requests of at most " + BULK_MAX_ENTRIES + " entries");
     }
     List<BulkEntry> entries = new ArrayList<>(list.size());
     for (int i = 0; i < list.size(); i++) {
@@ -359,8 +390,8 @@ public final class HttpApi implements AutoCloseable {
       while (names.hasNext()) {
         String name = names.next();
         if (!Set.of("key", "value", "delete").contains(name)) {
-          throw new HttpError(400, where + " has an unknown field '" + name + "'",
-              "only key, value and delete");
+          throw new HttpError(
+              400, where + " has an unknown field '" + name + "'", "only key, value and delete");
         }
       }
       JsonNode k = e.get("key");
@@ -372,8 +403,8 @@ public final class HttpApi implements AutoCloseable {
       boolean delete = e.has("delete") && e.get("delete").asBoolean(false);
       JsonNode v = e.get("value");
       if (delete == (v != null)) {
-        throw new HttpError(400, where + " needs either a string 'value' or \"delete\": true",
-            example);
+        throw new HttpError(
+            400, where + " needs either a string 'value' or \"delete\": true", example);
       }
       byte[] value = null;
       if (!delete) {
@@ -382,8 +413,14 @@ public final class HttpApi implements AutoCloseable {
         }
         value = v.textValue().getBytes(StandardCharsets.UTF_8);
         if (value.length > limits.maxValueBytes()) {
-          throw new HttpError(413, where + ".value is " + value.length
-              + " bytes, more than limits.maxValueBytes (" + limits.maxValueBytes() + ")",
+          throw new HttpError(
+              413,
+              where
+                  + ".value is "
+                  + value.length
+                  + " bytes, more than limits.maxValueBytes ("
+                  + limits.maxValueBytes()
+                  + ")",
               "write smaller values or raise limits.maxValueBytes");
         }
       }
@@ -420,7 +457,9 @@ public final class HttpApi implements AutoCloseable {
       // URLDecoder would turn '+' into a space; in a path '+' is a plus.
       decoded = URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
-      throw new HttpError(400, "key is not valid percent-encoding: " + e.getMessage(),
+      throw new HttpError(
+          400,
+          "key is not valid percent-encoding: " + e.getMessage(),
           "percent-encode the key as UTF-8, e.g. a%2Fb for a/b");
     }
     if (decoded.isEmpty()) {
@@ -433,8 +472,15 @@ public final class HttpApi implements AutoCloseable {
 
   private void checkKeySize(byte[] key, String what) {
     if (key.length > limits.maxKeyBytes()) {
-      throw new HttpError(413, what + " is " + key.length + " bytes, more than limits.maxKeyBytes ("
-          + limits.maxKeyBytes() + ")", "use shorter keys or raise limits.maxKeyBytes");
+      throw new HttpError(
+          413,
+          what
+              + " is "
+              + key.length
+              + " bytes, more than limits.maxKeyBytes ("
+              + limits.maxKeyBytes()
+              + ")",
+          "use shorter keys or raise limits.maxKeyBytes");
     }
   }
 
@@ -450,11 +496,15 @@ public final class HttpApi implements AutoCloseable {
       }
       int eq = part.indexOf('=');
       try {
-        String name = URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
-        String value = eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
+        String name =
+            URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
+        String value =
+            eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
         q.put(name, value);
       } catch (IllegalArgumentException e) {
-        throw new HttpError(400, "query parameter '" + part + "' is not valid percent-encoding",
+        throw new HttpError(
+            400,
+            "query parameter '" + part + "' is not valid percent-encoding",
             "URL-encode query values");
       }
     }
@@ -476,15 +526,21 @@ public final class HttpApi implements AutoCloseable {
     }
     int peers = node.status().peers().size();
     if (n < 0 || n > peers) {
-      throw new HttpError(400, "acks '" + q.get("acks") + "' is not valid: this node has " + peers
-          + " peer(s)", "a whole number from 0 to " + peers);
+      throw new HttpError(
+          400,
+          "acks '" + q.get("acks") + "' is not valid: this node has " + peers + " peer(s)",
+          "a whole number from 0 to " + peers);
     }
     Duration timeout = DEFAULT_ACK_TIMEOUT;
     if (q.containsKey("timeout")) {
       timeout = Durations.parseOrNull(q.get("timeout"));
-      if (timeout == null || timeout.isNegative() || timeout.isZero()
+      if (timeout == null
+          || timeout.isNegative()
+          || timeout.isZero()
           || timeout.compareTo(MAX_ACK_TIMEOUT) > 0) {
-        throw new HttpError(400, "timeout '" + q.get("timeout") + "' is not valid",
+        throw new HttpError(
+            400,
+            "timeout '" + q.get("timeout") + "' is not valid",
             "a positive duration of at most 5m, e.g. 500ms or 2s");
       }
     }
@@ -516,8 +572,11 @@ public final class HttpApi implements AutoCloseable {
   }
 
   private static HttpError tooLarge(long size, int max) {
-    return new HttpError(413, "request body is " + size + " bytes, more than limits.httpMaxBodyBytes ("
-        + max + ")", "send a smaller body, or raise limits.httpMaxBodyBytes (and limits.maxValueBytes for values)");
+    return new HttpError(
+        413,
+        "request body is " + size + " bytes, more than limits.httpMaxBodyBytes (" + max + ")",
+        "send a smaller body, or raise limits.httpMaxBodyBytes (and limits.maxValueBytes for"
+            + " values)");
   }
 
   private static void drain(InputStream in) throws IOException {
@@ -533,14 +592,17 @@ public final class HttpApi implements AutoCloseable {
     // A failed node is not checked here: the engine fails the write with the storage error,
     // which is answered with 503 and the reason, without a status snapshot per write.
     if (!acceptingWrites) {
-      throw new HttpError(503, "node " + node.nodeId() + " is shutting down and takes no more writes",
+      throw new HttpError(
+          503,
+          "node " + node.nodeId() + " is shutting down and takes no more writes",
           "retry on another node, or on this one after it restarts");
     }
   }
 
   private static <T> T await(CompletableFuture<T> f) {
     try {
-      return f.get(BULK_COMMIT_TIMEOUT.toMillis() + MAX_ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return f.get(
+          BULK_COMMIT_TIMEOUT.toMillis() + MAX_ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for the write", e);
@@ -572,10 +634,15 @@ public final class HttpApi implements AutoCloseable {
     } else if (cause instanceof LimitExceededException le) {
       boolean queue = le.limitName() != null && le.limitName().contains("Queue");
       status = queue ? 503 : 413;
-      fix = queue ? "retry shortly; the node is busy" : "stay within " + le.limitName() + ", or raise it";
+      fix =
+          queue
+              ? "retry shortly; the node is busy"
+              : "stay within " + le.limitName() + ", or raise it";
     } else if (cause instanceof AckTimeoutException) {
       status = 504;
-      fix = "the write will still replicate; retry with a longer timeout or fewer acks to be told sooner";
+      fix =
+          "the write will still replicate; retry with a longer timeout or fewer acks to be told"
+              + " sooner";
     } else if (cause instanceof StorageException || cause instanceof IllegalStateException) {
       status = 503;
       fix = "see the node's log; the node does not take writes until the problem is fixed";
@@ -588,7 +655,11 @@ public final class HttpApi implements AutoCloseable {
     }
     if (status >= 500 && status != 504) {
       // A 504 is an answer about peers, not a fault of this node; the client is told.
-      log.warn("{} {} failed with {}: {}", ex.getRequestMethod(), ex.getRequestURI(), status,
+      log.warn(
+          "{} {} failed with {}: {}",
+          ex.getRequestMethod(),
+          ex.getRequestURI(),
+          status,
           cause.toString());
     }
     ObjectNode body = Json.error(String.valueOf(cause.getMessage()), fix);
@@ -606,7 +677,8 @@ public final class HttpApi implements AutoCloseable {
     send(ex, status, JSON, bytes);
   }
 
-  private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+  private static void send(HttpExchange ex, int status, String type, byte[] body)
+      throws IOException {
     ex.getResponseHeaders().set("Content-Type", type);
     ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
     if (body.length > 0) {

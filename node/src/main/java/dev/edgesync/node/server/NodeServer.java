@@ -25,10 +25,10 @@ import org.slf4j.LoggerFactory;
  * watch of the config file for peer changes.
  *
  * <p>Lifecycle: {@link #start(NodeConfig)} binds the HTTP port first (so a port conflict is
- * reported before the database is opened), then starts the node, then serves HTTP. {@link
- * #close()} stops taking HTTP writes, lets requests in flight finish, then closes the node (which
- * commits the batch in flight, persists watermarks and closes streams). {@code close()} may be
- * called from any thread, e.g. a shutdown hook, and is idempotent.
+ * reported before the database is opened), then starts the node, then serves HTTP. {@link #close()}
+ * stops taking HTTP writes, lets requests in flight finish, then closes the node (which commits the
+ * batch in flight, persists watermarks and closes streams). {@code close()} may be called from any
+ * thread, e.g. a shutdown hook, and is idempotent.
  */
 public final class NodeServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
@@ -45,8 +45,12 @@ public final class NodeServer implements AutoCloseable {
   private PeerFileWatcher watcher;
   private boolean closed;
 
-  private NodeServer(NodeConfig config, PrometheusMeterRegistry registry, SyncNode node,
-      HttpApi http, JvmGcMetrics gcMetrics) {
+  private NodeServer(
+      NodeConfig config,
+      PrometheusMeterRegistry registry,
+      SyncNode node,
+      HttpApi http,
+      JvmGcMetrics gcMetrics) {
     this.config = config;
     this.registry = registry;
     this.node = node;
@@ -59,8 +63,8 @@ public final class NodeServer implements AutoCloseable {
    *
    * @throws HttpBindException if the HTTP address cannot be bound (nothing else was started)
    * @throws dev.edgesync.engine.storage.StorageException if the database cannot be opened
-   * @throws dev.edgesync.engine.storage.NodeIdMismatchException if the data dir belongs to
-   *     another node id
+   * @throws dev.edgesync.engine.storage.NodeIdMismatchException if the data dir belongs to another
+   *     node id
    * @throws RuntimeException if the node cannot start for another reason (e.g. the gRPC port is
    *     taken); the message says why
    */
@@ -80,8 +84,13 @@ public final class NodeServer implements AutoCloseable {
       http = new HttpApi(bind, node, config.limits(), registry);
     } catch (IOException e) {
       gc.close();
-      throw new HttpBindException("cannot listen for HTTP on " + config.http() + ": " + e.getMessage()
-          + "; choose another address with --http, EDGESYNC_HTTP or 'http:' in the config file", e);
+      throw new HttpBindException(
+          "cannot listen for HTTP on "
+              + config.http()
+              + ": "
+              + e.getMessage()
+              + "; choose another address with --http, EDGESYNC_HTTP or 'http:' in the config file",
+          e);
     }
     try {
       node.start();
@@ -138,14 +147,19 @@ public final class NodeServer implements AutoCloseable {
             });
     watcher =
         PeerFileWatcher.start(
-            config.configFile(), config.peers(), watchScheduler, PEER_FILE_CHECK_INTERVAL,
+            config.configFile(),
+            config.peers(),
+            watchScheduler,
+            PEER_FILE_CHECK_INTERVAL,
             this::applyPeers);
   }
 
   private void applyPeers(PeerSet peers) {
     if (peers.contains(config.id())) {
-      log.warn("Ignoring the peers in {}: the list holds this node's own id '{}'; remove it.",
-          config.configFile(), config.id());
+      log.warn(
+          "Ignoring the peers in {}: the list holds this node's own id '{}'; remove it.",
+          config.configFile(),
+          config.id());
       return;
     }
     node.setPeers(peers.peers());

@@ -33,9 +33,14 @@ class MainTest {
   static Result run(Map<String, String> env, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Main.execute(args, env,
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int code =
+        Main.execute(
+            args,
+            env,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Result(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   static Result run(String... args) {
@@ -55,7 +60,8 @@ class MainTest {
   @Test
   void badFlagValueExits2WithOneLineAndStartsNothing() {
     Path data = dir.resolve("never");
-    Result r = run("run", "--id", "site-a", "--data-dir", data.toString(), "--listen", "127.0.0.1:99999");
+    Result r =
+        run("run", "--id", "site-a", "--data-dir", data.toString(), "--listen", "127.0.0.1:99999");
     assertOneLineError(r, "flag --listen", "listen", "(got '127.0.0.1:99999')", "expected");
     assertFalse(Files.exists(data), "nothing started, so no data dir was made");
   }
@@ -115,9 +121,29 @@ class MainTest {
   @Test
   void runStartsAndStopsInProcessThenRefusesAnotherIdOnTheSameDataDir() {
     String data = dir.resolve("data").toString();
-    Result ok = run("run", "--id", "site-a", "--data-dir", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0");
+    Result ok =
+        run(
+            "run",
+            "--id",
+            "site-a",
+            "--data-dir",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0");
     assertEquals(0, ok.code(), ok.err());
-    Result other = run("run", "--id", "site-z", "--data-dir", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0");
+    Result other =
+        run(
+            "run",
+            "--id",
+            "site-z",
+            "--data-dir",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0");
     assertEquals(1, other.code(), other.err());
     assertTrue(other.err().startsWith("edgesync: cannot start node site-z: "), other.err());
     assertTrue(other.err().contains("site-a"), other.err());
@@ -128,8 +154,17 @@ class MainTest {
   void busyHttpPortExits1NamingTheAddress() throws IOException {
     try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       String http = "127.0.0.1:" + busy.getLocalPort();
-      Result r = run("run", "--id", "site-a", "--data-dir", dir.resolve("d").toString(), "--listen",
-          "127.0.0.1:0", "--http", http);
+      Result r =
+          run(
+              "run",
+              "--id",
+              "site-a",
+              "--data-dir",
+              dir.resolve("d").toString(),
+              "--listen",
+              "127.0.0.1:0",
+              "--http",
+              http);
       assertEquals(1, r.code(), r.err());
       assertTrue(r.err().contains("cannot listen for HTTP on " + http), r.err());
       assertTrue(r.err().contains("--http"), r.err());
@@ -138,10 +173,20 @@ class MainTest {
 
   @Test
   void clientCommandsAgainstARunningNode() {
-    NodeServer server = NodeServer.start(ConfigLoader.load(
-        new ConfigOverrides(null, "site-a", null, "127.0.0.1:0", "127.0.0.1:0", dir.resolve("c").toString(),
-            null, "buffered", null),
-        Map.of()));
+    NodeServer server =
+        NodeServer.start(
+            ConfigLoader.load(
+                new ConfigOverrides(
+                    null,
+                    "site-a",
+                    null,
+                    "127.0.0.1:0",
+                    "127.0.0.1:0",
+                    dir.resolve("c").toString(),
+                    null,
+                    "buffered",
+                    null),
+                Map.of()));
     try {
       String node = "http://127.0.0.1:" + server.httpAddress().getPort();
       Result put = run("put", "--node", node, "greeting/en", "hello world");

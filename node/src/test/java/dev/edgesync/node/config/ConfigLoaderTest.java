@@ -36,8 +36,10 @@ class ConfigLoaderTest {
 
   @Test
   void defaultsApplyWhenOnlyTheIdIsGiven() {
-    NodeConfig c = ConfigLoader.load(
-        new ConfigOverrides(null, "site-a", null, null, null, null, null, null, null), Map.of());
+    NodeConfig c =
+        ConfigLoader.load(
+            new ConfigOverrides(null, "site-a", null, null, null, null, null, null, null),
+            Map.of());
     assertEquals("site-a", c.id());
     assertEquals("default", c.cluster());
     assertEquals(new HostPort("0.0.0.0", 7400), c.listen());
@@ -58,17 +60,20 @@ class ConfigLoaderTest {
 
   @Test
   void precedenceIsDefaultsThenFileThenEnvThenFlags() throws IOException {
-    Path f = file("a.yaml", """
-        id: from-file
-        cluster: file-cluster
-        listen: 10.0.0.1:7400
-        http: 127.0.0.1:9000
-        dataDir: /var/lib/file
-        durability: buffered
-        peers:
-          - id: site-b
-            address: "10.0.0.2:7400"
-        """);
+    Path f =
+        file(
+            "a.yaml",
+            """
+            id: from-file
+            cluster: file-cluster
+            listen: 10.0.0.1:7400
+            http: 127.0.0.1:9000
+            dataDir: /var/lib/file
+            durability: buffered
+            peers:
+              - id: site-b
+                address: "10.0.0.2:7400"
+            """);
     // File only.
     NodeConfig c = ConfigLoader.load(flags(f.toString()), Map.of());
     assertEquals("from-file", c.id());
@@ -80,26 +85,37 @@ class ConfigLoaderTest {
     assertTrue(c.peersFromFile());
 
     // Environment beats the file.
-    Map<String, String> env = Map.of(
-        "EDGESYNC_NODE_ID", "from-env",
-        "EDGESYNC_CLUSTER", "env-cluster",
-        "EDGESYNC_HTTP", "127.0.0.1:9100",
-        "EDGESYNC_PEERS", "site-c=10.0.0.3:7400",
-        "EDGESYNC_DURABILITY", "fsync");
+    Map<String, String> env =
+        Map.of(
+            "EDGESYNC_NODE_ID", "from-env",
+            "EDGESYNC_CLUSTER", "env-cluster",
+            "EDGESYNC_HTTP", "127.0.0.1:9100",
+            "EDGESYNC_PEERS", "site-c=10.0.0.3:7400",
+            "EDGESYNC_DURABILITY", "fsync");
     c = ConfigLoader.load(flags(f.toString()), env);
     assertEquals("from-env", c.id());
     assertEquals("env-cluster", c.cluster());
     assertEquals(new HostPort("127.0.0.1", 9100), c.http());
     assertEquals(new HostPort("10.0.0.1", 7400), c.listen(), "not in env: the file's value stays");
     assertEquals("[site-c=10.0.0.3:7400]", c.peers().toString());
-    assertFalse(c.peersFromFile(), "env peers override the file, so the file is not watched for them");
+    assertFalse(
+        c.peersFromFile(), "env peers override the file, so the file is not watched for them");
     assertEquals(Durability.FSYNC, c.durability());
 
     // Flags beat the environment.
-    c = ConfigLoader.load(
-        new ConfigOverrides(f.toString(), "from-flag", "flag-cluster", "127.0.0.1:0", "127.0.0.1:0",
-            dir.resolve("flagdata").toString(), "site-d=[::1]:7400", "buffered", null),
-        env);
+    c =
+        ConfigLoader.load(
+            new ConfigOverrides(
+                f.toString(),
+                "from-flag",
+                "flag-cluster",
+                "127.0.0.1:0",
+                "127.0.0.1:0",
+                dir.resolve("flagdata").toString(),
+                "site-d=[::1]:7400",
+                "buffered",
+                null),
+            env);
     assertEquals("from-flag", c.id());
     assertEquals("flag-cluster", c.cluster());
     assertEquals(new HostPort("127.0.0.1", 0), c.listen());
@@ -111,10 +127,15 @@ class ConfigLoaderTest {
 
   @Test
   void configFileComesFromEdgesyncConfigWhenNoFlag() throws IOException {
-    Path f = file("env.json", "{\"id\": \"json-node\", \"replication\": {\"heartbeatInterval\": \"500ms\","
-        + " \"heartbeatTimeout\": \"PT2S\", \"compression\": true, \"batchMaxBytes\": \"4MiB\"},"
-        + " \"limits\": {\"maxValueBytes\": 2048, \"httpMaxBodyBytes\": \"64KiB\"}}");
-    NodeConfig c = ConfigLoader.load(ConfigOverrides.none(), Map.of("EDGESYNC_CONFIG", f.toString()));
+    Path f =
+        file(
+            "env.json",
+            "{\"id\": \"json-node\", \"replication\": {\"heartbeatInterval\": \"500ms\","
+                + " \"heartbeatTimeout\": \"PT2S\", \"compression\": true, \"batchMaxBytes\":"
+                + " \"4MiB\"}, \"limits\": {\"maxValueBytes\": 2048, \"httpMaxBodyBytes\":"
+                + " \"64KiB\"}}");
+    NodeConfig c =
+        ConfigLoader.load(ConfigOverrides.none(), Map.of("EDGESYNC_CONFIG", f.toString()));
     assertEquals("json-node", c.id());
     assertEquals(f, c.configFile());
     assertEquals(Duration.ofMillis(500), c.replication().heartbeatInterval());
@@ -128,7 +149,8 @@ class ConfigLoaderTest {
   @Test
   void unknownKeyNamesTheKeyTheFileAndSuggestsTheRightOne() throws IOException {
     Path f = file("typo.yaml", "id: a\nreplicaton:\n  heartbeatInterval: 1s\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
     assertEquals("file " + f, e.getSource());
     assertEquals("replicaton", e.getField());
     assertTrue(e.getMessage().contains("did you mean 'replication'"), e.getMessage());
@@ -137,7 +159,8 @@ class ConfigLoaderTest {
   @Test
   void unknownNestedKeyIsNamedWithItsPath() throws IOException {
     Path f = file("typo2.yaml", "id: a\nlimits:\n  maxValueByte: 10\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
     assertEquals("limits.maxValueByte", e.getField());
     assertTrue(e.getMessage().contains("limits.maxValueBytes"), e.getMessage());
   }
@@ -164,12 +187,15 @@ class ConfigLoaderTest {
         Arguments.of("limits: {maxKeyBytes: 100000}", "limits.maxKeyBytes"),
         Arguments.of("limits: {writeQueueDepth: lots}", "limits.writeQueueDepth"),
         // Rules between fields name the field that breaks them.
-        Arguments.of("replication: {heartbeatInterval: 3s, heartbeatTimeout: 5s}",
+        Arguments.of(
+            "replication: {heartbeatInterval: 3s, heartbeatTimeout: 5s}",
             "replication.heartbeatTimeout"),
-        Arguments.of("replication: {reconnectBaseDelay: 10s, reconnectMaxDelay: 1s}",
+        Arguments.of(
+            "replication: {reconnectBaseDelay: 10s, reconnectMaxDelay: 1s}",
             "replication.reconnectMaxDelay"),
         Arguments.of("replication: {batchMaxBytes: 1000}", "replication.batchMaxBytes"),
-        Arguments.of("limits: {maxValueBytes: 1MiB, httpMaxBodyBytes: 1KiB}", "limits.httpMaxBodyBytes"),
+        Arguments.of(
+            "limits: {maxValueBytes: 1MiB, httpMaxBodyBytes: 1KiB}", "limits.httpMaxBodyBytes"),
         Arguments.of("peers: [{id: site-a, address: 'h:7400'}]", "peers"));
   }
 
@@ -177,7 +203,8 @@ class ConfigLoaderTest {
   @MethodSource("badFileValues")
   void badFileValueNamesTheFileAndTheKey(String yaml, String key) throws IOException {
     Path f = file("bad.yaml", (yaml.startsWith("id:") ? "" : "id: site-a\n") + yaml + "\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
     assertEquals("file " + f, e.getSource(), e.getMessage());
     assertEquals(key, e.getField(), e.getMessage());
     assertTrue(e.getMessage().startsWith("file " + f + ": " + key + ": "), e.getMessage());
@@ -202,7 +229,8 @@ class ConfigLoaderTest {
   void badEnvironmentValueNamesTheVariableAndTheKey(String variable, String value, String key) {
     Map<String, String> env = new HashMap<>(Map.of("EDGESYNC_NODE_ID", "site-a"));
     env.put(variable, value);
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(ConfigOverrides.none(), env));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(ConfigOverrides.none(), env));
     if (variable.equals("EDGESYNC_CONFIG")) {
       assertEquals("file /no/such/file.yaml", e.getSource());
     } else {
@@ -214,22 +242,40 @@ class ConfigLoaderTest {
 
   @Test
   void badFlagValueNamesTheFlag() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(
-        new ConfigOverrides(null, "site-a", null, null, "127.0.0.1:70000", null, null, null, null),
-        Map.of()));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.load(
+                    new ConfigOverrides(
+                        null, "site-a", null, null, "127.0.0.1:70000", null, null, null, null),
+                    Map.of()));
     assertEquals("flag --http", e.getSource());
     assertEquals("http", e.getField());
-    e = assertThrows(ConfigException.class, () -> ConfigLoader.load(
-        new ConfigOverrides(null, "site-a", null, null, null, null, "x=", null, null), Map.of()));
+    e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.load(
+                    new ConfigOverrides(null, "site-a", null, null, null, null, "x=", null, null),
+                    Map.of()));
     assertEquals("flag --peers", e.getSource());
-    e = assertThrows(ConfigException.class, () -> ConfigLoader.load(
-        new ConfigOverrides(null, "site-a", null, null, null, null, null, null, "yesterday"), Map.of()));
+    e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.load(
+                    new ConfigOverrides(
+                        null, "site-a", null, null, null, null, null, null, "yesterday"),
+                    Map.of()));
     assertEquals("flag --clock-offset", e.getSource());
   }
 
   @Test
   void missingIdSaysWhereToSetIt() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(ConfigOverrides.none(), Map.of()));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class, () -> ConfigLoader.load(ConfigOverrides.none(), Map.of()));
     assertEquals("id", e.getField());
     assertTrue(e.getMessage().contains("--id"), e.getMessage());
     assertTrue(e.getMessage().contains("EDGESYNC_NODE_ID"), e.getMessage());
@@ -237,8 +283,13 @@ class ConfigLoaderTest {
 
   @Test
   void ownIdInEnvPeersNamesTheVariable() {
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(ConfigOverrides.none(),
-        Map.of("EDGESYNC_NODE_ID", "site-a", "EDGESYNC_PEERS", "site-a=h:7400")));
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.load(
+                    ConfigOverrides.none(),
+                    Map.of("EDGESYNC_NODE_ID", "site-a", "EDGESYNC_PEERS", "site-a=h:7400")));
     assertEquals("environment variable EDGESYNC_PEERS", e.getSource());
   }
 
@@ -252,15 +303,17 @@ class ConfigLoaderTest {
 
   @Test
   void clockOffsetAcceptsSignedDurations() {
-    NodeConfig c = ConfigLoader.load(
-        new ConfigOverrides(null, "a", null, null, null, null, null, null, "-90s"), Map.of());
+    NodeConfig c =
+        ConfigLoader.load(
+            new ConfigOverrides(null, "a", null, null, null, null, null, null, "-90s"), Map.of());
     assertEquals(Duration.ofSeconds(-90), c.clockOffset());
   }
 
   @Test
   void syntaxErrorNamesLineAndFile() throws IOException {
     Path f = file("broken.yaml", "id: a\npeers: [\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
+    ConfigException e =
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(flags(f.toString()), Map.of()));
     assertEquals("file " + f, e.getSource());
     assertTrue(e.getField().startsWith("line "), e.getField());
   }

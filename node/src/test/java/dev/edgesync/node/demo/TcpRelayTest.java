@@ -20,24 +20,30 @@ class TcpRelayTest {
   @BeforeEach
   void startEcho() throws IOException {
     echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread t = new Thread(() -> {
-      while (!echo.isClosed()) {
-        try {
-          Socket s = echo.accept();
-          Thread c = new Thread(() -> {
-            try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-              in.transferTo(out);
-            } catch (IOException e) {
-              // Connection ended.
-            }
-          });
-          c.setDaemon(true);
-          c.start();
-        } catch (IOException e) {
-          return;
-        }
-      }
-    });
+    Thread t =
+        new Thread(
+            () -> {
+              while (!echo.isClosed()) {
+                try {
+                  Socket s = echo.accept();
+                  Thread c =
+                      new Thread(
+                          () -> {
+                            try (s;
+                                InputStream in = s.getInputStream();
+                                OutputStream out = s.getOutputStream()) {
+                              in.transferTo(out);
+                            } catch (IOException e) {
+                              // Connection ended.
+                            }
+                          });
+                  c.setDaemon(true);
+                  c.start();
+                } catch (IOException e) {
+                  return;
+                }
+              }
+            });
     t.setDaemon(true);
     t.start();
   }
@@ -77,12 +83,16 @@ class TcpRelayTest {
       refused.close();
 
       relay.heal();
-      await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-        try (Socket again = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
-          again.setSoTimeout(5_000);
-          return roundTrip(again, 9) == 9;
-        }
-      });
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .ignoreExceptions()
+          .until(
+              () -> {
+                try (Socket again = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+                  again.setSoTimeout(5_000);
+                  return roundTrip(again, 9) == 9;
+                }
+              });
     }
   }
 
@@ -92,13 +102,16 @@ class TcpRelayTest {
     int port = relay.port();
     relay.close();
     // The listening socket is released once the acceptor thread leaves accept().
-    await().atMost(Duration.ofSeconds(10)).until(() -> {
-      try {
-        new Socket(InetAddress.getLoopbackAddress(), port).close();
-        return false;
-      } catch (IOException e) {
-        return true;
-      }
-    });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              try {
+                new Socket(InetAddress.getLoopbackAddress(), port).close();
+                return false;
+              } catch (IOException e) {
+                return true;
+              }
+            });
   }
 }

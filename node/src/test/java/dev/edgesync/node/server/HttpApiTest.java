@@ -40,7 +40,9 @@ class HttpApiTest {
   @BeforeAll
   void start(@TempDir Path dir) throws IOException {
     Path config = dir.resolve("node.yaml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         id: site-a
         cluster: test
         listen: 127.0.0.1:0
@@ -51,10 +53,19 @@ class HttpApiTest {
           maxValueBytes: 4KiB
           httpMaxBodyBytes: 512KiB
         """);
-    NodeConfig c = ConfigLoader.load(
-        new ConfigOverrides(config.toString(), null, null, null, null, dir.resolve("data").toString(),
-            null, null, null),
-        Map.of());
+    NodeConfig c =
+        ConfigLoader.load(
+            new ConfigOverrides(
+                config.toString(),
+                null,
+                null,
+                null,
+                null,
+                dir.resolve("data").toString(),
+                null,
+                null,
+                null),
+            Map.of());
     server = NodeServer.start(c);
     base = "http://127.0.0.1:" + server.httpAddress().getPort();
   }
@@ -65,9 +76,12 @@ class HttpApiTest {
   }
 
   private HttpResponse<byte[]> send(String method, String path, byte[] body) throws Exception {
-    HttpRequest.BodyPublisher p = body == null ? HttpRequest.BodyPublishers.noBody()
-        : HttpRequest.BodyPublishers.ofByteArray(body);
-    return http.send(HttpRequest.newBuilder(URI.create(base + path)).method(method, p).build(),
+    HttpRequest.BodyPublisher p =
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body);
+    return http.send(
+        HttpRequest.newBuilder(URI.create(base + path)).method(method, p).build(),
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
@@ -79,9 +93,14 @@ class HttpApiTest {
   private String rawStatusLine(String requestLine) throws IOException {
     try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.httpAddress().getPort())) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write((requestLine + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
-      return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().findFirst().orElse("");
+      s.getOutputStream()
+          .write(
+              (requestLine + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+          .lines()
+          .findFirst()
+          .orElse("");
     }
   }
 
@@ -106,7 +125,8 @@ class HttpApiTest {
     HttpResponse<byte[]> get = send("GET", "/kv/rt/k1");
     assertEquals(200, get.statusCode());
     assertEquals("v1", text(get));
-    assertEquals(j.get("version").asText(), get.headers().firstValue("X-Edgesync-Version").orElseThrow());
+    assertEquals(
+        j.get("version").asText(), get.headers().firstValue("X-Edgesync-Version").orElseThrow());
     assertEquals(j.get("seq").asText(), get.headers().firstValue("X-Edgesync-Seq").orElseThrow());
 
     HttpResponse<byte[]> del = send("DELETE", "/kv/rt/k1");
@@ -125,7 +145,8 @@ class HttpApiTest {
     String[] keys = {"dir/sub/key", "with space", "a+b", "ünïcødé/日本", "50%", "q?x=1&y"};
     for (String key : keys) {
       String path = "/kv/" + NodeClient.encodePath(key);
-      HttpResponse<byte[]> put = send("PUT", path, ("value of " + key).getBytes(StandardCharsets.UTF_8));
+      HttpResponse<byte[]> put =
+          send("PUT", path, ("value of " + key).getBytes(StandardCharsets.UTF_8));
       assertEquals(200, put.statusCode(), key + ": " + text(put));
       assertEquals(key, json(put).get("key").asText());
       HttpResponse<byte[]> get = send("GET", path);
@@ -147,7 +168,8 @@ class HttpApiTest {
 
   @Test
   void oversizeKeyAndValueAre413NamingTheLimit() throws Exception {
-    HttpResponse<byte[]> key = send("PUT", "/kv/" + "k".repeat(65), "v".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> key =
+        send("PUT", "/kv/" + "k".repeat(65), "v".getBytes(StandardCharsets.UTF_8));
     assertEquals(413, key.statusCode());
     assertTrue(json(key).get("error").asText().contains("limits.maxKeyBytes"), text(key));
 
@@ -160,7 +182,8 @@ class HttpApiTest {
     assertEquals(413, body.statusCode());
     assertTrue(json(body).get("error").asText().contains("limits.httpMaxBodyBytes"), text(body));
 
-    assertEquals(200, send("PUT", "/kv/exact", new byte[4096]).statusCode(), "a value at the limit fits");
+    assertEquals(
+        200, send("PUT", "/kv/exact", new byte[4096]).statusCode(), "a value at the limit fits");
   }
 
   @Test
@@ -178,11 +201,15 @@ class HttpApiTest {
     String after = null;
     int pages = 0;
     do {
-      String q = "/kv?prefix=scan/&limit=100" + (after == null ? "" : "&after=" + NodeClient.encodePath(after));
+      String q =
+          "/kv?prefix=scan/&limit=100"
+              + (after == null ? "" : "&after=" + NodeClient.encodePath(after));
       JsonNode page = json(send("GET", q));
       for (JsonNode item : page.get("items")) {
         seen.add(item.get("key").asText());
-        assertEquals("v" + Integer.parseInt(item.get("key").asText().substring(5)), item.get("value").asText());
+        assertEquals(
+            "v" + Integer.parseInt(item.get("key").asText().substring(5)),
+            item.get("value").asText());
         assertTrue(item.get("version").asText().endsWith("@site-a"));
         assertTrue(item.get("seq").asLong() > 0);
       }
@@ -228,7 +255,8 @@ class HttpApiTest {
     assertEquals(1000, j.get("puts").asInt());
     assertEquals(1, j.get("deletes").asInt());
     assertTrue(j.get("lastSeq").asLong() >= 1001);
-    assertEquals(404, send("GET", "/kv/bulk/0").statusCode(), "deleted after being put in the same bulk");
+    assertEquals(
+        404, send("GET", "/kv/bulk/0").statusCode(), "deleted after being put in the same bulk");
     assertEquals("v999", text(send("GET", "/kv/bulk/999")));
   }
 
@@ -248,17 +276,22 @@ class HttpApiTest {
       assertEquals(400, r.statusCode(), b + " -> " + text(r));
       assertNotNull(json(r).get("error"));
     }
-    assertEquals(404, send("GET", "/kv/bad/1").statusCode(), "a bad entry fails the whole request first");
-    HttpResponse<byte[]> big = send("POST", "/kv",
-        ("{\"entries\": [{\"key\": \"big\", \"value\": \"" + "x".repeat(5000) + "\"}]}")
-            .getBytes(StandardCharsets.UTF_8));
+    assertEquals(
+        404, send("GET", "/kv/bad/1").statusCode(), "a bad entry fails the whole request first");
+    HttpResponse<byte[]> big =
+        send(
+            "POST",
+            "/kv",
+            ("{\"entries\": [{\"key\": \"big\", \"value\": \"" + "x".repeat(5000) + "\"}]}")
+                .getBytes(StandardCharsets.UTF_8));
     assertEquals(413, big.statusCode());
     assertTrue(text(big).contains("limits.maxValueBytes"));
   }
 
   @Test
   void acksBeyondThePeerCountAre400() throws Exception {
-    HttpResponse<byte[]> r = send("PUT", "/kv/acks/x?acks=1&timeout=1s", "v".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> r =
+        send("PUT", "/kv/acks/x?acks=1&timeout=1s", "v".getBytes(StandardCharsets.UTF_8));
     assertEquals(400, r.statusCode());
     assertTrue(json(r).get("error").asText().contains("0 peer"), text(r));
     assertEquals(400, send("PUT", "/kv/acks/y?acks=0&timeout=never", new byte[1]).statusCode());
@@ -310,8 +343,14 @@ class HttpApiTest {
     assertEquals(200, r.statusCode());
     assertTrue(r.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
     String m = text(r);
-    for (String name : List.of("edgesync_local_writes_total", "edgesync_conflicts_total", "edgesync_head_seq",
-        "jvm_memory_used_bytes", "process_uptime_seconds", "system_cpu_count")) {
+    for (String name :
+        List.of(
+            "edgesync_local_writes_total",
+            "edgesync_conflicts_total",
+            "edgesync_head_seq",
+            "jvm_memory_used_bytes",
+            "process_uptime_seconds",
+            "system_cpu_count")) {
       assertTrue(m.contains(name), name + " missing from /metrics");
     }
   }

@@ -12,8 +12,8 @@ import dev.edgesync.node.config.ConfigLoader;
 import dev.edgesync.node.config.ConfigOverrides;
 import dev.edgesync.node.config.NodeConfig;
 import java.io.IOException;
-import java.net.URI;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,15 +42,25 @@ class TwoNodeHttpTest {
   }
 
   private NodeServer start(String id, String peers, Path configFile) {
-    NodeConfig c = ConfigLoader.load(
-        new ConfigOverrides(configFile == null ? null : configFile.toString(), id, "test", "127.0.0.1:0",
-            "127.0.0.1:0", dir.resolve(id).toString(), peers, "buffered", null),
-        Map.of());
+    NodeConfig c =
+        ConfigLoader.load(
+            new ConfigOverrides(
+                configFile == null ? null : configFile.toString(),
+                id,
+                "test",
+                "127.0.0.1:0",
+                "127.0.0.1:0",
+                dir.resolve(id).toString(),
+                peers,
+                "buffered",
+                null),
+            Map.of());
     return NodeServer.start(c);
   }
 
   private static NodeClient client(NodeServer s) {
-    return new NodeClient(URI.create("http://127.0.0.1:" + s.httpAddress().getPort()), Duration.ofSeconds(10));
+    return new NodeClient(
+        URI.create("http://127.0.0.1:" + s.httpAddress().getPort()), Duration.ofSeconds(10));
   }
 
   private void startPair() {
@@ -64,7 +74,8 @@ class TwoNodeHttpTest {
     startPair();
     NodeClient ca = client(a);
     NodeClient cb = client(b);
-    assertEquals(200, ca.put("hello", "from a".getBytes(StandardCharsets.UTF_8), null, null).status());
+    assertEquals(
+        200, ca.put("hello", "from a".getBytes(StandardCharsets.UTF_8), null, null).status());
     await().atMost(Duration.ofSeconds(30)).until(() -> cb.get("hello").status() == 200);
     assertEquals("from a", cb.get("hello").text());
     // The version travels with the value.
@@ -75,33 +86,52 @@ class TwoNodeHttpTest {
     assertEquals(200, acked.status(), acked.text());
     assertEquals("v", ca.get("acked").text(), "acknowledged means the peer has it");
 
-    await().atMost(Duration.ofSeconds(30)).until(
-        () -> ca.status().path("digest").asText().equals(cb.status().path("digest").asText()));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> ca.status().path("digest").asText().equals(cb.status().path("digest").asText()));
     JsonNode s = cb.status();
     JsonNode peer = s.path("peers").get(0);
-    for (String field : List.of("id", "address", "connected", "watermark", "peerHeadSeq", "lagEntries",
-        "lagSeconds", "entriesApplied", "duplicates", "conflicts", "entriesSent", "ackedSeq", "reconnects",
-        "lastError", "lastErrorAt")) {
+    for (String field :
+        List.of(
+            "id",
+            "address",
+            "connected",
+            "watermark",
+            "peerHeadSeq",
+            "lagEntries",
+            "lagSeconds",
+            "entriesApplied",
+            "duplicates",
+            "conflicts",
+            "entriesSent",
+            "ackedSeq",
+            "reconnects",
+            "lastError",
+            "lastErrorAt")) {
       assertTrue(peer.has(field), field + " missing from /status peers[]: " + peer);
     }
     assertEquals("site-a", peer.path("id").asText());
     assertEquals("127.0.0.1:" + a.grpcPort(), peer.path("address").asText());
-    await().atMost(Duration.ofSeconds(30)).until(() -> cb.status().path("peers").get(0).path("connected").asBoolean());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> cb.status().path("peers").get(0).path("connected").asBoolean());
     assertTrue(cb.status().path("peers").get(0).path("entriesApplied").asLong() >= 1);
 
     String metrics = cb.getPath("/metrics").text();
-    for (String name : List.of(
-        "edgesync_replication_lag_entries{",
-        "edgesync_replication_lag_seconds{",
-        "edgesync_replication_connected{",
-        "edgesync_replication_entries_applied_total{",
-        "edgesync_replication_entries_sent_total{",
-        "edgesync_replication_reconnects_total{",
-        "edgesync_conflicts_total",
-        "edgesync_local_writes_total",
-        "edgesync_head_seq",
-        "edgesync_replication_batch_entries_bucket{",
-        "edgesync_replication_apply_latency_seconds_bucket{")) {
+    for (String name :
+        List.of(
+            "edgesync_replication_lag_entries{",
+            "edgesync_replication_lag_seconds{",
+            "edgesync_replication_connected{",
+            "edgesync_replication_entries_applied_total{",
+            "edgesync_replication_entries_sent_total{",
+            "edgesync_replication_reconnects_total{",
+            "edgesync_conflicts_total",
+            "edgesync_local_writes_total",
+            "edgesync_head_seq",
+            "edgesync_replication_batch_entries_bucket{",
+            "edgesync_replication_apply_latency_seconds_bucket{")) {
       assertTrue(metrics.contains(name), name + " missing from /metrics of site-b");
     }
     assertTrue(metrics.contains("peer=\"site-a\""));
