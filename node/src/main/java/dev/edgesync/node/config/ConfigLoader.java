@@ -71,9 +71,8 @@ public final class ConfigLoader {
   static final Duration DEFAULT_RECONNECT_BASE_DELAY = Duration.ofMillis(200);
   static final Duration DEFAULT_RECONNECT_MAX_DELAY = Duration.ofSeconds(30);
   static final int DEFAULT_BATCH_MAX_ENTRIES = 1000;
-  // 2 MiB rather than the engine's 1 MiB so that the largest entry (1 KiB key + 1 MiB value)
-  // fits in a batch with the default limits.
-  static final int DEFAULT_BATCH_MAX_BYTES = 2 * 1024 * 1024;
+  // An entry larger than this is sent in a batch of its own, so it need not fit the largest value.
+  static final int DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
   static final Duration DEFAULT_MAX_CLOCK_SKEW = Duration.ofSeconds(60);
   static final int DEFAULT_MAX_KEY_BYTES = 1024;
   static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
@@ -559,15 +558,6 @@ public final class ConfigLoader {
             "at least replication.reconnectBaseDelay ("
                 + Durations.format(reconnectBaseDelay.value)
                 + ")");
-      }
-      long largestEntry = (long) maxKeyBytes.value + maxValueBytes.value;
-      if (batchMaxBytes.value < largestEntry) {
-        throw new ConfigException(
-            batchMaxBytes.source,
-            "replication.batchMaxBytes",
-            Integer.toString(batchMaxBytes.value),
-            "the largest entry would not fit in a batch",
-            "at least limits.maxKeyBytes + limits.maxValueBytes (" + largestEntry + ")");
       }
       int bodyLimit =
           httpMaxBodyBytes.value != null

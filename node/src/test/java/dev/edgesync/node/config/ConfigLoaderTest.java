@@ -193,7 +193,6 @@ class ConfigLoaderTest {
         Arguments.of(
             "replication: {reconnectBaseDelay: 10s, reconnectMaxDelay: 1s}",
             "replication.reconnectMaxDelay"),
-        Arguments.of("replication: {batchMaxBytes: 1000}", "replication.batchMaxBytes"),
         Arguments.of(
             "limits: {maxValueBytes: 1MiB, httpMaxBodyBytes: 1KiB}", "limits.httpMaxBodyBytes"),
         Arguments.of("peers: [{id: site-a, address: 'h:7400'}]", "peers"));
