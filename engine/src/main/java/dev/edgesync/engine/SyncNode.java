@@ -264,7 +264,15 @@ public final class SyncNode implements AutoCloseable {
    * bounded whatever the number of keys. Close the stream (try-with-resources).
    */
   public Stream<KeyValue> scan(byte[] prefix) {
-    VersionedStore.EntryIterator it = readable().scan(prefix);
+    return scan(prefix, null);
+  }
+
+  /**
+   * Like {@link #scan(byte[])}, starting strictly after the key {@code startAfter} (null: from the
+   * start of the prefix): the way to page through a large prefix.
+   */
+  public Stream<KeyValue> scan(byte[] prefix, byte[] startAfter) {
+    VersionedStore.EntryIterator it = readable().scan(prefix, startAfter);
     return StreamSupport.stream(
             Spliterators.spliteratorUnknownSize(it, Spliterator.ORDERED | Spliterator.NONNULL), false)
         .map(SyncNode::keyValue)

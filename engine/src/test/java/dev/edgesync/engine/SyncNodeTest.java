@@ -51,6 +51,37 @@ class SyncNodeTest {
   }
 
   @Test
+  void scanPagesStrictlyAfterTheGivenKey() {
+    try (SyncNode node = builder("a").durability(Durability.BUFFERED).build().start()) {
+      for (int i = 0; i < 25; i++) {
+        node.put(String.format("p/%03d", i), "v" + i);
+      }
+      node.put("q/after-the-prefix", "x");
+      List<String> pages = new ArrayList<>();
+      byte[] after = null;
+      while (true) {
+        List<KeyValue> page;
+        try (Stream<KeyValue> s = node.scan("p/".getBytes(), after)) {
+          page = s.limit(10).toList();
+        }
+        if (page.isEmpty()) {
+          break;
+        }
+        page.forEach(kv -> pages.add(kv.keyUtf8()));
+        after = page.get(page.size() - 1).key();
+      }
+      assertEquals(25, pages.size());
+      assertEquals("p/000", pages.get(0));
+      assertEquals("p/024", pages.get(24));
+      assertEquals(pages.stream().distinct().count(), pages.size());
+      // A start key before the prefix starts at the prefix.
+      try (Stream<KeyValue> s = node.scan("p/".getBytes(), "a".getBytes())) {
+        assertEquals("p/000", s.findFirst().orElseThrow().keyUtf8());
+      }
+    }
+  }
+
+  @Test
   void restartKeepsEveryAcknowledgedWriteAndContinuesSeqs() {
     String digest;
     long head;

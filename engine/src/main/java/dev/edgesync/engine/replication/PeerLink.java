@@ -179,6 +179,13 @@ final class PeerLink {
     if (closed) {
       return;
     }
+    if (status.code() != StreamStatus.Code.OK && status.code() != StreamStatus.Code.CANCELLED) {
+      // Failures this side raised itself were counted by stop() and end as CANCELLED; what is
+      // left came from the network or the peer (refused connection, reset, peer refusal).
+      shared.metrics()
+          .errors(peer.id(), "transport_" + status.code().name().toLowerCase(java.util.Locale.ROOT))
+          .increment();
+    }
     String problem = core.lastError();
     if (problem != null && problem.equals(lastLoggedProblem)) {
       // Already logged when the stream was stopped, or on an earlier attempt.
@@ -401,6 +408,23 @@ final class PeerLink {
     }
     connection.close();
     return failure;
+  }
+
+  /**
+   * Stops the subscription as a crash would: timers cancelled, nothing awaited, no watermark
+   * written. The stream is left to the transport, which the caller closes.
+   */
+  synchronized void abort() {
+    closed = true;
+    if (reconnectTask != null) {
+      reconnectTask.cancel(false);
+      reconnectTask = null;
+    }
+    if (tickTask != null) {
+      tickTask.cancel(false);
+      tickTask = null;
+    }
+    stream = null;
   }
 
   /** The status of this peer as seen from this node's subscription. */

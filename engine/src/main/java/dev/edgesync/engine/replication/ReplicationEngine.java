@@ -124,6 +124,26 @@ public final class ReplicationEngine implements AutoCloseable {
       InstantSource clock,
       ScheduledExecutorService scheduler,
       long randomSeed) {
+    this(store, watermarks, settings, transport, metrics, clock, scheduler, randomSeed, null);
+  }
+
+  /**
+   * As {@link #ReplicationEngine(VersionedStore, WatermarkStore, ReplicationSettings, Transport,
+   * EngineMetrics, InstantSource, ScheduledExecutorService, long)}, running the engine's blocking
+   * work (store reads for subscribers, watermark writes) on {@code io} instead of an internal
+   * pool: the simulation passes an executor it drives. The engine owns {@code io} and shuts it
+   * down when it closes. A null {@code io} means the internal pool.
+   */
+  public ReplicationEngine(
+      VersionedStore store,
+      WatermarkStore watermarks,
+      ReplicationSettings settings,
+      Transport transport,
+      EngineMetrics metrics,
+      InstantSource clock,
+      ScheduledExecutorService scheduler,
+      long randomSeed,
+      ExecutorService io) {
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(watermarks, "watermarks");
     Objects.requireNonNull(settings, "settings");
@@ -136,14 +156,16 @@ public final class ReplicationEngine implements AutoCloseable {
           "the store belongs to node '" + store.nodeId() + "' but replication is configured for node '"
               + settings.nodeId() + "'");
     }
-    AtomicInteger threads = new AtomicInteger();
-    ExecutorService io =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "edgesync-repl-" + settings.nodeId() + "-" + threads.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+    if (io == null) {
+      AtomicInteger threads = new AtomicInteger();
+      io =
+          Executors.newCachedThreadPool(
+              r -> {
+                Thread t = new Thread(r, "edgesync-repl-" + settings.nodeId() + "-" + threads.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+              });
+    }
     this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io);
     this.randomSeed = randomSeed;
     this.streamOptions = new Transport.StreamOptions(settings.maxInboundMessageBytes(), settings.compression());
@@ -168,7 +190,7 @@ public final class ReplicationEngine implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(
             "node '" + nodeId() + "' cannot listen for replication on " + s.listenHost() + ":" + s.listenPort()
-                + " (" + e.getMessage() + "): free the port or set replication.listenPort",
+                + " (" + e.getMessage() + "): free the port, or choose another with listen (flag --listen, variable EDGESYNC_LISTEN)",
             e);
       }
       state = State.RUNNING;
@@ -376,6 +398,39 @@ public final class ReplicationEngine implements AutoCloseable {
       failures.subList(1, failures.size()).forEach(e::addSuppressed);
       throw e;
     }
+  }
+
+  /**
+   * Stops at once, as a killed process would, for the simulation and tests: no waiting for
+   * batches handed to the store, no final watermark write, no goodbye to subscribers. Timers are
+   * cancelled, the internal executor is stopped ({@code shutdownNow}: queued store reads and
+   * watermark writes never run), the transport is closed (peers see their streams fail) and
+   * pending {@link #awaitAcks} futures fail. Whatever watermark was persisted before stays as it
+   * is. Idempotent; does nothing after {@link #close()}.
+   */
+  public void crash() {
+    List<PeerLink> toAbort;
+    synchronized (lock) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      state = State.CLOSED;
+      toAbort = new ArrayList<>(links.values());
+      links.clear();
+    }
+    shared.io().shutdownNow();
+    for (PeerLink link : toAbort) {
+      link.abort();
+      shared.metrics().removePeerGauges(link.peer().id());
+    }
+    for (PublisherFeed feed : List.copyOf(feeds)) {
+      feed.abandon();
+    }
+    transport.close();
+    for (AckTracker.Waiter w : acks.drain()) {
+      w.future.completeExceptionally(closedError(w.seq, w.required));
+    }
+    log.info("node {}: replication crashed (on purpose)", nodeId());
   }
 
   // ------------------------------------------------------------------ internals

@@ -34,6 +34,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,6 +123,12 @@ public final class GroupCommitStore implements VersionedStore {
 
   private volatile Throwable failure;
   private volatile boolean closing;
+  private volatile boolean crashed;
+  // Commands submitted and not yet finished (committed or failed, callbacks run); see awaitQuiet.
+  private final AtomicLong unfinished = new AtomicLong();
+  private final Object quiet = new Object();
+  // While true the writer takes no new group (see holdWriter). Guarded by quiet.
+  private boolean held;
   private volatile boolean writerDone;
   private boolean closed; // guarded by this
 
@@ -333,7 +340,9 @@ public final class GroupCommitStore implements VersionedStore {
       return CompletableFuture.failedFuture(refused);
     }
     LocalWrite write = new LocalWrite(key.clone(), value == null ? null : value.clone(), new CompletableFuture<>());
+    unfinished.incrementAndGet();
     if (!queue.offer(write)) {
+      finished(1);
       return CompletableFuture.failedFuture(
           new LimitExceededException(
               "limits.writeQueueDepth",
@@ -368,9 +377,11 @@ public final class GroupCommitStore implements VersionedStore {
       return CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, headSeq));
     }
     RemoteBatch batch = new RemoteBatch(peerId, List.copyOf(entries), new CompletableFuture<>());
+    unfinished.incrementAndGet();
     try {
       queue.put(batch);
     } catch (InterruptedException e) {
+      finished(1);
       Thread.currentThread().interrupt();
       return CompletableFuture.failedFuture(e);
     }
@@ -457,7 +468,61 @@ public final class GroupCommitStore implements VersionedStore {
 
   private void failQueued() {
     for (Command c; (c = queue.poll()) != null; ) {
-      c.fail(closingError());
+      if (c == CloseMarker.INSTANCE) {
+        continue;
+      }
+      try {
+        c.fail(closingError());
+      } finally {
+        finished(1);
+      }
+    }
+  }
+
+  private void finished(int commands) {
+    if (unfinished.addAndGet(-commands) == 0) {
+      synchronized (quiet) {
+        quiet.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * True when every write and remote batch submitted so far is finished: committed or failed,
+   * with its future completed and the commit listeners told. For the simulation, which runs the
+   * rest of the engine on one thread and waits for the writer between steps.
+   */
+  public boolean isQuiet() {
+    return unfinished.get() == 0;
+  }
+
+  /**
+   * For the simulation, which runs the engine's callbacks on one thread in a fixed order: while
+   * held, the writer starts no new group commit, so that writes submitted by one simulated step
+   * are committed together after the step, and their futures complete on the writer thread
+   * (never inside the submitting call, which would make callback order depend on thread timing).
+   * Writes still queue while held. {@link #close()} and {@link #crash()} release the hold.
+   */
+  public void holdWriter(boolean hold) {
+    synchronized (quiet) {
+      held = hold;
+      quiet.notifyAll();
+    }
+  }
+
+  /**
+   * Waits until {@link #isQuiet()}. For the simulation (see there).
+   *
+   * @throws InterruptedException when interrupted while waiting
+   */
+  public void awaitQuiet() throws InterruptedException {
+    if (isQuiet()) {
+      return;
+    }
+    synchronized (quiet) {
+      while (!isQuiet()) {
+        quiet.wait();
+      }
     }
   }
 
@@ -481,8 +546,21 @@ public final class GroupCommitStore implements VersionedStore {
    */
   @Override
   public EntryIterator scan(byte[] prefix) {
+    return scan(prefix, null);
+  }
+
+  @Override
+  public EntryIterator scan(byte[] prefix, byte[] startAfter) {
     byte[] statePrefix = stateKey(prefix == null ? EMPTY : prefix);
-    KvStore.RowIterator rows = kv.iterate(null, statePrefix);
+    byte[] from = statePrefix;
+    if (startAfter != null) {
+      // The smallest key strictly after startAfter is startAfter followed by a zero byte.
+      byte[] after = Arrays.copyOf(stateKey(startAfter), stateKey(startAfter).length + 1);
+      if (Arrays.compareUnsigned(after, statePrefix) > 0) {
+        from = after;
+      }
+    }
+    KvStore.RowIterator rows = kv.iterate(null, from);
     return new EntryIterator() {
       private StoredEntry next;
       private boolean done;
@@ -598,10 +676,30 @@ public final class GroupCommitStore implements VersionedStore {
    * @throws IllegalStateException when called from the writer thread (from a listener)
    */
   @Override
-  public synchronized void close() {
+  public void close() {
+    shutdown(false);
+  }
+
+  /**
+   * Stops the store as a killed process would, for the simulation and tests: a group commit already
+   * writing finishes (its writes are durable and acknowledged); every write still queued fails
+   * with {@link StoreClosedException} and none of it reaches the {@link KvStore}, which is then
+   * closed. Unlike {@link #close()}, nothing queued is committed. Idempotent, also after close.
+   *
+   * @throws IllegalStateException when called from the writer thread (from a listener)
+   */
+  public void crash() {
+    shutdown(true);
+  }
+
+  private synchronized void shutdown(boolean crash) {
     if (closed) {
       return;
     }
+    if (crash) {
+      crashed = true;
+    }
+    holdWriter(false);
     if (Thread.currentThread() == writer) {
       throw new IllegalStateException(
           "close() of store " + location + " called from its writer thread (a commit or conflict listener):"
@@ -635,7 +733,8 @@ public final class GroupCommitStore implements VersionedStore {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
-      log.info("closed store {} of node {} at head seq {}", location, nodeId(), headSeq);
+      log.info(
+          "{} store {} of node {} at head seq {}", crash ? "crashed (on purpose)" : "closed", location, nodeId(), headSeq);
     }
   }
 
@@ -671,7 +770,13 @@ public final class GroupCommitStore implements VersionedStore {
   private Command takeUninterruptibly() {
     while (true) {
       try {
-        return queue.take();
+        Command c = queue.take();
+        synchronized (quiet) {
+          while (held) {
+            quiet.wait();
+          }
+        }
+        return c;
       } catch (InterruptedException e) {
         // Nobody interrupts the writer on purpose; close() stops it with the marker.
         log.warn("writer of store {} was interrupted; it stops only through close()", location);
@@ -680,6 +785,20 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   private void processGroup(List<Command> group, int entries) {
+    try {
+      commitGroup(group, entries);
+    } finally {
+      finished(group.size());
+    }
+  }
+
+  private void commitGroup(List<Command> group, int entries) {
+    if (crashed) {
+      // Simulated crash: what is still queued dies with the process, uncommitted.
+      StoreClosedException gone = closingError();
+      group.forEach(c -> c.fail(gone));
+      return;
+    }
     Throwable f = failure;
     if (f != null) {
       StorageException stopped = stoppedError(f);

@@ -69,6 +69,12 @@ public interface VersionedStore extends AutoCloseable {
   EntryIterator scan(byte[] prefix);
 
   /**
+   * Like {@link #scan(byte[])}, starting at the first key strictly after {@code startAfter} (null:
+   * from the start of the prefix); pages through a large prefix without re-reading earlier keys.
+   */
+  EntryIterator scan(byte[] prefix, byte[] startAfter);
+
+  /**
    * Reads the change log after {@code afterSeq} from one consistent snapshot, stopping at {@code
    * maxEntries} entries or once {@code maxBytes} is reached (at least one entry is returned if
    * there is one).
