@@ -213,10 +213,20 @@ public final class LoadGenerator {
     result.put("twoWay", options.twoWay());
     result.put("pollIntervalMillis", options.pollInterval().toNanos() / 1e6);
     long index = 0;
+    if (!options.warmup().isZero()) {
+      long rate = options.maxRate() ? options.rateStart() : options.rate();
+      log(String.format(Locale.ROOT, "live: warm-up, %,d writes/s for %d s (not measured)", rate, options.warmup().toSeconds()));
+      LivePhase.Result w = phase(a, b, rate, options.warmup(), index, options.timeout());
+      index += w.committed;
+      awaitCaughtUp(a, b);
+      result.put("warmup", String.format(Locale.ROOT, "%,d writes/s for %d s before measuring (fresh node JVMs compile"
+          + " their hot paths); its lag p99 was %.1f ms and is not counted", rate, options.warmup().toSeconds(), w.lagMillis(0.99)));
+    }
     LivePhase.Result main;
     if (!options.maxRate()) {
       log(String.format(Locale.ROOT, "live: %,d writes/s on A for %d s, %s", options.rate(), options.duration().toSeconds(), options.durability()));
       main = phase(a, b, options.rate(), options.duration(), index, options.timeout());
+      index += main.committed;
       judge(main);
       result.put("targetRate", options.rate());
     } else {

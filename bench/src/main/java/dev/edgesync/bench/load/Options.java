@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * @param keepUpP99 the p99 lag a step of {@code --rate max} may have and still count as kept up
  * @param keepUpMax the largest lag such a step may have
  * @param pollInterval how often live polls B's status (the resolution of the lag)
+ * @param warmup live: how long to write before measuring (JIT warm-up of fresh node JVMs)
  * @param json print the result JSON on stdout
  * @param out directory for the JSON, the chart, node logs and profiles
  * @param nodeJar the node program
@@ -48,6 +49,7 @@ public record Options(
     Duration keepUpP99,
     Duration keepUpMax,
     Duration pollInterval,
+    Duration warmup,
     boolean json,
     Path out,
     Path nodeJar,
@@ -87,6 +89,7 @@ public record Options(
         --keep-up-max D        live --rate max: largest lag a step may have (default 5s)
         --no-confirm           live --rate max: skip the --duration run at the best rate
         --poll-interval D      live: status poll period on B (default 1ms)
+        --warmup D             live: unmeasured writes first, at the (first) rate (default 10s; 0 = none)
         --two-way              live: A subscribes to B too (default: B subscribes to A only)
         --baseline | --no-baseline   run the LevelDB baseline (default: on except for live)
         --json                 print the result JSON on stdout (progress goes to stderr)
@@ -123,6 +126,7 @@ public record Options(
     Duration keepUpP99 = Duration.ofSeconds(1);
     Duration keepUpMax = Duration.ofSeconds(5);
     Duration pollInterval = Duration.ofMillis(1);
+    Duration warmup = Duration.ofSeconds(10);
     boolean json = false;
     Path out = Path.of("bench", "target", "results");
     Path nodeJar = Path.of("node", "target", "edgesync.jar");
@@ -175,6 +179,7 @@ public record Options(
             case "--keep-up-p99" -> keepUpP99 = duration(name, value);
             case "--keep-up-max" -> keepUpMax = duration(name, value);
             case "--poll-interval" -> pollInterval = duration(name, value);
+            case "--warmup" -> warmup = value.equals("0") ? Duration.ZERO : duration(name, value);
             case "--out" -> out = Path.of(value);
             case "--node-jar" -> nodeJar = Path.of(value);
             case "--node-heap" -> {
@@ -205,7 +210,7 @@ public record Options(
     }
     return new Options(
         scenario, entries, valueBytes, durability, nodes, rate, duration, stepDuration, rateStart, keepUpP99,
-        keepUpMax, pollInterval, json, out, nodeJar, nodeHeap, jfr, twoWay, baseline, confirm, timeout, workDir,
+        keepUpMax, pollInterval, warmup, json, out, nodeJar, nodeHeap, jfr, twoWay, baseline, confirm, timeout, workDir,
         keep);
   }
 
