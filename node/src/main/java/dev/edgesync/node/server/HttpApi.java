@@ -272,14 +272,11 @@ public final class HttpApi implements AutoCloseable {
       }
     }
     List<KeyValue> page = new ArrayList<>(limit + 1);
-    // The engine scans by prefix only, so a later page skips the keys up to 'after'.
-    try (Stream<KeyValue> s = node.scan(prefix)) {
+    // One key more than the page tells whether there is a next page.
+    try (Stream<KeyValue> s = node.scan(prefix, after)) {
       Iterator<KeyValue> it = s.iterator();
       while (it.hasNext() && page.size() <= limit) {
-        KeyValue kv = it.next();
-        if (after == null || Arrays.compareUnsigned(kv.key(), after) > 0) {
-          page.add(kv);
-        }
+        page.add(it.next());
       }
     }
     ObjectNode o = Json.MAPPER.createObjectNode();
