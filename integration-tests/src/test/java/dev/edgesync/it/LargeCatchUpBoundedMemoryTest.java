@@ -35,9 +35,6 @@ class LargeCatchUpBoundedMemoryTest {
             .dataDir(dataDir)
             .listen("127.0.0.1:0")
             .durability(Durability.BUFFERED)
-            // Explicit because the builder's own defaults are refused by build(): batchMaxBytes
-            // (1 MiB) < maxKeyBytes + maxValueBytes (1 MiB + 1 KiB). Reported as an engine bug.
-            .batchMaxBytes(2 * 1024 * 1024)
             .build()
             .start()) {
       List<CompletableFuture<WriteResult>> window = new ArrayList<>();

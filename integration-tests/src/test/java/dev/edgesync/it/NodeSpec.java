@@ -162,6 +162,14 @@ final class NodeSpec {
     return flags;
   }
 
+  /** Rewrites the config file of a FILE-style node (e.g. to change its peers while it runs). */
+  void rewriteConfigFile() {
+    if (style != Style.FILE) {
+      throw new IllegalStateException(id + " does not take its peers from a file");
+    }
+    writeConfig(true);
+  }
+
   private void writeConfig(boolean everything) {
     StringBuilder y = new StringBuilder("# written by the integration tests for node ").append(id).append('\n');
     if (everything) {
@@ -185,7 +193,10 @@ final class NodeSpec {
     section(y, "limits", limits);
     try {
       Files.createDirectories(dir);
-      Files.writeString(configFile(), y);
+      // Temp file + rename: a node watching its config file never reads half of it.
+      Path tmp = dir.resolve(id + ".yaml.tmp");
+      Files.writeString(tmp, y);
+      Files.move(tmp, configFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

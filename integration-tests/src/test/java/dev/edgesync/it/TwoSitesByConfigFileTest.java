@@ -38,4 +38,24 @@ class TwoSitesByConfigFileTest {
     Map<String, JsonNode> state = c.awaitConverged();
     acked.assertHeldBy("converged state", state);
   }
+
+  /** Peers listed in the config file are re-read while the node runs: streams open and close to match. */
+  @Test
+  void peersAddedAndRemovedByEditingTheConfigFile() {
+    Cluster c = cleanup.newCluster("file-reload", false);
+    NodeProcess north = c.add("north", s -> s.style = NodeSpec.Style.FILE);
+    NodeProcess south = c.add("south", s -> s.style = NodeSpec.Style.FILE);
+    c.startAll();
+    AckedWrites acked = new AckedWrites();
+    Data.bulk(north.http(), Data.keys("north/", 100, "n"), acked);
+    Data.bulk(south.http(), Data.keys("south/", 100, "s"), acked);
+
+    north.spec.peer("south", south.grpcAddress()).rewriteConfigFile();
+    south.spec.peer("north", north.grpcAddress()).rewriteConfigFile();
+    acked.assertHeldBy("state after both files list the other site", c.awaitConverged());
+
+    north.spec.peers.clear();
+    north.spec.rewriteConfigFile();
+    c.awaitStatus("north", "without peers after its file dropped them", Cluster.CONVERGENCE, st -> st.peers().isEmpty());
+  }
 }
