@@ -66,10 +66,15 @@ class KillNineResumeFromWatermarkTest {
     for (String peer : List.of("k1", "k2")) {
       Status.Peer p = s.peer(peer);
       applied += p.entriesApplied();
-      assertEquals(
-          missed,
-          p.entriesApplied() + p.duplicates() + p.conflicts(),
-          "entries k3 received from " + peer + " after its restart (applied + duplicates + conflicts): exactly the " + missed + " it missed; " + s.json());
+      long received = p.entriesApplied() + p.duplicates() + p.conflicts();
+      String why = "entries k3 received from " + peer + " after its restart (applied + duplicates + conflicts): exactly the " + missed + " it missed; " + s.json();
+      if (p.reconnects() == 0) {
+        assertEquals(missed, received, why);
+      } else {
+        // A stream re-opened after the restart (e.g. a heartbeat timeout on a loaded machine)
+        // legitimately re-sends what followed the watermark file at that moment.
+        assertTrue(received >= missed, why);
+      }
     }
     assertEquals(missed, applied, "entries k3 stored after its restart, over both peers; " + s.json());
   }

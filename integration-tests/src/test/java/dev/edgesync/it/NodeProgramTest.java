@@ -199,7 +199,11 @@ class NodeProgramTest {
     long betaEntries = c.node("beta").http().status().headSeq();
     Status.Peer p = alpha.status().peer("beta");
     assertEquals(0, p.entriesApplied(), "nothing is new after a resync from 0: " + p);
-    assertEquals(betaEntries, p.duplicates(), "beta's whole log came again, as duplicates: " + p);
+    if (p.reconnects() == 0) {
+      assertEquals(betaEntries, p.duplicates(), "beta's whole log came again, as duplicates: " + p);
+    } else {
+      assertTrue(p.duplicates() >= betaEntries, "beta's whole log came again, as duplicates: " + p);
+    }
     assertTrue(alphaNode.log().lines().anyMatch(l -> l.contains(file.getFileName().toString()) && l.contains("WARN")),
         "the corrupt watermark file is reported (a WARN line naming it); log " + alphaNode.logFile());
 
@@ -221,7 +225,8 @@ class NodeProgramTest {
     Run run = runToCompletion(dir, List.of("demo"), Map.of(), 180);
     String output = run.stdout() + run.stderr();
     assertEquals(0, run.exit(), "demo exit code; output in " + dir + ":\n" + output);
+    // Phrases as node/src/main/java/dev/edgesync/node/demo/Demo.java prints them.
     assertTrue(output.contains("digests equal"), "demo output shows equal digests:\n" + output);
-    assertTrue(output.toLowerCase(java.util.Locale.ROOT).contains("winner"), "demo output shows the conflict winner:\n" + output);
+    assertTrue(Pattern.compile("winner: \".*\" from site-").matcher(output).find(), "demo output shows the conflict winner:\n" + output);
   }
 }

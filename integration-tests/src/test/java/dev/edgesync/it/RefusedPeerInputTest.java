@@ -108,6 +108,24 @@ class RefusedPeerInputTest {
     return s.peer(peer);
   }
 
+  /** The sum of {@code edgesync_replication_errors_total{peer=...,kind=...}} over kinds, from a's /metrics. */
+  private static double errorsCounted(String peer) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(?m)^edgesync_replication_errors_total\\{([^}]*)} (\\S+)$").matcher(c.node("a").http().metrics());
+    double sum = 0;
+    while (m.find()) {
+      if (m.group(1).contains("peer=\"" + peer + "\"") && m.group(1).contains("kind=\"")) {
+        sum += Double.parseDouble(m.group(2));
+      }
+    }
+    return sum;
+  }
+
+  private static void assertErrorsCounted(String peer) {
+    double n = errorsCounted(peer);
+    assertTrue(n >= 1, "a's /metrics counts the refusals of " + peer + " in edgesync_replication_errors_total{peer,kind}: " + n);
+  }
+
   /** Nothing refused reached a: a equals b (which has no bad peer) and holds none of the bad keys. */
   private static void assertNothingRefusedApplied() {
     AckedWrites acked = new AckedWrites();
@@ -124,6 +142,7 @@ class RefusedPeerInputTest {
   void peerOfAnotherClusterIsRefusedOnBothSides() {
     Status.Peer aSide = awaitLastError("a", "x", "cluster");
     Status.Peer xSide = awaitLastError("x", "a", "cluster");
+    assertErrorsCounted("x");
     assertTrue(!aSide.connected() && !xSide.connected(), "neither side counts the other as connected");
     assertEquals(0, aSide.entriesApplied(), "a applied nothing from x");
     assertEquals(0, xSide.entriesApplied(), "x applied nothing from a");
@@ -133,6 +152,7 @@ class RefusedPeerInputTest {
   @Test
   void entryWithWrongChecksumRejectsItsWholeBatch() {
     Status.Peer p = awaitLastError("a", "evil-crc", "crc");
+    assertErrorsCounted("evil-crc");
     assertEquals(0, p.entriesApplied(), "no entry of the corrupt batch is applied: " + p);
     assertEquals(0, p.watermark(), "the watermark does not advance past a rejected batch");
     // a reconnects and asks again from where it was: nothing of the batch was taken as applied.
@@ -146,6 +166,7 @@ class RefusedPeerInputTest {
   @Test
   void publisherSpeakingAnotherProtocolVersionIsRefused() {
     Status.Peer p = awaitLastError("a", "evil-version", "protocol", "999");
+    assertErrorsCounted("evil-version");
     assertEquals(0, p.entriesApplied(), "nothing is applied from a publisher of another version: " + p);
     assertNothingRefusedApplied();
   }
@@ -153,6 +174,7 @@ class RefusedPeerInputTest {
   @Test
   void entryStampedBeyondMaxClockSkewIsRefused() {
     Status.Peer p = awaitLastError("a", "evil-future", "skew");
+    assertErrorsCounted("evil-future");
     assertEquals(0, p.entriesApplied(), "nothing is applied from a peer whose clock is too far ahead: " + p);
     assertEquals(0, p.watermark(), "the watermark does not advance past a refused batch: " + p);
     assertNothingRefusedApplied();
