@@ -768,20 +768,25 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   private Command takeUninterruptibly() {
-    while (true) {
+    Command c = null;
+    while (c == null) {
       try {
-        Command c = queue.take();
-        synchronized (quiet) {
-          while (held) {
-            quiet.wait();
-          }
-        }
-        return c;
+        c = queue.take();
       } catch (InterruptedException e) {
         // Nobody interrupts the writer on purpose; close() stops it with the marker.
         log.warn("writer of store {} was interrupted; it stops only through close()", location);
       }
     }
+    synchronized (quiet) {
+      while (held) {
+        try {
+          quiet.wait();
+        } catch (InterruptedException e) {
+          log.warn("writer of store {} was interrupted while held; it stops only through close()", location);
+        }
+      }
+    }
+    return c;
   }
 
   private void processGroup(List<Command> group, int entries) {
