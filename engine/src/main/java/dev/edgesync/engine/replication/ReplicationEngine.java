@@ -4,11 +4,13 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.AckTimeoutException;
 import dev.edgesync.engine.PeerStatus;
 import dev.edgesync.engine.metrics.EngineMetrics;
+import dev.edgesync.engine.storage.StorageException;
 import dev.edgesync.engine.storage.VersionedStore;
 import dev.edgesync.watermark.Watermark;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -343,7 +345,8 @@ public final class ReplicationEngine implements AutoCloseable {
   /**
    * Stops replication, in this order: cancels every subscription, waits (up to 10 s each) for
    * batches already handed to the store and persists each peer's newest committed watermark;
-   * ends every subscriber's stream with {@code Refusal.SHUTTING_DOWN}; stops the server; fails
+   * ends every subscriber's stream with {@code Refusal.SHUTTING_DOWN}; records the store's head seq
+   * (see {@link #checkWatermarksBelongToStore}); stops the server; fails
    * pending {@link #awaitAcks} futures; closes the transport and the internal threads. Idempotent.
    * The store is not closed (its owner closes it after this).
    *
@@ -371,6 +374,11 @@ public final class ReplicationEngine implements AutoCloseable {
     }
     for (PublisherFeed feed : List.copyOf(feeds)) {
       feed.shutdown("node '" + nodeId() + "' is shutting down");
+    }
+    try {
+      recordLocalHead();
+    } catch (RuntimeException e) {
+      failures.add(e);
     }
     Transport.Server s;
     synchronized (lock) {
@@ -458,12 +466,32 @@ public final class ReplicationEngine implements AutoCloseable {
    * written for is kept under {@link #LOCAL_LOG_MARKER}; when it differs from the store's, every
    * peer's watermark is dropped and each peer re-syncs from seq 0 (safe: applying is idempotent).
    * Watermarks from before the marker existed are dropped only next to an empty database.
+   *
+   * <p>The marker also records this database's head seq at every start and clean close. A head
+   * below the recorded one means the database lost commits it had made (iq80 LevelDB drops a
+   * damaged block at the end of its log together with the meta written in it, leaving an older
+   * but consistent state), or an older copy of it was put back. Running on would lose those
+   * acknowledged writes without a word and, worse, give their seqs to new writes that subscribers
+   * already hold watermarks past, so they would never receive them: the node refuses to start.
+   *
+   * @throws StorageException when the database's head is below the recorded one
    */
   private void checkWatermarksBelongToStore() {
     WatermarkStore watermarks = shared.watermarks();
     String logId = shared.store().logId();
+    long head = shared.store().headSeq();
     Watermark marker = watermarks.read(LOCAL_LOG_MARKER);
     if (marker.peerLogId().equals(logId)) {
+      if (marker.seq() > head) {
+        Path dataDir = watermarks.directory().getParent();
+        throw new StorageException(
+            "the database of node '" + nodeId() + "' in " + dataDir + " ends at seq " + head + " but it had committed"
+                + " up to seq " + marker.seq() + " (recorded in " + watermarks.fileFor(LOCAL_LOG_MARKER) + " on "
+                + marker.updatedAt() + "): committed writes were lost (LevelDB drops the records of a damaged log"
+                + " block when it recovers) or an older copy of the database was put back; move the data dir"
+                + " aside and restart: the node re-syncs its state from its peers");
+      }
+      recordLocalHead();
       return;
     }
     boolean stale = !marker.peerLogId().isEmpty() || shared.store().headSeq() == 0;
@@ -482,7 +510,13 @@ public final class ReplicationEngine implements AutoCloseable {
             nodeId(), watermarks.directory(), marker.peerLogId(), logId, dropped);
       }
     }
-    watermarks.write(new Watermark(LOCAL_LOG_MARKER, logId, 0, shared.clock().instant()));
+    recordLocalHead();
+  }
+
+  /** Records the store's log id and head seq under {@link #LOCAL_LOG_MARKER} (see above). */
+  private void recordLocalHead() {
+    VersionedStore store = shared.store();
+    shared.watermarks().write(new Watermark(LOCAL_LOG_MARKER, store.logId(), store.headSeq(), shared.clock().instant()));
   }
 
   /** Under lock. */

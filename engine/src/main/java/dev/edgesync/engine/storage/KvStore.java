@@ -64,6 +64,15 @@ public interface KvStore extends AutoCloseable {
    */
   RowIterator iterate(Snapshot snapshot, byte[] fromInclusive);
 
+  /**
+   * Whether a database opened from disk may have lost committed records without saying so, so
+   * that its owner should check what it reads against its own bookkeeping (the default: no).
+   * iq80 LevelDB silently drops the records of a damaged block of its log when it recovers it.
+   */
+  default boolean mayLoseRecordsSilently() {
+    return false;
+  }
+
   /** Releases the store; pending reads and iterators must be closed first. */
   @Override
   void close();
