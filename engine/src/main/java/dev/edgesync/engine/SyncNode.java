@@ -4,9 +4,11 @@ import dev.edgesync.conflict.HybridLogicalClock;
 import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
+import dev.edgesync.engine.replication.ClusterToken;
 import dev.edgesync.engine.replication.GrpcTransport;
 import dev.edgesync.engine.replication.ReplicationEngine;
 import dev.edgesync.engine.replication.ReplicationSettings;
+import dev.edgesync.engine.replication.SecuritySettings;
 import dev.edgesync.engine.replication.Transport;
 import dev.edgesync.engine.storage.ConflictListener;
 import dev.edgesync.engine.storage.GroupCommitStore;
@@ -35,6 +37,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.CompletableFuture;
@@ -152,7 +156,10 @@ public final class SyncNode implements AutoCloseable {
                   t.setDaemon(true);
                   return t;
                 });
-        Transport transport = config.transport != null ? config.transport : new GrpcTransport();
+        Transport transport =
+            config.transport != null
+                ? config.transport
+                : new GrpcTransport(config.nodeId, config.security, metrics);
         replication =
             new ReplicationEngine(
                 store, watermarks, config.replicationSettings(), transport, metrics, config.clock, scheduler);
@@ -493,6 +500,15 @@ public final class SyncNode implements AutoCloseable {
     private ConflictListener conflictListener;
     private Transport transport;
     private boolean inMemoryStorage;
+    private SecuritySettings.Tls tls;
+    private final Map<String, SecuritySettings.PeerTls> peerTls = new LinkedHashMap<>();
+    private ClusterToken token;
+    private final Set<String> allowedPeers = new TreeSet<>();
+    private int maxInboundStreams = SecuritySettings.DEFAULT_MAX_INBOUND_STREAMS;
+    private int maxStreamsPerPeer = SecuritySettings.DEFAULT_MAX_STREAMS_PER_PEER;
+    private Duration handshakeTimeout = SecuritySettings.DEFAULT_HANDSHAKE_TIMEOUT;
+    private Duration securityReloadInterval = SecuritySettings.DEFAULT_RELOAD_INTERVAL;
+    private SecuritySettings security;
 
     private Builder() {}
 
@@ -679,6 +695,111 @@ public final class SyncNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Mutual TLS on the replication port and to every peer, from PEM files (default: plaintext).
+     * The node presents {@code certChain} (its certificate, then any intermediates) with {@code
+     * privateKey} (unencrypted PKCS#8, RSA or EC), and trusts certificates signed by a CA in
+     * {@code trustedCa}. A peer's certificate must name its node id (SAN DNS name, or CN when it
+     * has no SAN). The files are re-read when they change; see {@link
+     * #securityReloadInterval(Duration)}.
+     */
+    public Builder tls(Path certChain, Path privateKey, Path trustedCa) {
+      if (certChain == null || privateKey == null || trustedCa == null) {
+        throw invalid(
+            "security.tls",
+            certChain + ", " + privateKey + ", " + trustedCa,
+            "all three files: certificate chain, private key and trusted CA bundle");
+      }
+      this.tls = new SecuritySettings.Tls(certChain, privateKey, trustedCa);
+      return this;
+    }
+
+    /**
+     * Checks {@code peerId}'s server certificate against another CA bundle and/or another name
+     * than its node id (either may be null: the node-wide CA, the peer id). Needs {@link #tls}.
+     */
+    public Builder peerTls(String peerId, Path trustedCa, String serverName) {
+      if (peerId == null || !NODE_ID.matcher(peerId).matches()) {
+        throw invalid("security.tls.peers", peerId, "a peer id, 1 to 64 characters of A-Z a-z 0-9 . _ -");
+      }
+      try {
+        peerTls.put(peerId, new SecuritySettings.PeerTls(trustedCa, serverName));
+      } catch (IllegalArgumentException e) {
+        throw invalid("security.tls.peers." + peerId + ".serverName", serverName, "a DNS name of at most 253 characters");
+      }
+      return this;
+    }
+
+    /**
+     * The cluster token every stream must carry (default: none). At least 16 visible ASCII
+     * characters, e.g. from {@code openssl rand -hex 32}. Never logged; an error never shows it.
+     */
+    public Builder token(String value) {
+      try {
+        this.token = ClusterToken.of(value, "security.token");
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(SOURCE, "security.token", null, e.getMessage(), "a token of 16 to 4096 visible ASCII characters");
+      }
+      return this;
+    }
+
+    /**
+     * The cluster token, read from {@code file} now and again whenever it changes. The file holds
+     * one token per line: the first is sent, every one is accepted (for rotation).
+     */
+    public Builder tokenFile(Path file) {
+      if (file == null) {
+        throw invalid("security.tokenFile", null, "a file path");
+      }
+      try {
+        this.token = ClusterToken.fromFile(file);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(SOURCE, "security.tokenFile", file.toString(), e.getMessage(), "a readable file with one token per line");
+      }
+      return this;
+    }
+
+    /**
+     * The node ids that may subscribe to this node (default: empty, which admits every node that
+     * authenticates with the cluster's CA or token). Its own peers are not added automatically: a
+     * hub that serves spokes it does not pull from must list them too.
+     */
+    public Builder allowedPeers(Collection<String> ids) {
+      Objects.requireNonNull(ids, "allowedPeers");
+      for (String id : ids) {
+        if (id == null || !NODE_ID.matcher(id).matches()) {
+          throw invalid("security.allowedPeers", id, "node ids, 1 to 64 characters of A-Z a-z 0-9 . _ -");
+        }
+      }
+      allowedPeers.clear();
+      allowedPeers.addAll(ids);
+      return this;
+    }
+
+    /** Most replication streams served at once, all subscribers together (default 64). */
+    public Builder maxInboundStreams(int n) {
+      this.maxInboundStreams = positive("limits.maxInboundStreams", n, 100_000);
+      return this;
+    }
+
+    /** Most replication streams one subscriber id may hold at once (default 2: a reconnect overlaps). */
+    public Builder maxStreamsPerPeer(int n) {
+      this.maxStreamsPerPeer = positive("limits.maxStreamsPerPeer", n, 100_000);
+      return this;
+    }
+
+    /** How long a connection may take to finish its handshake and a stream to send Hello (default 10 s). */
+    public Builder handshakeTimeout(Duration d) {
+      this.handshakeTimeout = positive("limits.handshakeTimeout", d);
+      return this;
+    }
+
+    /** How often TLS and token files are checked for changes (default 5 s). */
+    public Builder securityReloadInterval(Duration d) {
+      this.securityReloadInterval = positive("security.reloadInterval", d);
+      return this;
+    }
+
     /** Checks the rules between fields and returns an unstarted node. */
     public SyncNode build() {
       if (nodeId == null) {
@@ -702,6 +823,28 @@ public final class SyncNode implements AutoCloseable {
             reconnectMaxDelay.toString(),
             "at least replication.reconnectBaseDelay (" + reconnectBaseDelay + ")");
       }
+      if (!peerTls.isEmpty() && tls == null) {
+        throw invalid(
+            "security.tls.peers",
+            peerTls.keySet().toString(),
+            "per-peer TLS settings only together with security.tls (cert, key, ca)");
+      }
+      if (maxStreamsPerPeer > maxInboundStreams) {
+        throw invalid(
+            "limits.maxStreamsPerPeer",
+            Integer.toString(maxStreamsPerPeer),
+            "at most limits.maxInboundStreams (" + maxInboundStreams + ")");
+      }
+      security =
+          new SecuritySettings(
+              tls,
+              peerTls,
+              token,
+              allowedPeers,
+              maxInboundStreams,
+              maxStreamsPerPeer,
+              handshakeTimeout,
+              securityReloadInterval);
       if (meterRegistry == null) {
         meterRegistry = new SimpleMeterRegistry();
       }
@@ -722,7 +865,8 @@ public final class SyncNode implements AutoCloseable {
           batchMaxBytes,
           // The largest message is one batch at its byte limit, plus framing.
           batchMaxBytes + maxKeyBytes + maxValueBytes + 64 * 1024,
-          compression);
+          compression,
+          security);
     }
 
     private record HostPort(String host, int port) {}

@@ -157,11 +157,47 @@ public final class EngineMetrics {
         .forEach(registry::remove);
   }
 
-  /** Refused inbound streams by reason (wrong_cluster, protocol_version, not_allowed, ...). */
+  /**
+   * Refused inbound streams by reason: wrong_cluster, protocol_version, protocol_error,
+   * not_allowed, identity_mismatch, bad_token, missing_token, no_client_certificate,
+   * untrusted_certificate, too_many_streams, too_many_streams_per_peer, hello_timeout,
+   * malformed_message, message_too_large, ...
+   */
   public Counter refused(String reason) {
     return Counter.builder("edgesync.replication.refused")
         .description("Inbound subscriptions refused, by reason")
         .tag("reason", reason)
+        .register(registry);
+  }
+
+  /**
+   * Inbound replication streams by the gRPC status they ended with ({@code OK}, {@code CANCELLED},
+   * {@code UNAUTHENTICATED}, {@code RESOURCE_EXHAUSTED}, ...): garbage and refused streams show up
+   * here even when they never got as far as a {@code Hello}.
+   */
+  public Counter inboundStreamsClosed(String status) {
+    return Counter.builder("edgesync.replication.inbound.streams.closed")
+        .description("Inbound replication streams by final status")
+        .tag("status", status)
+        .register(registry);
+  }
+
+  /**
+   * Inbound connections that ended before their transport was ready: a failed TLS handshake,
+   * bytes that are not HTTP/2, a handshake that took longer than {@code limits.handshakeTimeout}.
+   */
+  public Counter inboundConnectionsFailed() {
+    return Counter.builder("edgesync.replication.inbound.connections.failed")
+        .description("Inbound connections that ended before the TLS/HTTP2 handshake completed")
+        .register(registry);
+  }
+
+  /** Re-reads of TLS or token files by what was read (identity, trust, token) and result (ok, failed). */
+  public Counter securityReloads(String what, String result) {
+    return Counter.builder("edgesync.security.reloads")
+        .description("Reloads of certificate, CA and token files after they changed")
+        .tag("what", what)
+        .tag("result", result)
         .register(registry);
   }
 

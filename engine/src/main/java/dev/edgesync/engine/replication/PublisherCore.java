@@ -14,6 +14,8 @@ import dev.edgesync.proto.Welcome;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The publisher's side of one inbound stream, as a state machine without I/O: whether to accept
@@ -34,6 +36,8 @@ final class PublisherCore {
   private final int maxMessageBytes;
   private final Duration heartbeatTimeout;
   private final Liveness liveness;
+  private final PeerAdmission admission;
+  private final Optional<Set<String>> certificateNames;
 
   private String subscriberId;
   private long cursor;
@@ -52,6 +56,27 @@ final class PublisherCore {
       Duration heartbeatInterval,
       Duration heartbeatTimeout,
       Instant now) {
+    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, PeerAdmission.OPEN, Optional.empty());
+  }
+
+  /**
+   * As above, admitting only subscribers that {@code admission} lets in.
+   *
+   * @param certificateNames the names of the subscriber's client certificate, or empty when the
+   *     transport does not authenticate by certificate
+   */
+  PublisherCore(
+      String nodeId,
+      String cluster,
+      String logId,
+      int maxMessageBytes,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Instant now,
+      PeerAdmission admission,
+      Optional<Set<String>> certificateNames) {
+    this.admission = admission;
+    this.certificateNames = certificateNames;
     this.nodeId = nodeId;
     this.cluster = cluster;
     this.logId = logId;
@@ -86,6 +111,12 @@ final class PublisherCore {
           StreamStatus.Code.INVALID_ARGUMENT,
           "Hello carries an invalid node id '" + hello.getNodeId() + "' (expected "
               + PeerSpec.ID_FORMAT + ")");
+    }
+    // Who the subscriber is comes before what it asks: a stranger learns nothing about this
+    // node's cluster or version from its refusal.
+    Failure denied = admission.check(nodeId, hello.getNodeId(), certificateNames);
+    if (denied != null) {
+      return new HelloOutcome(denied, denied.kind(), null, null);
     }
     if (!hello.getCluster().equals(cluster)) {
       return refuse(

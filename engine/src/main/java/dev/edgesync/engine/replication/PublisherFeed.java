@@ -70,7 +70,9 @@ final class PublisherFeed implements Transport.ServerListener {
             s.maxInboundMessageBytes(),
             s.heartbeatInterval(),
             s.heartbeatTimeout(),
-            shared.clock().instant());
+            shared.clock().instant(),
+            PeerAdmission.of(s.security()),
+            stream.certificateNames());
   }
 
   /** The subscriber's node id; null before its Hello was accepted. */

@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param maxInboundMessageBytes largest message accepted from a peer, on the server and on every
  *     channel; must exceed {@code batchMaxBytes} (a batch may overshoot it by one entry)
  * @param compression gzip every stream this node opens and every stream it serves
+ * @param security TLS, token, allowlist and inbound stream bounds ({@link SecuritySettings#none()}
+ *     for plaintext without authentication)
  */
 public record ReplicationSettings(
     String nodeId,
@@ -37,7 +39,8 @@ public record ReplicationSettings(
     int batchMaxEntries,
     int batchMaxBytes,
     int maxInboundMessageBytes,
-    boolean compression) {
+    boolean compression,
+    SecuritySettings security) {
 
   /** Default {@link #heartbeatInterval()}. */
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
@@ -66,8 +69,29 @@ public record ReplicationSettings(
   /** Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch. */
   static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
 
+  /** Settings without security ({@link SecuritySettings#none()}); validates like the canonical one. */
+  public ReplicationSettings(
+      String nodeId,
+      String cluster,
+      String listenHost,
+      int listenPort,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Duration reconnectBaseDelay,
+      Duration reconnectMaxDelay,
+      int batchMaxEntries,
+      int batchMaxBytes,
+      int maxInboundMessageBytes,
+      boolean compression) {
+    this(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression,
+        SecuritySettings.none());
+  }
+
   /** Validates every field; see the record description for the rules. */
   public ReplicationSettings {
+    Objects.requireNonNull(security, "replication.security (use SecuritySettings.none())");
     require(nodeId != null && PeerSpec.isValidId(nodeId), "nodeId", nodeId, PeerSpec.ID_FORMAT);
     require(
         cluster != null && !cluster.isBlank() && cluster.length() <= 128,
@@ -125,35 +149,43 @@ public record ReplicationSettings(
   public ReplicationSettings withListen(String host, int port) {
     return new ReplicationSettings(
         nodeId, cluster, host, port, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression, security);
   }
 
   /** A copy with other heartbeat timers. */
   public ReplicationSettings withHeartbeat(Duration interval, Duration timeout) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, interval, timeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression, security);
   }
 
   /** A copy with other reconnect delays. */
   public ReplicationSettings withReconnect(Duration base, Duration max) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, base, max,
-        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression);
+        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression, security);
   }
 
   /** A copy with other batch bounds. */
   public ReplicationSettings withBatch(int maxEntries, int maxBytes) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, compression);
+        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, compression, security);
   }
 
   /** A copy with compression on or off. */
   public ReplicationSettings withCompression(boolean on) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, on);
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, on, security);
+  }
+
+  /** A copy with other security settings. */
+  public ReplicationSettings withSecurity(SecuritySettings newSecurity) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression,
+        newSecurity);
   }
 
   private static void requirePositive(Duration value, String field) {

@@ -4,6 +4,8 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.SubscriberMessage;
 import java.io.IOException;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The seam between the replication engine and the network: it carries the two message types of
@@ -100,6 +102,16 @@ public interface Transport extends AutoCloseable {
 
     /** The subscriber's address, for logs. */
     String remoteAddress();
+
+    /**
+     * The names of the certificate the subscriber authenticated with (SAN DNS names, or the CN
+     * when there are none), or empty when this transport does not authenticate subscribers by
+     * certificate. When present, the engine admits only a {@code Hello} whose node id is one of
+     * them; a present but empty set admits nobody.
+     */
+    default Optional<Set<String>> certificateNames() {
+      return Optional.empty();
+    }
   }
 
   /** Inbound events of one stream on the publisher side. */
