@@ -172,6 +172,72 @@ public final class ClusterToken {
     }
   }
 
+  /**
+   * Reads the token now and returns a holder of the tokens in force, for a server (or an HTTP
+   * API) that checks presented tokens and re-reads a token file when it changes.
+   *
+   * @throws IOException when the file cannot be read or holds no valid token
+   */
+  public Keeper keeper() throws IOException {
+    return new Keeper(this, read());
+  }
+
+  /**
+   * The tokens in force for one {@link ClusterToken}: checks presented tokens in constant time
+   * and re-reads a token file on {@link #reload()}. Thread-safe.
+   */
+  public static final class Keeper {
+    private final ClusterToken token;
+    private volatile Tokens current;
+
+    private Keeper(ClusterToken token, Tokens current) {
+      this.token = token;
+      this.current = current;
+    }
+
+    /** True when {@code presented} is one of the accepted tokens (null: false). */
+    public boolean accepts(String presented) {
+      if (presented == null) {
+        return false;
+      }
+      return matches(presented.getBytes(StandardCharsets.UTF_8), current.accepted());
+    }
+
+    /** How many tokens are accepted now (for logs: never the tokens). */
+    public int acceptedCount() {
+      return current.accepted().size();
+    }
+
+    /** The token this node sends. */
+    String sent() {
+      return new String(current.sent(), StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * Re-reads a token file; returns true when the tokens changed. An inline token never
+     * changes.
+     *
+     * @throws IOException when the file cannot be read or holds no valid token; the tokens in
+     *     force stay
+     */
+    public synchronized boolean reload() throws IOException {
+      if (token.file == null) {
+        return false;
+      }
+      Tokens read = token.read();
+      if (java.util.Arrays.equals(read.fingerprint(), current.fingerprint())) {
+        return false;
+      }
+      current = read;
+      return true;
+    }
+
+    /** The token this keeper holds, for messages. */
+    public ClusterToken token() {
+      return token;
+    }
+  }
+
   /** Never the token: where it comes from. */
   @Override
   public String toString() {

@@ -36,7 +36,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -692,46 +691,41 @@ public final class GrpcTransport implements Transport {
 
   /** The cluster token in force, re-read from its file when that changes. */
   private final class TokenKeeper {
-    private final ClusterToken token;
-    private volatile ClusterToken.Tokens current;
-    private byte[] failedFingerprint;
+    private final ClusterToken.Keeper keeper;
+    private String failed;
 
     TokenKeeper(ClusterToken token) throws IOException {
-      this.token = token;
-      this.current = token.read();
+      this.keeper = token.keeper();
     }
 
     /** Returns null when {@code header} carries an accepted token, else the refusal reason. */
     String check(String header) {
-      if (header == null || header.length() <= BEARER.length()
-          || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-        return header == null ? "missing_token" : "bad_token";
+      if (header == null) {
+        return "missing_token";
       }
-      byte[] presented = header.substring(BEARER.length()).strip().getBytes(StandardCharsets.US_ASCII);
-      return ClusterToken.matches(presented, current.accepted()) ? null : "bad_token";
+      if (header.length() <= BEARER.length() || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+        return "bad_token";
+      }
+      return keeper.accepts(header.substring(BEARER.length()).strip()) ? null : "bad_token";
     }
 
     String header() {
-      return "Bearer " + new String(current.sent(), StandardCharsets.US_ASCII);
+      return "Bearer " + keeper.sent();
     }
 
     synchronized void reload() {
-      if (token.file() == null) {
-        return;
-      }
       try {
-        ClusterToken.Tokens read = token.read();
-        if (!java.util.Arrays.equals(read.fingerprint(), current.fingerprint())) {
-          current = read;
-          failedFingerprint = null;
+        if (keeper.reload()) {
+          failed = null;
           metrics.securityReloads("token", "ok").increment();
-          log.info("node {}: reloaded the cluster token file {} ({} accepted token(s))", nodeId, token.file(), read.accepted().size());
+          log.info(
+              "node {}: reloaded the cluster token from {} ({} accepted token(s))",
+              nodeId, keeper.token().file(), keeper.acceptedCount());
         }
       } catch (IOException e) {
         metrics.securityReloads("token", "failed").increment();
-        byte[] marker = e.getMessage() == null ? new byte[0] : e.getMessage().getBytes(StandardCharsets.UTF_8);
-        if (!java.util.Arrays.equals(marker, failedFingerprint)) {
-          failedFingerprint = marker;
+        if (!String.valueOf(e.getMessage()).equals(failed)) {
+          failed = String.valueOf(e.getMessage());
           log.warn("node {}: cannot reload the cluster token ({}); keeping the token in force", nodeId, e.getMessage());
         }
       }
