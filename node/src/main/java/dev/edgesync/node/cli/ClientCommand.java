@@ -17,6 +17,12 @@ abstract class ClientCommand {
 
   static final String DEFAULT_NODE = "http://127.0.0.1:7480";
 
+  /** Environment variable with the HTTP API's bearer token. */
+  static final String ENV_HTTP_TOKEN = "EDGESYNC_HTTP_TOKEN";
+
+  /** Environment variable with a PEM CA bundle to trust for an https:// node. */
+  static final String ENV_HTTP_CA = "EDGESYNC_HTTP_CA";
+
   @ParentCommand Main main;
 
   @Spec CommandSpec spec;
@@ -36,6 +42,20 @@ abstract class ClientCommand {
           "How long to wait for the node's answer, in seconds (default: ${DEFAULT-VALUE}).")
   int requestTimeoutSeconds;
 
+  @Option(
+      names = "--token-file",
+      paramLabel = "FILE",
+      description =
+          "File whose first line is the node's HTTP API token (default: $" + ENV_HTTP_TOKEN + ").")
+  String tokenFile;
+
+  @Option(
+      names = "--ca",
+      paramLabel = "FILE",
+      description =
+          "PEM CA bundle to trust for an https:// node (default: $" + ENV_HTTP_CA + ", else the JDK's).")
+  String ca;
+
   NodeClient client() {
     String address = node != null ? node : main.env().getOrDefault(ENV_NODE, DEFAULT_NODE);
     String source =
@@ -48,18 +68,66 @@ abstract class ClientCommand {
           spec.commandLine(),
           source + ": '" + address + "' is not a URL; expected e.g. http://127.0.0.1:7480");
     }
-    if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
+    if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
       throw new ParameterException(
           spec.commandLine(),
           source
               + ": '"
               + address
-              + "' is not an http:// URL with a host; expected e.g. http://127.0.0.1:7480");
+              + "' is not an http:// or https:// URL with a host; expected e.g. http://127.0.0.1:7480");
     }
     if (requestTimeoutSeconds < 1) {
       throw new ParameterException(
           spec.commandLine(), "--request-timeout must be at least 1 second");
     }
-    return new NodeClient(uri, Duration.ofSeconds(requestTimeoutSeconds));
+    return new NodeClient(uri, Duration.ofSeconds(requestTimeoutSeconds), token(), sslContext());
+  }
+
+  private String token() {
+    if (tokenFile != null) {
+      try {
+        String first =
+            java.nio.file.Files.readAllLines(java.nio.file.Path.of(tokenFile)).stream()
+                .map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .findFirst()
+                .orElse(null);
+        if (first == null) {
+          throw new ParameterException(spec.commandLine(), "--token-file " + tokenFile + " holds no token");
+        }
+        return first;
+      } catch (java.io.IOException | RuntimeException e) {
+        if (e instanceof ParameterException pe) {
+          throw pe;
+        }
+        throw new ParameterException(spec.commandLine(), "--token-file " + tokenFile + " cannot be read: " + e.getMessage());
+      }
+    }
+    String t = main.env().get(ENV_HTTP_TOKEN);
+    return t == null || t.isBlank() ? null : t.strip();
+  }
+
+  private javax.net.ssl.SSLContext sslContext() {
+    String file = ca != null ? ca : main.env().get(ENV_HTTP_CA);
+    if (file == null) {
+      return null;
+    }
+    try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(file))) {
+      java.security.KeyStore trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+      trust.load(null, null);
+      int i = 0;
+      for (java.security.cert.Certificate c :
+          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trust.setCertificateEntry("ca-" + i++, c);
+      }
+      javax.net.ssl.TrustManagerFactory tmf =
+          javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      return ctx;
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new ParameterException(spec.commandLine(), (ca != null ? "--ca " : ENV_HTTP_CA + " ") + file + " cannot be used: " + e.getMessage());
+    }
   }
 }

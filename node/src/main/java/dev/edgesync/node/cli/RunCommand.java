@@ -84,6 +84,48 @@ public final class RunCommand implements Callable<Integer> {
   String durability;
 
   @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      description = "PEM certificate chain of this node for mutual TLS ($EDGESYNC_TLS_CERT).")
+  String tlsCert;
+
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      description = "Its unencrypted PKCS#8 PEM private key ($EDGESYNC_TLS_KEY).")
+  String tlsKey;
+
+  @Option(
+      names = "--tls-ca",
+      paramLabel = "FILE",
+      description = "PEM bundle of the CAs that sign peers' certificates ($EDGESYNC_TLS_CA).")
+  String tlsCa;
+
+  @Option(
+      names = "--token-file",
+      paramLabel = "FILE",
+      description =
+          "File with the cluster token, one per line; the first is sent, all are accepted"
+              + " ($EDGESYNC_TOKEN_FILE, or the token itself in $EDGESYNC_TOKEN).")
+  String tokenFile;
+
+  @Option(
+      names = "--allowed-peers",
+      paramLabel = "ID,...",
+      description =
+          "Node ids that may subscribe to this node ($EDGESYNC_ALLOWED_PEERS; default: every node"
+              + " that authenticates).")
+  String allowedPeers;
+
+  @Option(
+      names = "--http-token-file",
+      paramLabel = "FILE",
+      description =
+          "File with the HTTP API's bearer token ($EDGESYNC_HTTP_TOKEN_FILE, or the token in"
+              + " $EDGESYNC_HTTP_TOKEN); required when --http is not a loopback address.")
+  String httpTokenFile;
+
+  @Option(
       names = "--clock-offset",
       hidden = true,
       paramLabel = "DURATION",
@@ -97,7 +139,21 @@ public final class RunCommand implements Callable<Integer> {
       cfg =
           ConfigLoader.load(
               new ConfigOverrides(
-                  config, id, cluster, listen, http, dataDir, peers, durability, clockOffset),
+                  config,
+                  id,
+                  cluster,
+                  listen,
+                  http,
+                  dataDir,
+                  peers,
+                  durability,
+                  clockOffset,
+                  tlsCert,
+                  tlsKey,
+                  tlsCa,
+                  tokenFile,
+                  allowedPeers,
+                  httpTokenFile),
               main.env());
     } catch (ConfigException e) {
       main.err().println("edgesync: " + e.getMessage());
@@ -131,6 +187,15 @@ public final class RunCommand implements Callable<Integer> {
         cfg.durability().name().toLowerCase(java.util.Locale.ROOT),
         cfg.peers().isEmpty() ? "(none)" : cfg.peers(),
         cfg.clockOffset().isZero() ? "" : ", clock offset " + cfg.clockOffset());
+    NodeConfig.Security sec = cfg.security();
+    log.info(
+        "node {} security: replication {}, cluster token {}, subscribers {}, HTTP API {} {}",
+        cfg.id(),
+        sec.tls() ? "mutual TLS (certificate " + sec.tlsCert() + ", CAs " + sec.tlsCa() + ")" : "plaintext",
+        sec.token() == null ? "none" : sec.token(),
+        sec.allowedPeers().isEmpty() ? "any authenticated node" : "only " + sec.allowedPeers(),
+        sec.httpTls() ? "over HTTPS" : "over plain HTTP",
+        sec.httpToken() == null ? "without a token (loopback only)" : "with a bearer token " + sec.httpToken());
     if (!main.ownsProcess()) {
       // Under a test there is no signal to wait for; the caller stops what it started.
       server.close();

@@ -27,6 +27,7 @@ public final class NodeClient {
   private final URI base;
   private final HttpClient http;
   private final Duration timeout;
+  private final String bearerToken;
 
   /**
    * Creates a client.
@@ -35,14 +36,27 @@ public final class NodeClient {
    * @param timeout how long one request may take
    */
   public NodeClient(URI base, Duration timeout) {
+    this(base, timeout, null, null);
+  }
+
+  /**
+   * Creates a client of a node whose API needs a bearer token and/or is served over HTTPS.
+   *
+   * @param bearerToken sent as {@code Authorization: Bearer <token>}, or null
+   * @param ssl the TLS context for an {@code https://} address (its trust decides which
+   *     certificates are accepted), or null for the JDK's default trust
+   */
+  public NodeClient(URI base, Duration timeout, String bearerToken, javax.net.ssl.SSLContext ssl) {
     String s = Objects.requireNonNull(base, "base").toString();
     this.base = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
     this.timeout = timeout;
-    this.http =
-        HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(5))
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+    this.bearerToken = bearerToken;
+    HttpClient.Builder b =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1);
+    if (ssl != null) {
+      b.sslContext(ssl);
+    }
+    this.http = b.build();
   }
 
   /** The node's address. */
@@ -136,6 +150,9 @@ public final class NodeClient {
   }
 
   private Response send(HttpRequest.Builder b) {
+    if (bearerToken != null) {
+      b.header("Authorization", "Bearer " + bearerToken);
+    }
     HttpRequest request = b.timeout(timeout).build();
     try {
       HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());

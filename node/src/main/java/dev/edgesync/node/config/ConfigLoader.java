@@ -9,6 +9,8 @@ import dev.edgesync.discovery.PeerListParser;
 import dev.edgesync.discovery.PeerSet;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.Durability;
+import dev.edgesync.engine.replication.ClusterToken;
+import dev.edgesync.engine.replication.SecuritySettings;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,6 +55,36 @@ public final class ConfigLoader {
   /** Environment variable for {@code durability}. */
   public static final String ENV_DURABILITY = "EDGESYNC_DURABILITY";
 
+  /** Environment variable for {@code security.tls.cert}. */
+  public static final String ENV_TLS_CERT = "EDGESYNC_TLS_CERT";
+
+  /** Environment variable for {@code security.tls.key}. */
+  public static final String ENV_TLS_KEY = "EDGESYNC_TLS_KEY";
+
+  /** Environment variable for {@code security.tls.ca}. */
+  public static final String ENV_TLS_CA = "EDGESYNC_TLS_CA";
+
+  /** Environment variable for {@code security.token}. */
+  public static final String ENV_TOKEN = "EDGESYNC_TOKEN";
+
+  /** Environment variable for {@code security.tokenFile}. */
+  public static final String ENV_TOKEN_FILE = "EDGESYNC_TOKEN_FILE";
+
+  /** Environment variable for {@code security.allowedPeers} (comma-separated ids). */
+  public static final String ENV_ALLOWED_PEERS = "EDGESYNC_ALLOWED_PEERS";
+
+  /** Environment variable for {@code security.http.token}. */
+  public static final String ENV_HTTP_TOKEN = "EDGESYNC_HTTP_TOKEN";
+
+  /** Environment variable for {@code security.http.tokenFile}. */
+  public static final String ENV_HTTP_TOKEN_FILE = "EDGESYNC_HTTP_TOKEN_FILE";
+
+  /** Environment variable for {@code security.http.tls.cert}. */
+  public static final String ENV_HTTP_TLS_CERT = "EDGESYNC_HTTP_TLS_CERT";
+
+  /** Environment variable for {@code security.http.tls.key}. */
+  public static final String ENV_HTTP_TLS_KEY = "EDGESYNC_HTTP_TLS_KEY";
+
   /** Environment variable naming the config file when {@code --config} is not given. */
   public static final String ENV_CONFIG = "EDGESYNC_CONFIG";
 
@@ -62,7 +94,10 @@ public final class ConfigLoader {
   /** Default gRPC bind address. */
   public static final String DEFAULT_LISTEN = "0.0.0.0:7400";
 
-  /** Default HTTP bind address: loopback only, the API has no authentication. */
+  /**
+   * Default HTTP bind address: loopback only. Any other address needs {@code security.http.token}
+   * (the API's reads and writes are otherwise open to whoever can reach it).
+   */
   public static final String DEFAULT_HTTP = "127.0.0.1:7480";
 
   // Defaults mirror SyncNode.Builder's so that `edgesync run` and an embedding app behave alike.
@@ -91,7 +126,8 @@ public final class ConfigLoader {
           "peers",
           "durability",
           "replication",
-          "limits");
+          "limits",
+          "security");
   private static final List<String> REPLICATION_KEYS =
       List.of(
           "heartbeatInterval",
@@ -103,7 +139,21 @@ public final class ConfigLoader {
           "compression",
           "maxClockSkew");
   private static final List<String> LIMIT_KEYS =
-      List.of("maxKeyBytes", "maxValueBytes", "writeQueueDepth", "httpMaxBodyBytes");
+      List.of(
+          "maxKeyBytes",
+          "maxValueBytes",
+          "writeQueueDepth",
+          "httpMaxBodyBytes",
+          "maxInboundStreams",
+          "maxStreamsPerPeer",
+          "handshakeTimeout");
+  private static final List<String> SECURITY_KEYS =
+      List.of("tls", "token", "tokenFile", "allowedPeers", "reloadInterval", "http");
+  private static final List<String> TLS_KEYS = List.of("cert", "key", "ca", "peers");
+  private static final List<String> PEER_TLS_KEYS = List.of("ca", "serverName");
+  private static final List<String> HTTP_SECURITY_KEYS = List.of("token", "tokenFile", "tls");
+  private static final List<String> HTTP_TLS_KEYS = List.of("cert", "key");
+  private static final String HIDDEN = "<hidden>";
 
   private static final String DEFAULTS = "defaults";
   private static final String ID_FORMAT = "1 to 64 characters from A-Z a-z 0-9 . _ -, e.g. site-a";
@@ -168,6 +218,7 @@ public final class ConfigLoader {
         case "peers" -> d.peers.set(PeerFileSource.fromTree(root, source), source);
         case "replication" -> applyReplication(d, mapping(v, source, key), source);
         case "limits" -> applyLimits(d, mapping(v, source, key), source);
+        case "security" -> applySecurity(d, mapping(v, source, key), source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
     }
@@ -207,6 +258,84 @@ public final class ConfigLoader {
             d.writeQueueDepth.set(count(text, 1, 10_000_000, source, key), source);
         case "httpMaxBodyBytes" ->
             d.httpMaxBodyBytes.set(bytes(text, 1, 1024 * 1024 * 1024, source, key), source);
+        case "maxInboundStreams" ->
+            d.maxInboundStreams.set(count(text, 1, 100_000, source, key), source);
+        case "maxStreamsPerPeer" ->
+            d.maxStreamsPerPeer.set(count(text, 1, 100_000, source, key), source);
+        case "handshakeTimeout" -> d.handshakeTimeout.set(positive(text, source, key), source);
+        default -> throw new IllegalStateException("unhandled key " + key);
+      }
+    }
+  }
+
+  private static void applySecurity(Draft d, ObjectNode node, String source) {
+    checkKeys(node, SECURITY_KEYS, "security.", source);
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
+      String key = "security." + e.getKey();
+      JsonNode v = e.getValue();
+      switch (e.getKey()) {
+        case "tls" -> applyTls(d, mapping(v, source, key), source);
+        case "token" -> d.token.set(inlineToken(scalar(v, source, key), source, key), source);
+        case "tokenFile" ->
+            d.token.set(new NodeConfig.Secret(null, file(scalar(v, source, key), source, key)), source);
+        case "allowedPeers" -> d.allowedPeers.set(idList(v, source, key), source);
+        case "reloadInterval" -> d.reloadInterval.set(positive(scalar(v, source, key), source, key), source);
+        case "http" -> applyHttpSecurity(d, mapping(v, source, key), source);
+        default -> throw new IllegalStateException("unhandled key " + key);
+      }
+    }
+  }
+
+  private static void applyTls(Draft d, ObjectNode node, String source) {
+    checkKeys(node, TLS_KEYS, "security.tls.", source);
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
+      String key = "security.tls." + e.getKey();
+      JsonNode v = e.getValue();
+      switch (e.getKey()) {
+        case "cert" -> d.tlsCert.set(file(scalar(v, source, key), source, key), source);
+        case "key" -> d.tlsKey.set(file(scalar(v, source, key), source, key), source);
+        case "ca" -> d.tlsCa.set(file(scalar(v, source, key), source, key), source);
+        case "peers" -> {
+          ObjectNode peers = mapping(v, source, key);
+          Map<String, NodeConfig.PeerTls> byId = new java.util.TreeMap<>();
+          for (Map.Entry<String, JsonNode> p : peers.properties()) {
+            String field = key + "." + p.getKey();
+            String peerId = id(p.getKey(), source, field);
+            ObjectNode o = mapping(p.getValue(), source, field);
+            checkKeys(o, PEER_TLS_KEYS, field + ".", source);
+            Path ca = o.has("ca") ? file(scalar(o.get("ca"), source, field + ".ca"), source, field + ".ca") : null;
+            String serverName = o.has("serverName") ? serverName(scalar(o.get("serverName"), source, field + ".serverName"), source, field + ".serverName") : null;
+            byId.put(peerId, new NodeConfig.PeerTls(ca, serverName));
+          }
+          d.peerTls.set(byId, source);
+        }
+        default -> throw new IllegalStateException("unhandled key " + key);
+      }
+    }
+  }
+
+  private static void applyHttpSecurity(Draft d, ObjectNode node, String source) {
+    checkKeys(node, HTTP_SECURITY_KEYS, "security.http.", source);
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
+      String key = "security.http." + e.getKey();
+      JsonNode v = e.getValue();
+      switch (e.getKey()) {
+        case "token" -> d.httpToken.set(inlineToken(scalar(v, source, key), source, key), source);
+        case "tokenFile" ->
+            d.httpToken.set(new NodeConfig.Secret(null, file(scalar(v, source, key), source, key)), source);
+        case "tls" -> {
+          ObjectNode tls = mapping(v, source, key);
+          checkKeys(tls, HTTP_TLS_KEYS, key + ".", source);
+          for (Map.Entry<String, JsonNode> t : tls.properties()) {
+            String k = key + "." + t.getKey();
+            Path f = file(scalar(t.getValue(), source, k), source, k);
+            if (t.getKey().equals("cert")) {
+              d.httpTlsCert.set(f, source);
+            } else {
+              d.httpTlsKey.set(f, source);
+            }
+          }
+        }
         default -> throw new IllegalStateException("unhandled key " + key);
       }
     }
@@ -293,6 +422,46 @@ public final class ConfigLoader {
       String s = envSource(ENV_DURABILITY);
       d.durability.set(durability(v, s, "durability"), s);
     }
+    if ((v = env.get(ENV_TLS_CERT)) != null) {
+      String s = envSource(ENV_TLS_CERT);
+      d.tlsCert.set(file(v, s, "security.tls.cert"), s);
+    }
+    if ((v = env.get(ENV_TLS_KEY)) != null) {
+      String s = envSource(ENV_TLS_KEY);
+      d.tlsKey.set(file(v, s, "security.tls.key"), s);
+    }
+    if ((v = env.get(ENV_TLS_CA)) != null) {
+      String s = envSource(ENV_TLS_CA);
+      d.tlsCa.set(file(v, s, "security.tls.ca"), s);
+    }
+    if ((v = env.get(ENV_TOKEN_FILE)) != null) {
+      String s = envSource(ENV_TOKEN_FILE);
+      d.token.set(new NodeConfig.Secret(null, file(v, s, "security.tokenFile")), s);
+    }
+    if ((v = env.get(ENV_TOKEN)) != null) {
+      String s = envSource(ENV_TOKEN);
+      d.token.set(inlineToken(v, s, "security.token"), s);
+    }
+    if ((v = env.get(ENV_ALLOWED_PEERS)) != null) {
+      String s = envSource(ENV_ALLOWED_PEERS);
+      d.allowedPeers.set(idList(v, s, "security.allowedPeers"), s);
+    }
+    if ((v = env.get(ENV_HTTP_TOKEN_FILE)) != null) {
+      String s = envSource(ENV_HTTP_TOKEN_FILE);
+      d.httpToken.set(new NodeConfig.Secret(null, file(v, s, "security.http.tokenFile")), s);
+    }
+    if ((v = env.get(ENV_HTTP_TOKEN)) != null) {
+      String s = envSource(ENV_HTTP_TOKEN);
+      d.httpToken.set(inlineToken(v, s, "security.http.token"), s);
+    }
+    if ((v = env.get(ENV_HTTP_TLS_CERT)) != null) {
+      String s = envSource(ENV_HTTP_TLS_CERT);
+      d.httpTlsCert.set(file(v, s, "security.http.tls.cert"), s);
+    }
+    if ((v = env.get(ENV_HTTP_TLS_KEY)) != null) {
+      String s = envSource(ENV_HTTP_TLS_KEY);
+      d.httpTlsKey.set(file(v, s, "security.http.tls.key"), s);
+    }
   }
 
   private static void applyFlags(Draft d, ConfigOverrides f) {
@@ -318,6 +487,31 @@ public final class ConfigLoader {
     if (f.durability() != null) {
       d.durability.set(
           durability(f.durability(), "flag --durability", "durability"), "flag --durability");
+    }
+    if (f.tlsCert() != null) {
+      d.tlsCert.set(file(f.tlsCert(), "flag --tls-cert", "security.tls.cert"), "flag --tls-cert");
+    }
+    if (f.tlsKey() != null) {
+      d.tlsKey.set(file(f.tlsKey(), "flag --tls-key", "security.tls.key"), "flag --tls-key");
+    }
+    if (f.tlsCa() != null) {
+      d.tlsCa.set(file(f.tlsCa(), "flag --tls-ca", "security.tls.ca"), "flag --tls-ca");
+    }
+    if (f.tokenFile() != null) {
+      d.token.set(
+          new NodeConfig.Secret(null, file(f.tokenFile(), "flag --token-file", "security.tokenFile")),
+          "flag --token-file");
+    }
+    if (f.allowedPeers() != null) {
+      d.allowedPeers.set(
+          idList(f.allowedPeers(), "flag --allowed-peers", "security.allowedPeers"),
+          "flag --allowed-peers");
+    }
+    if (f.httpTokenFile() != null) {
+      d.httpToken.set(
+          new NodeConfig.Secret(
+              null, file(f.httpTokenFile(), "flag --http-token-file", "security.http.tokenFile")),
+          "flag --http-token-file");
     }
     if (f.clockOffset() != null) {
       Duration offset = Durations.parseOrNull(f.clockOffset());
@@ -371,6 +565,72 @@ public final class ConfigLoader {
       throw new ConfigException(
           source, key, v, "not a valid path: " + e.getReason(), "a directory or file path", e);
     }
+  }
+
+  /** A file that must exist and be readable now (it is read when the node starts). */
+  private static Path file(String v, String source, String key) {
+    Path p = path(v, source, key);
+    if (!java.nio.file.Files.isRegularFile(p)) {
+      throw new ConfigException(source, key, v, "no such file", "the path of an existing file");
+    }
+    if (!java.nio.file.Files.isReadable(p)) {
+      throw new ConfigException(
+          source, key, v, "the file is not readable by this user", "a file this user can read");
+    }
+    return p;
+  }
+
+  /** A token given as a value; errors never repeat it. */
+  private static NodeConfig.Secret inlineToken(String v, String source, String key) {
+    try {
+      ClusterToken.of(v.strip(), key);
+    } catch (IllegalArgumentException e) {
+      String problem = e.getMessage();
+      int colon = problem.indexOf(": ");
+      int expected = problem.indexOf("; expected ");
+      throw new ConfigException(
+          source,
+          key,
+          HIDDEN,
+          colon >= 0 && expected > colon ? problem.substring(colon + 2, expected) : problem,
+          ClusterToken.MIN_CHARS
+              + " to "
+              + ClusterToken.MAX_CHARS
+              + " visible ASCII characters, e.g. from 'openssl rand -hex 32'");
+    }
+    return new NodeConfig.Secret(v.strip(), null);
+  }
+
+  /** Node ids as a YAML list or a comma-separated string. */
+  private static List<String> idList(JsonNode v, String source, String key) {
+    if (v != null && v.isArray()) {
+      List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < v.size(); i++) {
+        ids.add(id(scalar(v.get(i), source, key + "[" + i + "]"), source, key + "[" + i + "]"));
+      }
+      return List.copyOf(new java.util.LinkedHashSet<>(ids));
+    }
+    return idList(scalar(v, source, key), source, key);
+  }
+
+  private static List<String> idList(String v, String source, String key) {
+    List<String> ids = new java.util.ArrayList<>();
+    for (String part : v.split(",", -1)) {
+      if (part.isBlank() && v.isBlank()) {
+        continue;
+      }
+      ids.add(id(part, source, key));
+    }
+    return List.copyOf(new java.util.LinkedHashSet<>(ids));
+  }
+
+  private static String serverName(String v, String source, String key) {
+    String s = v.strip();
+    if (s.isEmpty() || s.length() > 253 || !s.matches("[A-Za-z0-9._*-]+")) {
+      throw new ConfigException(
+          source, key, v, "not a DNS name", "the DNS name in the peer's certificate, e.g. sync.site-b.example");
+    }
+    return s;
   }
 
   private static Durability durability(String v, String source, String key) {
@@ -518,6 +778,22 @@ public final class ConfigLoader {
     final Setting<Integer> maxValueBytes = new Setting<>(DEFAULT_MAX_VALUE_BYTES);
     final Setting<Integer> writeQueueDepth = new Setting<>(DEFAULT_WRITE_QUEUE_DEPTH);
     final Setting<Integer> httpMaxBodyBytes = new Setting<>(null);
+    final Setting<Integer> maxInboundStreams =
+        new Setting<>(SecuritySettings.DEFAULT_MAX_INBOUND_STREAMS);
+    final Setting<Integer> maxStreamsPerPeer =
+        new Setting<>(SecuritySettings.DEFAULT_MAX_STREAMS_PER_PEER);
+    final Setting<Duration> handshakeTimeout =
+        new Setting<>(SecuritySettings.DEFAULT_HANDSHAKE_TIMEOUT);
+    final Setting<Path> tlsCert = new Setting<>(null);
+    final Setting<Path> tlsKey = new Setting<>(null);
+    final Setting<Path> tlsCa = new Setting<>(null);
+    final Setting<Map<String, NodeConfig.PeerTls>> peerTls = new Setting<>(Map.of());
+    final Setting<NodeConfig.Secret> token = new Setting<>(null);
+    final Setting<List<String>> allowedPeers = new Setting<>(List.of());
+    final Setting<Duration> reloadInterval = new Setting<>(SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    final Setting<NodeConfig.Secret> httpToken = new Setting<>(null);
+    final Setting<Path> httpTlsCert = new Setting<>(null);
+    final Setting<Path> httpTlsKey = new Setting<>(null);
     Path configFile;
     boolean peersFromFile;
     Duration clockOffset = Duration.ZERO;
@@ -573,6 +849,7 @@ public final class ConfigLoader {
             "smaller than the largest value, so such a value could not be written over HTTP",
             "at least limits.maxValueBytes (" + maxValueBytes.value + ")");
       }
+      NodeConfig.Security security = security();
       Path dir = dataDir.value != null ? dataDir.value : Path.of("data", id.value);
       return new NodeConfig(
           id.value,
@@ -595,7 +872,84 @@ public final class ConfigLoader {
               maxKeyBytes.value, maxValueBytes.value, writeQueueDepth.value, bodyLimit),
           configFile,
           peersFromFile && configFile != null,
-          clockOffset);
+          clockOffset,
+          security);
+    }
+
+    private NodeConfig.Security security() {
+      List<Setting<Path>> tls = List.of(tlsCert, tlsKey, tlsCa);
+      long given = tls.stream().filter(t -> t.value != null).count();
+      if (given != 0 && given != 3) {
+        Setting<Path> some = tls.stream().filter(t -> t.value != null).findFirst().orElseThrow();
+        throw new ConfigException(
+            some.source,
+            "security.tls",
+            "cert " + tlsCert.value + ", key " + tlsKey.value + ", ca " + tlsCa.value,
+            "TLS needs all three files, " + (3 - given) + " missing",
+            "security.tls.cert, security.tls.key and security.tls.ca (or "
+                + ENV_TLS_CERT
+                + ", "
+                + ENV_TLS_KEY
+                + ", "
+                + ENV_TLS_CA
+                + ")");
+      }
+      if (given == 0 && !peerTls.value.isEmpty()) {
+        throw new ConfigException(
+            peerTls.source,
+            "security.tls.peers",
+            peerTls.value.keySet().toString(),
+            "per-peer TLS settings without TLS",
+            "security.tls.cert, key and ca as well");
+      }
+      if ((httpTlsCert.value == null) != (httpTlsKey.value == null)) {
+        Setting<Path> some = httpTlsCert.value != null ? httpTlsCert : httpTlsKey;
+        throw new ConfigException(
+            some.source,
+            "security.http.tls",
+            "cert " + httpTlsCert.value + ", key " + httpTlsKey.value,
+            "HTTPS needs both files",
+            "security.http.tls.cert and security.http.tls.key (or "
+                + ENV_HTTP_TLS_CERT
+                + " and "
+                + ENV_HTTP_TLS_KEY
+                + ")");
+      }
+      if (maxStreamsPerPeer.value > maxInboundStreams.value) {
+        throw new ConfigException(
+            maxStreamsPerPeer.source,
+            "limits.maxStreamsPerPeer",
+            Integer.toString(maxStreamsPerPeer.value),
+            "more than limits.maxInboundStreams",
+            "at most limits.maxInboundStreams (" + maxInboundStreams.value + ")");
+      }
+      if (httpToken.value == null && !http.value.isLoopback()) {
+        throw new ConfigException(
+            http.source,
+            "http",
+            http.value.toString(),
+            "the HTTP API would be open to the network without a token: it reads and writes every"
+                + " key",
+            "a bearer token in "
+                + ENV_HTTP_TOKEN
+                + ", security.http.token or security.http.tokenFile, or a loopback address such as"
+                + " "
+                + DEFAULT_HTTP);
+      }
+      return new NodeConfig.Security(
+          tlsCert.value,
+          tlsKey.value,
+          tlsCa.value,
+          peerTls.value,
+          token.value,
+          allowedPeers.value,
+          reloadInterval.value,
+          maxInboundStreams.value,
+          maxStreamsPerPeer.value,
+          handshakeTimeout.value,
+          httpToken.value,
+          httpTlsCert.value,
+          httpTlsKey.value);
     }
   }
 }

@@ -70,6 +70,19 @@ public record HostPort(String host, int port) {
     return new HostPort(host, port);
   }
 
+  /**
+   * True when the host is a loopback address written as one ({@code 127.x.x.x}, {@code ::1},
+   * {@code localhost}). Names are not resolved: any other name counts as reachable from the
+   * network, which errs on the safe side.
+   */
+  public boolean isLoopback() {
+    String h = host.toLowerCase(java.util.Locale.ROOT);
+    if (h.equals("localhost") || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1")) {
+      return true;
+    }
+    return h.matches("127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}");
+  }
+
   /** {@code host:port}, with an IPv6 host in brackets. */
   @Override
   public String toString() {

@@ -2,8 +2,11 @@ package dev.edgesync.node.config;
 
 import dev.edgesync.discovery.PeerSet;
 import dev.edgesync.engine.Durability;
+import dev.edgesync.engine.replication.SecuritySettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -23,6 +26,7 @@ import java.util.Objects;
  * @param peersFromFile true when the peers came from {@code configFile} (so a change of the file at
  *     run time changes them); false when the environment or a flag set them
  * @param clockOffset added to the system clock (fault tests only; zero otherwise)
+ * @param security TLS, tokens, allowlist and inbound bounds of the replication port and the HTTP API
  */
 public record NodeConfig(
     String id,
@@ -36,10 +40,31 @@ public record NodeConfig(
     Limits limits,
     Path configFile,
     boolean peersFromFile,
-    Duration clockOffset) {
+    Duration clockOffset,
+    Security security) {
+
+  /** A configuration without security settings ({@link Security#none()}). */
+  public NodeConfig(
+      String id,
+      String cluster,
+      HostPort listen,
+      HostPort http,
+      Path dataDir,
+      PeerSet peers,
+      Durability durability,
+      Replication replication,
+      Limits limits,
+      Path configFile,
+      boolean peersFromFile,
+      Duration clockOffset) {
+    this(
+        id, cluster, listen, http, dataDir, peers, durability, replication, limits, configFile, peersFromFile,
+        clockOffset, Security.none());
+  }
 
   /** Checks that nothing required is null. */
   public NodeConfig {
+    Objects.requireNonNull(security, "security");
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(listen, "listen");
@@ -84,4 +109,98 @@ public record NodeConfig(
    */
   public record Limits(
       int maxKeyBytes, int maxValueBytes, int writeQueueDepth, int httpMaxBodyBytes) {}
+
+  /**
+   * A secret (a token) given inline or as a file. {@link #toString()} never shows the value.
+   *
+   * @param value the secret, or null when it is kept in {@code file}
+   * @param file the file holding it (one token per line; the first is sent, all are accepted), or
+   *     null
+   */
+  public record Secret(String value, Path file) {
+    public Secret {
+      if ((value == null) == (file == null)) {
+        throw new IllegalArgumentException("a secret is either a value or a file");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return value != null ? "<hidden>" : "<from file " + file + ">";
+    }
+  }
+
+  /**
+   * Per-peer TLS overrides ({@code security.tls.peers.<id>}).
+   *
+   * @param ca CA bundle that signs this peer's certificate, or null for {@code security.tls.ca}
+   * @param serverName the name the peer's certificate carries, or null for its node id
+   */
+  public record PeerTls(Path ca, String serverName) {}
+
+  /**
+   * Security of the replication port and the HTTP API ({@code security:} in the file). See
+   * docs/SECURITY.md.
+   *
+   * @param tlsCert this node's PEM certificate chain, or null (then no TLS: all three are null)
+   * @param tlsKey its PKCS#8 PEM private key
+   * @param tlsCa PEM bundle of the CAs that sign peers' certificates
+   * @param peerTls per-peer overrides, by peer id
+   * @param token the cluster token, or null
+   * @param allowedPeers node ids that may subscribe; empty admits every authenticated node
+   * @param reloadInterval how often certificate, key, CA and token files are checked for changes
+   * @param maxInboundStreams {@code limits.maxInboundStreams}
+   * @param maxStreamsPerPeer {@code limits.maxStreamsPerPeer}
+   * @param handshakeTimeout {@code limits.handshakeTimeout}
+   * @param httpToken the bearer token of the HTTP API, or null (allowed only on loopback)
+   * @param httpTlsCert PEM certificate chain for HTTPS on the HTTP API, or null for plain HTTP
+   * @param httpTlsKey its PKCS#8 PEM private key
+   */
+  public record Security(
+      Path tlsCert,
+      Path tlsKey,
+      Path tlsCa,
+      Map<String, PeerTls> peerTls,
+      Secret token,
+      List<String> allowedPeers,
+      Duration reloadInterval,
+      int maxInboundStreams,
+      int maxStreamsPerPeer,
+      Duration handshakeTimeout,
+      Secret httpToken,
+      Path httpTlsCert,
+      Path httpTlsKey) {
+    public Security {
+      peerTls = Map.copyOf(peerTls);
+      allowedPeers = List.copyOf(allowedPeers);
+    }
+
+    /** No TLS, no tokens, no allowlist, the engine's default bounds. */
+    public static Security none() {
+      return new Security(
+          null,
+          null,
+          null,
+          Map.of(),
+          null,
+          List.of(),
+          SecuritySettings.DEFAULT_RELOAD_INTERVAL,
+          SecuritySettings.DEFAULT_MAX_INBOUND_STREAMS,
+          SecuritySettings.DEFAULT_MAX_STREAMS_PER_PEER,
+          SecuritySettings.DEFAULT_HANDSHAKE_TIMEOUT,
+          null,
+          null,
+          null);
+    }
+
+    /** True when the replication port uses TLS. */
+    public boolean tls() {
+      return tlsCert != null;
+    }
+
+    /** True when the HTTP API serves HTTPS. */
+    public boolean httpTls() {
+      return httpTlsCert != null;
+    }
+  }
 }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import dev.edgesync.engine.AckTimeoutException;
 import dev.edgesync.engine.Acks;
 import dev.edgesync.engine.KeyValue;
@@ -94,6 +96,8 @@ public final class HttpApi implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final HttpServer server;
   private final ThreadPoolExecutor executor;
+  private final HttpAccess access;
+  private final Map<String, long[]> refusalLog = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean acceptingWrites = true;
 
   /**
@@ -109,10 +113,31 @@ public final class HttpApi implements AutoCloseable {
       NodeConfig.Limits limits,
       PrometheusMeterRegistry registry)
       throws IOException {
+    this(bind, node, limits, registry, HttpAccess.open());
+  }
+
+  /**
+   * Binds the HTTP (or, with a certificate in {@code access}, HTTPS) port; requests other than
+   * {@code /health} need the bearer token of {@code access} when it has one.
+   */
+  HttpApi(
+      InetSocketAddress bind,
+      SyncNode node,
+      NodeConfig.Limits limits,
+      PrometheusMeterRegistry registry,
+      HttpAccess access)
+      throws IOException {
     this.node = node;
     this.limits = limits;
     this.registry = registry;
-    this.server = HttpServer.create(bind, 128);
+    this.access = access;
+    if (access.sslContext() != null) {
+      HttpsServer https = HttpsServer.create(bind, 128);
+      https.setHttpsConfigurator(new HttpsConfigurator(access.sslContext()));
+      this.server = https;
+    } else {
+      this.server = HttpServer.create(bind, 128);
+    }
     AtomicInteger n = new AtomicInteger();
     this.executor =
         new ThreadPoolExecutor(
@@ -160,6 +185,9 @@ public final class HttpApi implements AutoCloseable {
       String path = ex.getRequestURI().getRawPath();
       String method = ex.getRequestMethod();
       try {
+        if (!path.equals("/health")) {
+          authorize(ex);
+        }
         if (path.startsWith("/kv/")) {
           route(ex, method, Set.of("GET", "PUT", "DELETE"));
           byte[] key = key(path.substring("/kv/".length()));
@@ -200,6 +228,52 @@ public final class HttpApi implements AutoCloseable {
       // The client went away mid-response; nothing to answer.
       log.debug("HTTP exchange failed", e);
     }
+  }
+
+  /** Refuses a request without the API's bearer token (when one is configured) with 401. */
+  private void authorize(HttpExchange ex) {
+    String problem = access.check(ex.getRequestHeaders().getFirst("Authorization"));
+    if (problem == null) {
+      return;
+    }
+    registry.counter("edgesync.http.refused", "reason", problem).increment();
+    logRefusal(problem, ex);
+    ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"edgesync\"");
+    throw new HttpError(
+        401,
+        problem.equals("missing_token")
+            ? "this node's HTTP API needs a bearer token"
+            : "the bearer token is not accepted",
+        "send 'Authorization: Bearer <token>' with the token in EDGESYNC_HTTP_TOKEN or"
+            + " security.http.token(File) of the node");
+  }
+
+  /** One line per reason at most every 10 s, so a flood of bad requests cannot fill the log. */
+  private void logRefusal(String reason, HttpExchange ex) {
+    long now = System.nanoTime();
+    long[] state = refusalLog.computeIfAbsent(reason, r -> new long[] {now - 10_000_000_000L, 0});
+    long suppressed;
+    synchronized (state) {
+      if (now - state[0] < 10_000_000_000L) {
+        state[1]++;
+        return;
+      }
+      suppressed = state[1];
+      state[0] = now;
+      state[1] = 0;
+    }
+    log.warn(
+        "refused {} {} from {}: {}{}",
+        ex.getRequestMethod(),
+        ex.getRequestURI().getRawPath(),
+        ex.getRemoteAddress(),
+        reason.equals("missing_token") ? "no bearer token" : "wrong bearer token",
+        suppressed > 0 ? " (" + suppressed + " more in the last 10 s)" : "");
+  }
+
+  /** Re-reads the token and HTTPS files when they changed. */
+  void reloadAccess() {
+    access.reload();
   }
 
   private static void route(HttpExchange ex, String method, Set<String> allowed) {

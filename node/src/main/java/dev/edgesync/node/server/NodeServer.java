@@ -43,6 +43,7 @@ public final class NodeServer implements AutoCloseable {
   private final JvmGcMetrics gcMetrics;
   private ScheduledExecutorService watchScheduler;
   private PeerFileWatcher watcher;
+  private ScheduledExecutorService accessScheduler;
   private boolean closed;
 
   private NodeServer(
@@ -80,8 +81,15 @@ public final class NodeServer implements AutoCloseable {
     SyncNode node = build(config, registry);
     HttpApi http;
     InetSocketAddress bind = new InetSocketAddress(config.http().host(), config.http().port());
+    HttpAccess access;
     try {
-      http = new HttpApi(bind, node, config.limits(), registry);
+      access = HttpAccess.of(config.security());
+    } catch (RuntimeException e) {
+      gc.close();
+      throw e;
+    }
+    try {
+      http = new HttpApi(bind, node, config.limits(), registry, access);
     } catch (IOException e) {
       gc.close();
       throw new HttpBindException(
@@ -102,6 +110,7 @@ public final class NodeServer implements AutoCloseable {
     http.start();
     NodeServer server = new NodeServer(config, registry, node, http, gc);
     server.watchPeers();
+    server.watchHttpAccess();
     return server;
   }
 
@@ -127,6 +136,23 @@ public final class NodeServer implements AutoCloseable {
             .compression(c.replication().compression())
             .maxClockSkew(c.replication().maxClockSkew())
             .meterRegistry(registry);
+    NodeConfig.Security sec = c.security();
+    if (sec.tls()) {
+      b.tls(sec.tlsCert(), sec.tlsKey(), sec.tlsCa());
+      sec.peerTls().forEach((peer, t) -> b.peerTls(peer, t.ca(), t.serverName()));
+    }
+    if (sec.token() != null) {
+      if (sec.token().file() != null) {
+        b.tokenFile(sec.token().file());
+      } else {
+        b.token(sec.token().value());
+      }
+    }
+    b.allowedPeers(sec.allowedPeers())
+        .maxInboundStreams(sec.maxInboundStreams())
+        .maxStreamsPerPeer(sec.maxStreamsPerPeer())
+        .handshakeTimeout(sec.handshakeTimeout())
+        .securityReloadInterval(sec.reloadInterval());
     if (!c.clockOffset().isZero()) {
       // Fault tests run a node with a skewed wall clock; the HLC reads this clock.
       b.clock(InstantSource.offset(InstantSource.system(), c.clockOffset()));
@@ -152,6 +178,35 @@ public final class NodeServer implements AutoCloseable {
             watchScheduler,
             PEER_FILE_CHECK_INTERVAL,
             this::applyPeers);
+  }
+
+  /** Re-reads the HTTP token file and the HTTPS files every {@code security.reloadInterval}. */
+  private void watchHttpAccess() {
+    NodeConfig.Security sec = config.security();
+    boolean fileToken = sec.httpToken() != null && sec.httpToken().file() != null;
+    if (!fileToken && !sec.httpTls()) {
+      return;
+    }
+    accessScheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "edgesync-http-access-watch");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = sec.reloadInterval().toMillis();
+    accessScheduler.scheduleWithFixedDelay(
+        () -> {
+          try {
+            http.reloadAccess();
+          } catch (RuntimeException e) {
+            // A scheduled task that throws is never run again: log and keep polling.
+            log.error("checking the HTTP token and certificate files failed", e);
+          }
+        },
+        every,
+        every,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private void applyPeers(PeerSet peers) {
@@ -205,6 +260,9 @@ public final class NodeServer implements AutoCloseable {
     if (watcher != null) {
       watcher.close();
       watchScheduler.shutdownNow();
+    }
+    if (accessScheduler != null) {
+      accessScheduler.shutdownNow();
     }
     http.close();
     node.close();
