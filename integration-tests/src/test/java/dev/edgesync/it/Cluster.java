@@ -133,6 +133,10 @@ final class Cluster implements AutoCloseable {
     return Objects.requireNonNull(proxies.get(from + "->" + to), () -> "no proxy " + from + "->" + to + "; links via proxies: " + proxies.keySet());
   }
 
+  boolean hasProxy(String from, String to) {
+    return proxies.containsKey(from + "->" + to);
+  }
+
   /** Both proxies between two nodes to {@code mode}. */
   void setLink(String a, String b, FaultProxy.Mode mode) {
     proxy(a, b).setMode(mode);
