@@ -50,6 +50,7 @@ final class JfrSummary {
     double cpuJvm = 0;
     double cpuMachine = 0;
     int cpuEvents = 0;
+    Map<String, double[]> threadCpu = new HashMap<>();
     for (RecordedEvent e : RecordingFile.readAllEvents(Path.of(args[0]))) {
       String type = e.getEventType().getName();
       switch (type) {
@@ -80,6 +81,11 @@ final class JfrSummary {
           gcs++;
           gcPause = gcPause.plus(e.getDuration("sumOfPauses"));
         }
+        case "jdk.ThreadCPULoad" -> {
+          double[] sum = threadCpu.computeIfAbsent(thread(e, "eventThread"), k -> new double[2]);
+          sum[0] += e.getFloat("user") + e.getFloat("system");
+          sum[1]++;
+        }
         case "jdk.CPULoad" -> {
           cpuEvents++;
           cpuJvm += e.getFloat("jvmUser") + e.getFloat("jvmSystem");
@@ -94,6 +100,16 @@ final class JfrSummary {
           cpuEvents, cpuJvm / cpuEvents, cpuMachine / cpuEvents);
     }
     out.printf(Locale.ROOT, "GC: %d collections, %d ms of pauses in all%n", gcs, gcPause.toMillis());
+    if (!threadCpu.isEmpty()) {
+      // jdk.ThreadCPULoad is a share of the whole machine: 1/cores means one core kept busy.
+      out.printf(Locale.ROOT, "thread CPU (mean of jdk.ThreadCPULoad; %d cores, so %.2f = one core busy):%n",
+          Runtime.getRuntime().availableProcessors(), 1.0 / Runtime.getRuntime().availableProcessors());
+      threadCpu.entrySet().stream()
+          .sorted((x, y) -> Double.compare(y.getValue()[0] / y.getValue()[1], x.getValue()[0] / x.getValue()[1]))
+          .limit(8)
+          .forEach(t -> out.printf(Locale.ROOT, "    %.3f  %s (%d readings)%n", t.getValue()[0] / t.getValue()[1], t.getKey(),
+              (int) t.getValue()[1]));
+    }
     out.printf(Locale.ROOT, "%n%d execution samples (threads on CPU, Java code)%n", samples);
     print(out, "by thread", byThread, samples, top, s -> true);
     print(out, "top frames (self)", self, samples, top, s -> true);

@@ -50,6 +50,7 @@ final class LivePhase {
     String error;
     boolean keptUp;
     String verdict;
+    com.fasterxml.jackson.databind.node.ObjectNode cpu;
 
     double lagMillis(double q) {
       return lag == null ? Double.NaN : lag.millis(q);

@@ -141,6 +141,7 @@ public final class LoadGenerator {
     log("catchup: starting B empty, subscribed to A; timing from B's subscription to equal digests");
     Instant bLaunched = Instant.now();
     NodeProcess b = startNode(spec("b"), List.of(a));
+    CpuSnapshot cpuBefore = CpuSnapshot.take(nodes);
     long deadline = System.nanoTime() + options.timeout().toNanos();
     Instant converged = null;
     JsonNode bStatus = null;
@@ -169,6 +170,8 @@ public final class LoadGenerator {
     if (converged == null) {
       throw new IllegalStateException("B did not reach A's digest within " + options.timeout());
     }
+    CpuSnapshot.describe(result.putObject("cpu").put("interval", "B's launch to convergence"), cpuBefore,
+        CpuSnapshot.take(nodes), 6);
     Instant subscribed = b.subscribedAt("a");
     String from = "B's log line 'peer a: connected' (Welcome received, ms resolution)";
     if (subscribed == null) {
@@ -329,8 +332,11 @@ public final class LoadGenerator {
       throws IOException, InterruptedException {
     double load = loadAverage();
     log(String.format(Locale.ROOT, "live: %,d writes/s for %d s (load average %.2f)", rate, duration.toSeconds(), load));
+    CpuSnapshot before = CpuSnapshot.take(nodes);
     LivePhase.Result r =
         LivePhase.run(a, b, "a", workload, rate, duration.toNanos(), index, options.pollInterval().toNanos(), coverWait.toNanos());
+    r.cpu = JSON.createObjectNode().put("interval", "the phase: writes and B covering them");
+    CpuSnapshot.describe(r.cpu, before, CpuSnapshot.take(nodes), 6);
     r.verdict = null;
     log(String.format(Locale.ROOT,
         "live: %,d writes/s -> achieved %,.0f/s; lag p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms; write p99 %.1f ms;"
@@ -380,6 +386,7 @@ public final class LoadGenerator {
     s.put("keptUp", r.keptUp);
     s.put("verdict", r.verdict);
     s.put("loadAverageAfter", loadAverage());
+    s.set("cpu", r.cpu);
     return s;
   }
 
@@ -411,6 +418,7 @@ public final class LoadGenerator {
     p.put("pollGapMaxMillis", round(r.pollGap.maxMillis()));
     result.put("keptUp", r.keptUp);
     result.put("verdict", r.verdict);
+    result.set("cpu", r.cpu);
     if (!options.maxRate()) {
       result.put("lagP99Target", "<= 20 ms");
       result.put("lagMaxTarget", "<= 200 ms");
@@ -471,6 +479,7 @@ public final class LoadGenerator {
     long[] written = new long[k];
     long[] finished = new long[k];
     String[] errors = new String[k];
+    CpuSnapshot cpuBefore = CpuSnapshot.take(nodes);
     long t0 = System.nanoTime() + 50_000_000L;
     List<Thread> writers = new ArrayList<>();
     for (int i = 0; i < k; i++) {
@@ -559,6 +568,8 @@ public final class LoadGenerator {
     if (convergedAt == 0) {
       throw new IllegalStateException("the mesh did not converge within " + options.timeout());
     }
+    CpuSnapshot.describe(result.putObject("cpu").put("interval", "first write to convergence"), cpuBefore,
+        CpuSnapshot.take(nodes), 6);
     double convergence = (convergedAt - t0) / 1e9;
     long lastWrite = 0;
     ArrayNode perNode = result.putArray("perNode");
@@ -635,7 +646,7 @@ public final class LoadGenerator {
         NodeProcess.start(
             jar,
             new NodeProcess.Spec(s.id, CLUSTER, s.ip, s.grpcPort, s.httpPort, s.dir, s.dataDir, peerSpecs,
-                options.durability(), options.nodeHeap(), options.jfr()),
+                options.durability(), options.nodeHeap(), options.nodeJvmOptions(), options.jfr()),
             workspace);
     nodes.add(n);
     log("started node " + s.id + " (pid " + n.pid() + ", grpc " + s.ip + ":" + s.grpcPort + ", http " + s.ip + ":" + s.httpPort
@@ -747,6 +758,7 @@ public final class LoadGenerator {
     result.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     result.put("cores", Runtime.getRuntime().availableProcessors());
     result.put("nodeHeap", options.nodeHeap());
+    result.put("nodeJvmOptions", options.nodeJvmOptions());
     ObjectNode m = result.putObject("machine");
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
     m.put("memTotalBytes", memTotal());

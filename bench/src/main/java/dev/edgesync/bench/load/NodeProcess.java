@@ -62,6 +62,7 @@ final class NodeProcess implements AutoCloseable {
       List<String> peers,
       String durability,
       String heap,
+      String jvmOptions,
       boolean jfr) {}
 
   private NodeProcess(Spec spec, Process process) {
@@ -85,6 +86,9 @@ final class NodeProcess implements AutoCloseable {
     // separately, so every small answer waits for the client's delayed ACK (~40 ms on Linux).
     // That would measure the HTTP server, not replication; see docs/BENCHMARKS.md.
     command.add("-Dsun.net.httpserver.nodelay=true");
+    if (!spec.jvmOptions().isBlank()) {
+      command.addAll(List.of(spec.jvmOptions().trim().split("\\s+")));
+    }
     if (spec.jfr()) {
       command.add("-XX:StartFlightRecording=name=bench,settings=profile");
     }

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  * @param out directory for the JSON, the chart, node logs and profiles
  * @param nodeJar the node program
  * @param nodeHeap {@code -Xmx} of every node process, e.g. 256m
+ * @param nodeJvmOptions extra JVM options of every node process (space-separated), or empty
  * @param jfr record a JFR profile of every node process
  * @param twoWay live: A also subscribes to B (both directions, as between two real sites)
  * @param baseline run the LevelDB baseline (default on for baseline, catchup and mesh)
@@ -54,6 +55,7 @@ public record Options(
     Path out,
     Path nodeJar,
     String nodeHeap,
+    String nodeJvmOptions,
     boolean jfr,
     boolean twoWay,
     boolean baseline,
@@ -96,6 +98,7 @@ public record Options(
         --out DIR              results directory (default bench/target/results)
         --node-jar PATH        node program (default node/target/edgesync.jar)
         --node-heap SIZE       -Xmx of each node (default 256m)
+        --node-jvm-opts "..."  extra JVM options of each node, space-separated (default none)
         --jfr                  record a JFR profile of each node into --out
         --timeout D            longest wait for catch-up or convergence (default 30m)
         --work-dir DIR         where temporary data dirs go (default java.io.tmpdir)
@@ -131,6 +134,7 @@ public record Options(
     Path out = Path.of("bench", "target", "results");
     Path nodeJar = Path.of("node", "target", "edgesync.jar");
     String nodeHeap = "256m";
+    String nodeJvmOptions = "";
     boolean jfr = false;
     boolean twoWay = false;
     Boolean baseline = null;
@@ -188,6 +192,7 @@ public record Options(
               }
               nodeHeap = value;
             }
+            case "--node-jvm-opts" -> nodeJvmOptions = value.trim();
             case "--timeout" -> timeout = duration(name, value);
             case "--work-dir" -> workDir = Path.of(value);
             default -> throw new IllegalArgumentException("unknown option '" + name + "'");
@@ -210,7 +215,7 @@ public record Options(
     }
     return new Options(
         scenario, entries, valueBytes, durability, nodes, rate, duration, stepDuration, rateStart, keepUpP99,
-        keepUpMax, pollInterval, warmup, json, out, nodeJar, nodeHeap, jfr, twoWay, baseline, confirm, timeout, workDir,
+        keepUpMax, pollInterval, warmup, json, out, nodeJar, nodeHeap, nodeJvmOptions, jfr, twoWay, baseline, confirm, timeout, workDir,
         keep);
   }
 
