@@ -117,10 +117,15 @@ final class NodeClient {
    * Two nodes hold the same state when these maps are equal.
    */
   Map<String, JsonNode> scanAll() {
+    return scanAll("", 1000);
+  }
+
+  /** {@link #scanAll()} under {@code prefix} with pages of {@code limit} (small pages test the cursor). */
+  Map<String, JsonNode> scanAll(String prefix, int limit) {
     Map<String, JsonNode> all = new LinkedHashMap<>();
     String after = null;
     while (true) {
-      String q = "/kv?prefix=&limit=1000" + (after == null ? "" : "&after=" + encode(after));
+      String q = "/kv?prefix=" + encode(prefix) + "&limit=" + limit + (after == null ? "" : "&after=" + encode(after));
       JsonNode page = expect(200, send("GET", q, null), "GET " + q).json();
       for (JsonNode item : page.path("items")) {
         ObjectNode copy = ((ObjectNode) item).deepCopy();

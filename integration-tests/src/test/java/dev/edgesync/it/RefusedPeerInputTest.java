@@ -75,6 +75,8 @@ class RefusedPeerInputTest {
     c.add("x", s -> s.cluster = "other");
     c.connect("a", "b").connect("a", "x");
     c.node("a").spec.peer("evil-crc", evilCrc.address()).peer("evil-version", evilVersion.address()).peer("evil-future", evilFuture.address());
+    // A peer entry whose address is another node's: b answers as 'b', not 'impostor'.
+    c.node("a").spec.peer("impostor", c.node("b").grpcAddress());
     c.startAll();
     // x holds data of its own cluster, which must never reach a.
     c.node("x").http().bulk(Data.keys("x/", 20, "other-cluster"));
@@ -178,6 +180,23 @@ class RefusedPeerInputTest {
     assertEquals(0, p.entriesApplied(), "nothing is applied from a peer whose clock is too far ahead: " + p);
     assertEquals(0, p.watermark(), "the watermark does not advance past a refused batch: " + p);
     assertNothingRefusedApplied();
+  }
+
+  @Test
+  void peerAnsweringUnderAnotherIdIsRefused() {
+    Status.Peer p = awaitLastError("a", "impostor", "'b'");
+    assertEquals(0, p.entriesApplied(), "nothing is taken from a node that is not the configured peer: " + p);
+    assertErrorsCounted("impostor");
+    assertNothingRefusedApplied();
+  }
+
+  @Test
+  void subscriberClaimingTheNodesOwnIdIsRefused() {
+    FakePeer.Answer answer =
+        FakePeer.probe(
+            c.node("a").grpcAddress(),
+            Hello.newBuilder().setCluster("it").setNodeId("a").setProtocolVersion(ProtocolVersion.CURRENT).build());
+    assertTrue(answer.message() == null || answer.message().hasRefusal(), "a must refuse a subscriber that claims to be a: " + answer.describe());
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.edgesync.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -35,8 +37,23 @@ class TwoSitesByConfigFileTest {
       }
     }
 
+    // Keys that need care in a URL path and in the paging cursor.
+    for (String key : new String[] {"odd/100% sure", "odd/what?x=1&y=2", "odd/#fragment", "odd/a+b", "odd/🎉 emoji", "odd/%2F", "odd/back\\slash"}) {
+      acked.add(a.put(key, "value of " + key));
+    }
+
     Map<String, JsonNode> state = c.awaitConverged();
     acked.assertHeldBy("converged state", state);
+    assertEquals(java.util.Optional.of("value of odd/a+b"), b.get("odd/a+b"));
+    // Paging two at a time puts the odd keys into the cursor.
+    Map<String, JsonNode> odd = new java.util.TreeMap<>();
+    state.forEach((k, v) -> {
+      if (k.startsWith("odd/")) {
+        odd.put(k, v);
+      }
+    });
+    assertEquals(odd, new java.util.TreeMap<>(b.scanAll("odd/", 2)), "paging by 2 under odd/");
+    assertEquals(java.util.Optional.of("value of odd/🎉 emoji"), b.get("odd/🎉 emoji"));
   }
 
   /** Peers listed in the config file are re-read while the node runs: streams open and close to match. */
