@@ -62,8 +62,10 @@ final class CertificateNames {
 
   /** One line about {@code cert} for logs and errors: subject, names, issuer, serial, expiry. */
   static String describe(X509Certificate cert) {
-    return "certificate '" + cert.getSubjectX500Principal().getName(X500Principal.RFC2253) + "' (names "
-        + of(cert) + ", issued by '" + cert.getIssuerX500Principal().getName(X500Principal.RFC2253)
+    // Subjects and names come from whoever made the certificate: escaped before they reach a log.
+    return "certificate '" + Untrusted.text(cert.getSubjectX500Principal().getName(X500Principal.RFC2253)) + "' (names "
+        + Untrusted.text(of(cert).toString()) + ", issued by '"
+        + Untrusted.text(cert.getIssuerX500Principal().getName(X500Principal.RFC2253))
         + "', serial " + cert.getSerialNumber().toString(16) + ", valid until " + cert.getNotAfter().toInstant() + ")";
   }
 }

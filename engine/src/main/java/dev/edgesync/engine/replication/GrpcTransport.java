@@ -72,7 +72,7 @@ import org.slf4j.LoggerFactory;
  * Transport.ServerStream#certificateNames()}, where the {@code Hello}'s node id is checked
  * against it. Every refusal ends the stream with a gRPC status whose description says why (and
  * never holds a token), counts {@code edgesync.replication.refused{reason}} and is logged; a flood
- * of the same refusal is logged once per {@value #LOG_INTERVAL_SECONDS} s with a count.
+ * of the same refusal is logged once per {@value RateLimitedLog#INTERVAL_SECONDS} s with a count.
  *
  * <p><b>Hostile input.</b> The server bounds streams in total and per subscriber id, closes a
  * stream that sends no {@code Hello} within {@code handshakeTimeout} and a connection that does
@@ -87,7 +87,6 @@ public final class GrpcTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(GrpcTransport.class);
   private static final String GZIP = "gzip";
   private static final long SHUTDOWN_GRACE_MILLIS = 2000;
-  static final long LOG_INTERVAL_SECONDS = 10;
 
   /** The header that carries the cluster token. */
   static final Metadata.Key<String> AUTHORIZATION =
@@ -106,6 +105,16 @@ public final class GrpcTransport implements Transport {
 
   private static final Attributes.Key<Boolean> READY = Attributes.Key.create("edgesync.ready");
 
+  /**
+   * What the request marshaller returns for bytes that are not a {@code SubscriberMessage}
+   * (compared by reference): the stream's listener then ends the stream. Throwing from the
+   * marshaller instead would make gRPC log a stack trace per malformed message.
+   */
+  private static final SubscriberMessage MALFORMED =
+      SubscriberMessage.newBuilder()
+          .setRefusal(dev.edgesync.proto.Refusal.newBuilder().setMessage("(not a valid SubscriberMessage)"))
+          .build();
+
   private final String nodeId;
   private final SecuritySettings security;
   private final EngineMetrics metrics;
@@ -114,7 +123,7 @@ public final class GrpcTransport implements Transport {
   private final TokenKeeper tokens;
   private final StreamLimits limits;
   private final ScheduledExecutorService timers;
-  private final RateLimitedLog refusalLog = new RateLimitedLog();
+  private final RateLimitedLog refusalLog = new RateLimitedLog(log);
   private final MethodDescriptor<SubscriberMessage, PublisherMessage> method;
 
   private final Set<ManagedChannel> channels = ConcurrentHashMap.newKeySet();
@@ -498,6 +507,14 @@ public final class GrpcTransport implements Transport {
         if (in == ServerSide.Inbound.LATE) {
           return;
         }
+        if (message == MALFORMED) {
+          String text =
+              "node '" + nodeId + "' received a replication message from " + remote
+                  + " that is not a valid SubscriberMessage; closing its stream";
+          refused("malformed_message", text);
+          abort(side, listener, Status.INVALID_ARGUMENT.withDescription(text));
+          return;
+        }
         if (in == ServerSide.Inbound.FIRST && message.hasHello()) {
           String id = message.getHello().getNodeId();
           // Only ids the engine accepts take a per-peer slot; others are refused by the engine.
@@ -614,8 +631,8 @@ public final class GrpcTransport implements Transport {
   // ------------------------------------------------------------------ hooks into the gRPC server
 
   /**
-   * Parses subscriber messages, counting and reporting what is not a valid {@code
-   * SubscriberMessage}; the stream then ends with an error status.
+   * Parses subscriber messages; what is not a valid {@code SubscriberMessage} becomes {@link
+   * #MALFORMED}, which ends its stream with {@code INVALID_ARGUMENT}, counted and logged.
    */
   private final class CheckedRequestMarshaller implements MethodDescriptor.Marshaller<SubscriberMessage> {
     private final MethodDescriptor.Marshaller<SubscriberMessage> delegate;
@@ -634,11 +651,8 @@ public final class GrpcTransport implements Transport {
       try {
         return delegate.parse(stream);
       } catch (RuntimeException e) {
-        String message =
-            "node '" + nodeId + "' received a replication message that is not a valid SubscriberMessage ("
-                + e.getMessage() + "); closing its stream";
-        refused("malformed_message", message);
-        throw Status.INVALID_ARGUMENT.withDescription(message).withCause(e).asRuntimeException();
+        log.debug("node {}: a replication message does not parse", nodeId, e);
+        return MALFORMED;
       }
     }
   }
@@ -745,36 +759,6 @@ public final class GrpcTransport implements Transport {
       Metadata headers = new Metadata();
       headers.put(AUTHORIZATION, tokens.header());
       applier.apply(headers);
-    }
-  }
-
-  // ------------------------------------------------------------------ logging
-
-  /**
-   * Logs one line per reason at most every {@value #LOG_INTERVAL_SECONDS} s, saying how many
-   * more of the same were dropped in between, so a flood cannot fill the disk with the log.
-   */
-  private static final class RateLimitedLog {
-    private final Map<String, long[]> byReason = new ConcurrentHashMap<>();
-
-    void warn(String reason, String message) {
-      long now = System.nanoTime();
-      long[] state = byReason.computeIfAbsent(reason, r -> new long[] {now - TimeUnit.SECONDS.toNanos(LOG_INTERVAL_SECONDS), 0});
-      long suppressed;
-      synchronized (state) {
-        if (now - state[0] < TimeUnit.SECONDS.toNanos(LOG_INTERVAL_SECONDS)) {
-          state[1]++;
-          return;
-        }
-        suppressed = state[1];
-        state[0] = now;
-        state[1] = 0;
-      }
-      if (suppressed > 0) {
-        log.warn("{} ({} more refusals of this kind in the last {} s)", message, suppressed, LOG_INTERVAL_SECONDS);
-      } else {
-        log.warn("{}", message);
-      }
     }
   }
 

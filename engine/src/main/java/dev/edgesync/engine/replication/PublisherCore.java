@@ -109,7 +109,7 @@ final class PublisherCore {
           "protocol_error",
           Refusal.Code.PROTOCOL_ERROR,
           StreamStatus.Code.INVALID_ARGUMENT,
-          "Hello carries an invalid node id '" + hello.getNodeId() + "' (expected "
+          "Hello carries an invalid node id '" + Untrusted.text(hello.getNodeId()) + "' (expected "
               + PeerSpec.ID_FORMAT + ")");
     }
     // Who the subscriber is comes before what it asks: a stranger learns nothing about this
@@ -123,7 +123,7 @@ final class PublisherCore {
           "wrong_cluster",
           Refusal.Code.WRONG_CLUSTER,
           StreamStatus.Code.FAILED_PRECONDITION,
-          who + " of cluster '" + hello.getCluster() + "' tried to subscribe to node '" + nodeId
+          who + " of cluster '" + Untrusted.text(hello.getCluster()) + "' tried to subscribe to node '" + nodeId
               + "' of cluster '" + cluster + "': nodes of different clusters never sync; fix the"
               + " cluster name or the peer list");
     }
@@ -149,7 +149,7 @@ final class PublisherCore {
     if (!hello.getSinceLogId().equals(logId)) {
       start = 0;
       if (!hello.getSinceLogId().isEmpty()) {
-        note = "its watermark names log " + hello.getSinceLogId() + ", not this node's log " + logId
+        note = "its watermark names log " + Untrusted.text(hello.getSinceLogId()) + ", not this node's log " + logId
             + ": streaming from seq 0";
       }
     } else if (hello.getSinceSeq() > headSeq) {
@@ -261,7 +261,7 @@ final class PublisherCore {
       }
       case REFUSAL -> {
         Refusal r = message.getRefusal();
-        return new Inbound(-1, null, r.getCode() + ": " + r.getMessage());
+        return new Inbound(-1, null, r.getCode() + ": " + Untrusted.text(r.getMessage()));
       }
       default -> {
         return new Inbound(-1, protocolError("sent " + message.getKindCase() + " after its Hello"), null);

@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
 final class PublisherFeed implements Transport.ServerListener {
   private static final Logger log = LoggerFactory.getLogger(PublisherFeed.class);
 
+  /** Refused Hellos can come in floods from strangers: one line per node and reason per 10 s. */
+  private static final RateLimitedLog REFUSALS = new RateLimitedLog(log);
+
   /** What the feed needs from its engine. */
   interface Registry {
     /**
@@ -115,9 +118,10 @@ final class PublisherFeed implements Transport.ServerListener {
     PublisherCore.HelloOutcome out = core.onFirstMessage(message, head, now);
     if (out.refusal() != null) {
       shared.metrics().refused(out.metricReason()).increment();
-      log.warn(
-          "node {}: refused subscription from {}: {}",
-          shared.nodeId(), stream.remoteAddress(), out.refusal().message());
+      REFUSALS.warn(
+          shared.nodeId() + "/" + out.metricReason(),
+          "node " + shared.nodeId() + ": refused subscription from " + stream.remoteAddress() + ": "
+              + out.refusal().message());
       stream.send(PublisherMessage.newBuilder().setRefusal(out.refusal().refusalMessage()).build());
       end(out.refusal().status());
       return false;
