@@ -51,7 +51,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * HTTP/2 preface followed by garbage frames, valid gRPC framing around random bytes, mutated valid
  * replication messages, a {@code Hello} with a path in its node id, Hellos from ids not on the
  * allowlist, an oversize message, a flood of silent streams, silent connections, and garbage,
- * oversize and tricky requests on the HTTP port. Afterwards the node is up, holds exactly what
+ * oversize and tricky requests on the HTTP port (which takes a bearer token: garbage cannot
+ * write). Afterwards the node is up, holds exactly what
  * real clients wrote (on it and on its peer, also during the attack), has written no file outside
  * its data directory's {@code db/} and {@code .watermarks/}, and has counted the attack in its
  * metrics.
@@ -79,6 +80,8 @@ class HostileInputFuzzTest {
             s -> {
               s.limits.put("handshakeTimeout", "2s");
               s.extraEnv.put("EDGESYNC_ALLOWED_PEERS", "q");
+              // Garbage on the HTTP port must not be able to write: the API takes a token.
+              s.httpToken = "fuzz-http-token-" + Long.toHexString(SEED);
             });
     NodeProcess q = c.add("q");
     c.connect("p", "q").startAll();
@@ -125,7 +128,7 @@ class HostileInputFuzzTest {
       Status traversal =
           call(channels.get(0), List.of(hello("../../x").toByteArray())).get(30, TimeUnit.SECONDS);
       assertFalse(traversal.isOk() && traversal.getDescription() == null, "a Hello from '../../x' is refused: " + traversal);
-      sent += streamFlood(channels, 160);
+      sent += streamFlood(grpc, 160);
     } finally {
       channels.forEach(ManagedChannel::shutdownNow);
     }
@@ -164,10 +167,11 @@ class HostileInputFuzzTest {
           "refused{reason=" + reason + "} counted; metrics:\n" + grep(metrics, "refused"));
     }
     assertTrue(PrometheusText.value(metrics, "edgesync_replication_inbound_connections_failed_total") >= 100, grep(metrics, "connections_failed"));
-    assertTrue(PrometheusText.value(metrics, "edgesync_http_refused_total") == 0, "no HTTP token is configured here");
+    assertTrue(PrometheusText.value(metrics, "edgesync_http_refused_total") >= 1, "requests without the HTTP token: " + grep(metrics, "http_refused"));
     String log = p.log();
     assertTrue(log.contains("not a valid SubscriberMessage"), "malformed messages are in the log");
-    assertFalse(log.contains("OutOfMemoryError") || log.contains("Exception in thread"), "no crash in " + p.logFile());
+    assertFalse(log.contains("java.lang.OutOfMemoryError") || log.contains("Exception in thread"), "no crash in " + p.logFile());
+    assertFalse(log.contains("Transport failed"), "grpc does not print a stack trace per garbage connection");
     pool.shutdownNow();
   }
 
@@ -258,25 +262,38 @@ class HostileInputFuzzTest {
     return n;
   }
 
-  /** 160 streams at once that never send a Hello: beyond the cap they are refused, the rest time out. */
-  private int streamFlood(List<ManagedChannel> channels, int n) throws Exception {
+  /**
+   * {@code n} streams at once that never send a Hello, over enough connections that none waits
+   * for the per-connection stream limit: beyond {@code limits.maxInboundStreams} they are refused
+   * at once, the rest are closed after the handshake timeout.
+   */
+  private int streamFlood(InetSocketAddress to, int n) throws Exception {
+    List<ManagedChannel> channels = new ArrayList<>();
     List<ClientCall<byte[], byte[]>> calls = new ArrayList<>();
     List<CompletableFuture<Status>> ends = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      ClientCall<byte[], byte[]> call = channels.get(i % channels.size()).newCall(RAW, CallOptions.DEFAULT);
-      CompletableFuture<Status> end = new CompletableFuture<>();
-      call.start(listener(end), new Metadata());
-      call.request(1);
-      calls.add(call);
-      ends.add(end);
+    try {
+      for (int i = 0; i < (n + 5) / 6; i++) {
+        channels.add(NettyChannelBuilder.forAddress(to.getHostString(), to.getPort()).usePlaintext().build());
+      }
+      for (int i = 0; i < n; i++) {
+        ClientCall<byte[], byte[]> call = channels.get(i / 6).newCall(RAW, CallOptions.DEFAULT);
+        CompletableFuture<Status> end = new CompletableFuture<>();
+        call.start(listener(end), new Metadata());
+        call.request(1);
+        calls.add(call);
+        ends.add(end);
+      }
+      int refused = 0;
+      for (CompletableFuture<Status> end : ends) {
+        Status s = end.get(60, TimeUnit.SECONDS);
+        assertFalse(s.isOk(), "a silent stream is ended by the node: " + s);
+        refused += s.getCode() == Status.Code.RESOURCE_EXHAUSTED ? 1 : 0;
+      }
+      assertTrue(refused > 0, "streams beyond limits.maxInboundStreams are refused");
+    } finally {
+      calls.forEach(c -> c.cancel("flood over", null));
+      channels.forEach(ManagedChannel::shutdownNow);
     }
-    int refused = 0;
-    for (CompletableFuture<Status> end : ends) {
-      Status s = end.get(60, TimeUnit.SECONDS);
-      assertFalse(s.isOk(), "a silent stream is ended by the node: " + s);
-      refused += s.getCode() == Status.Code.RESOURCE_EXHAUSTED ? 1 : 0;
-    }
-    assertTrue(refused > 0, "streams beyond limits.maxInboundStreams are refused");
     return n;
   }
 
@@ -392,10 +409,9 @@ class HostileInputFuzzTest {
     assertEquals(413, http.send("PUT", "/kv/" + "k".repeat(2000), "v").status(), "a key over limits.maxKeyBytes");
     assertEquals(413, http.send("PUT", "/kv/big", "v".repeat(3 * 1024 * 1024)).status(), "a body over limits.httpMaxBodyBytes");
     assertEquals(404, http.send("GET", "/kv/..%2F..%2Fetc%2Fpasswd", null).status(), "a path-like key is a key, and absent");
-    assertEquals(400, http.send("PUT", "/kv/%zz", "v").status(), "bad percent-encoding");
     assertEquals(404, http.send("GET", "/../../x", null).status(), "no such endpoint");
     assertEquals(400, http.send("POST", "/kv", "{\"entries\": [{\"key\": 5}]}").status(), "a malformed bulk body");
-    return 6;
+    return 5;
   }
 
   // ------------------------------------------------------------------ plumbing

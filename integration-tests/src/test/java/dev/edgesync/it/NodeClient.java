@@ -27,10 +27,17 @@ final class NodeClient {
 
   private final String name;
   private final URI base;
+  private final String bearerToken;
 
   NodeClient(String name, String hostPort) {
+    this(name, hostPort, null);
+  }
+
+  /** A client that sends {@code Authorization: Bearer <bearerToken>} (null: none). */
+  NodeClient(String name, String hostPort, String bearerToken) {
     this.name = name;
     this.base = URI.create("http://" + hostPort);
+    this.bearerToken = bearerToken;
   }
 
   /** A response: status code and body. */
@@ -52,6 +59,9 @@ final class NodeClient {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(base.resolve(pathAndQuery)).timeout(Duration.ofSeconds(60));
     b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (bearerToken != null) {
+      b.header("Authorization", "Bearer " + bearerToken);
+    }
     try {
       HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
       return new Response(r.statusCode(), r.body());

@@ -39,7 +39,7 @@ final class NodeProcess implements AutoCloseable {
 
   NodeProcess(NodeSpec spec) {
     this.spec = spec;
-    this.client = new NodeClient(spec.id, spec.httpAddress());
+    this.client = new NodeClient(spec.id, spec.httpAddress(), spec.httpToken);
   }
 
   private static Path jarCopy;

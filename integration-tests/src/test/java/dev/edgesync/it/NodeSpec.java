@@ -55,6 +55,8 @@ final class NodeSpec {
   final Map<String, String> limits = new LinkedHashMap<>();
   final List<String> extraJvmFlags = new ArrayList<>();
   final Map<String, String> extraEnv = new LinkedHashMap<>();
+  /** The HTTP API's bearer token ({@code EDGESYNC_HTTP_TOKEN}); the test's client sends it. Null: none. */
+  String httpToken;
 
   /**
    * A node with its own random loopback address and two ports free on it.
@@ -145,6 +147,9 @@ final class NodeSpec {
       if (durability != null) {
         env.put("EDGESYNC_DURABILITY", durability);
       }
+    }
+    if (httpToken != null) {
+      env.put("EDGESYNC_HTTP_TOKEN", httpToken);
     }
     env.putAll(extraEnv);
     return env;
