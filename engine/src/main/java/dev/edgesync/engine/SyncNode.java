@@ -96,6 +96,7 @@ public final class SyncNode implements AutoCloseable {
   private ReplicationEngine replication;
   private ChangeNotifier notifier;
   private ScheduledExecutorService scheduler;
+  private GrpcTransport ownTransport;
 
   private SyncNode(Builder config) {
     this.config = config;
@@ -122,6 +123,11 @@ public final class SyncNode implements AutoCloseable {
         throw new IllegalStateException("node " + config.nodeId + " is " + state + "; start() works once");
       }
       try {
+        // TLS and token files are read first: a bad file is a configuration error, reported
+        // before the database is opened or created.
+        if (config.transport == null) {
+          ownTransport = new GrpcTransport(config.nodeId, config.security, metrics);
+        }
         Files.createDirectories(config.dataDir);
         KvStore kv =
             config.inMemoryStorage
@@ -156,10 +162,7 @@ public final class SyncNode implements AutoCloseable {
                   t.setDaemon(true);
                   return t;
                 });
-        Transport transport =
-            config.transport != null
-                ? config.transport
-                : new GrpcTransport(config.nodeId, config.security, metrics);
+        Transport transport = config.transport != null ? config.transport : ownTransport;
         replication =
             new ReplicationEngine(
                 store, watermarks, config.replicationSettings(), transport, metrics, config.clock, scheduler);
@@ -177,6 +180,10 @@ public final class SyncNode implements AutoCloseable {
         return this;
       } catch (RuntimeException | java.io.IOException e) {
         state = NodeStatus.State.CLOSED;
+        if (replication == null && ownTransport != null) {
+          // Not handed to the replication engine yet, which would otherwise close it.
+          ownTransport.close();
+        }
         closeQuietly();
         if (e instanceof java.io.IOException io) {
           throw new StorageException("cannot create data dir " + config.dataDir + ": " + io.getMessage(), io);
