@@ -745,7 +745,7 @@ public final class SyncNode implements AutoCloseable {
       try {
         this.token = ClusterToken.of(value, "security.token");
       } catch (IllegalArgumentException e) {
-        throw new ConfigException(SOURCE, "security.token", null, e.getMessage(), "a token of 16 to 4096 visible ASCII characters");
+        throw new ConfigException(SOURCE, "security.token", "<hidden>", e.getMessage(), "a token of 16 to 4096 visible ASCII characters");
       }
       return this;
     }

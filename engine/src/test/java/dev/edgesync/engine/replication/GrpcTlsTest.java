@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import javax.net.ssl.SSLContext;
@@ -128,6 +129,43 @@ class GrpcTlsTest {
     String error = c.node.status("site-a").lastError();
     assertTrue(error.contains("'site-c'") && error.contains("[site-b]"), error);
     assertTrue(c.node.value("secret").isEmpty());
+  }
+
+  @Test
+  void perPeerCaAndServerNameLetAPartnerWithItsOwnPkiIn() {
+    TestPki.Ca partnerCa = TestPki.newCa("partner CA");
+    Path partnerCaFile = dir.resolve("partner-ca.pem");
+    TestPki.writeBundle(partnerCaFile, partnerCa);
+    Path bothCas = dir.resolve("both.pem");
+    TestPki.writeBundle(bothCas, ca, partnerCa);
+    // The partner's certificate names its node id and its DNS name; a checks the DNS name.
+    TestPki.Issued partnerCert = partnerCa.issue("partner", List.of("partner", "sync.partner.example"), Duration.ofDays(1));
+    Path cert = dir.resolve("partner.crt");
+    Path key = dir.resolve("partner.key");
+    partnerCert.write(cert, key);
+    Node partner = start("partner", new SecuritySettings.Tls(cert, key, bothCas), SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    partner.node.put("from-partner", "p");
+
+    SecuritySettings.Tls aFiles = files("site-a", ca.issue("site-a"));
+    // a trusts the partner CA for partner's server certificate only, and expects its DNS name.
+    SecuritySettings security =
+        SecuritySettings.none()
+            .withTls(aFiles)
+            .withPeerTls(Map.of("partner", new SecuritySettings.PeerTls(partnerCaFile, "sync.partner.example")));
+    ReplicationSettings settings =
+        ReplicationSettings.defaults("site-a", "prod")
+            .withListen("127.0.0.1", 0)
+            .withHeartbeat(Duration.ofMillis(200), Duration.ofSeconds(2))
+            .withReconnect(Duration.ofMillis(20), Duration.ofMillis(300))
+            .withSecurity(security);
+    TestNode a =
+        new TestNode(
+            "site-a", dir.resolve("site-a"), new MemoryKvStore(), Clock.systemUTC(), settings,
+            new GrpcTransport("site-a", security, EngineMetrics.noRegistry()), "127.0.0.1", scheduler, 7);
+    toClose.add(a);
+    a.engine.start();
+    a.engine.addPeer(partner.node.spec());
+    await().atMost(Duration.ofSeconds(20)).until(() -> a.value("from-partner").isPresent());
   }
 
   @Test
