@@ -517,8 +517,10 @@ public final class GrpcTransport implements Transport {
         }
         if (in == ServerSide.Inbound.FIRST && message.hasHello()) {
           String id = message.getHello().getNodeId();
-          // Only ids the engine accepts take a per-peer slot; others are refused by the engine.
-          if (PeerSpec.isValidId(id) && !slot.bind(id)) {
+          // Only ids the engine may accept take a per-peer slot (a valid id its certificate, if
+          // any, names): a certificate holder cannot use up the slots of another node's id.
+          boolean mayBeAccepted = PeerSpec.isValidId(id) && names.map(n -> n.contains(id)).orElse(true);
+          if (mayBeAccepted && !slot.bind(id)) {
             String text =
                 "node '" + nodeId + "' already serves " + limits.maxPerPeer() + " streams to subscriber '" + id
                     + "' (limits.maxStreamsPerPeer); refused another from " + remote;

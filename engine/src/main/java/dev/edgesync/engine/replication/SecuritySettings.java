@@ -4,7 +4,6 @@ import dev.edgesync.discovery.PeerSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -213,12 +212,5 @@ public record SecuritySettings(
       throw new IllegalArgumentException(
           "invalid " + field + ": " + (value == null ? "missing" : "'" + value + "'") + "; expected " + expected);
     }
-  }
-
-  /** Checks that {@code id} is a valid node id; for callers that build settings piecewise. */
-  static String checkId(String id, String field) {
-    Objects.requireNonNull(id, field);
-    requireField(PeerSpec.isValidId(id), field, id, PeerSpec.ID_FORMAT);
-    return id;
   }
 }
