@@ -64,7 +64,9 @@ class CertificateRotationTest {
     await("r1 reloads its certificate")
         .atMost(Duration.ofSeconds(30))
         .until(() -> metric(c, "r1", "edgesync_security_reloads_total", "what=identity", "result=ok") >= 1);
-    assertTrue(c.node("r1").log().contains("reloaded its TLS identity"), "r1's log tells of the reload");
+    await("r1's log tells of the reload")
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> c.node("r1").log().contains("reloaded its TLS identity"));
     BigInteger served = servedCertificate(c.node("r1"), newCa).getSerialNumber();
     assertEquals(r1Second.cert().getSerialNumber(), served, "a new connection to r1 gets the new certificate");
 

@@ -464,9 +464,10 @@ public final class GrpcTransport implements Transport {
     return new ServerCall.Listener<>() {};
   }
 
+  /** Logs, then counts: whoever sees the count can find the line. */
   private void refused(String reason, String message) {
-    metrics.refused(reason).increment();
     refusalLog.warn(reason, message);
+    metrics.refused(reason).increment();
   }
 
   private ServerCall.Listener<SubscriberMessage> startServerCall(
@@ -691,7 +692,6 @@ public final class GrpcTransport implements Transport {
     @Override
     public void transportTerminated(Attributes attributes) {
       if (attributes == null || attributes.get(READY) == null) {
-        metrics.inboundConnectionsFailed().increment();
         SocketAddress address = attributes == null ? null : attributes.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
         refusalLog.warn(
             "connection_failed",
@@ -699,6 +699,7 @@ public final class GrpcTransport implements Transport {
                 + " ended before its " + (tls != null ? "TLS " : "") + "handshake completed ("
                 + (tls != null ? "no TLS, an untrusted certificate, " : "not HTTP/2, ") + "garbage, or slower than"
                 + " limits.handshakeTimeout)");
+        metrics.inboundConnectionsFailed().increment();
       }
     }
   }
@@ -733,10 +734,10 @@ public final class GrpcTransport implements Transport {
       try {
         if (keeper.reload()) {
           failed = null;
-          metrics.securityReloads("token", "ok").increment();
           log.info(
               "node {}: reloaded the cluster token from {} ({} accepted token(s))",
               nodeId, keeper.token().file(), keeper.acceptedCount());
+          metrics.securityReloads("token", "ok").increment();
         }
       } catch (IOException e) {
         metrics.securityReloads("token", "failed").increment();

@@ -142,8 +142,8 @@ final class TlsMaterial {
         Identity identity = readIdentity();
         install(identity);
         failedIdentityHash = null;
-        metrics.securityReloads("identity", "ok").increment();
         log.info("node {}: reloaded its TLS identity from {}: {}", nodeId, files.certChain(), CertificateNames.describe(identity.chain[0]));
+        metrics.securityReloads("identity", "ok").increment();
       } catch (BadFile e) {
         identityFailed(hash, e.getMessage());
       }
@@ -154,13 +154,13 @@ final class TlsMaterial {
   }
 
   private void identityFailed(byte[] hash, String why) {
-    metrics.securityReloads("identity", "failed").increment();
     if (hash == null || !Arrays.equals(hash, failedIdentityHash)) {
       failedIdentityHash = hash;
       log.warn(
           "node {}: cannot reload its TLS identity ({}); keeping the certificate in force and trying again",
           nodeId, why);
     }
+    metrics.securityReloads("identity", "failed").increment();
   }
 
   // ------------------------------------------------------------------ identity
@@ -293,8 +293,8 @@ final class TlsMaterial {
           current = trustManager(content);
           hash = h;
           failedHash = null;
-          metrics.securityReloads("trust", "ok").increment();
           log.info("node {}: reloaded the trusted CAs from {} ({} certificates)", nodeId, file, current.getAcceptedIssuers().length);
+          metrics.securityReloads("trust", "ok").increment();
         } catch (BadFile e) {
           trustFailed(h, e.getMessage());
         }
@@ -304,11 +304,11 @@ final class TlsMaterial {
     }
 
     private void trustFailed(byte[] h, String why) {
-      metrics.securityReloads("trust", "failed").increment();
       if (h == null || !Arrays.equals(h, failedHash)) {
         failedHash = h;
         log.warn("node {}: cannot reload the trusted CAs ({}); keeping the ones in force and trying again", nodeId, why);
       }
+      metrics.securityReloads("trust", "failed").increment();
     }
 
     private X509TrustManager trustManager(byte[] content) throws BadFile {
