@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * Persists one {@link Watermark} per peer in {@code <dataDir>/.watermarks/}.
  *
  * <p>Each peer has one small, pretty-printed JSON file with the fields {@code peerId}, {@code
- * peerLogId}, {@code seq} and {@code updatedAt} (ISO-8601). The file name comes from the peer id
+ * peerLogId}, {@code peerEpoch}, {@code seq} and {@code updatedAt} (ISO-8601). A file without
+ * {@code peerEpoch} (written before epochs existed) reads with an empty epoch. The file name comes from the peer id
  * (see {@link #fileFor(String)}); ids that are not plain file-name characters are encoded, so no
  * id can name a path outside the directory.
  *
@@ -285,7 +286,19 @@ public final class WatermarkStore implements AutoCloseable {
    * @throws IllegalStateException if the store is closed
    */
   public Watermark advance(String peerId, String peerLogId, long seq) {
-    Watermark watermark = new Watermark(peerId, peerLogId, seq, clock.instant());
+    return advance(peerId, peerLogId, seq, Watermark.NO_EPOCH);
+  }
+
+  /**
+   * Records that entries up to {@code seq} of the log {@code peerLogId} of {@code peerId}, which
+   * belongs to epoch {@code peerEpoch} of that log, are durably applied, stamped with the store's
+   * clock, and returns the watermark written.
+   *
+   * @throws UncheckedIOException if the file cannot be written
+   * @throws IllegalStateException if the store is closed
+   */
+  public Watermark advance(String peerId, String peerLogId, long seq, String peerEpoch) {
+    Watermark watermark = new Watermark(peerId, peerLogId, seq, clock.instant(), peerEpoch);
     write(watermark);
     return watermark;
   }
@@ -395,6 +408,11 @@ public final class WatermarkStore implements AutoCloseable {
       throw new CorruptFileException("its field 'peerId' is empty");
     }
     String peerLogId = textField(root, "peerLogId");
+    // Absent in files written before log epochs: an empty epoch makes the peer stream from 0.
+    String peerEpoch = Watermark.NO_EPOCH;
+    if (root.has("peerEpoch")) {
+      peerEpoch = textField(root, "peerEpoch");
+    }
     JsonNode seqNode = root.get("seq");
     if (seqNode == null || !seqNode.isIntegralNumber() || !seqNode.canConvertToLong()) {
       throw new CorruptFileException("its field 'seq' is missing or not a whole number");
@@ -411,7 +429,7 @@ public final class WatermarkStore implements AutoCloseable {
       throw new CorruptFileException(
           "its field 'updatedAt' is not an ISO-8601 instant (" + quote(updatedAtText) + ")");
     }
-    return new Watermark(peerId, peerLogId, seq, updatedAt);
+    return new Watermark(peerId, peerLogId, seq, updatedAt, peerEpoch);
   }
 
   private static String textField(JsonNode root, String name) throws CorruptFileException {
@@ -428,6 +446,7 @@ public final class WatermarkStore implements AutoCloseable {
     ObjectNode root = mapper.createObjectNode();
     root.put("peerId", watermark.peerId());
     root.put("peerLogId", watermark.peerLogId());
+    root.put("peerEpoch", watermark.peerEpoch());
     root.put("seq", watermark.seq());
     root.put("updatedAt", watermark.updatedAt().toString());
     try {

@@ -77,7 +77,7 @@ class WatermarkStoreTest {
 
   @Test
   void fileIsPrettyJsonNamedAfterThePeer() throws IOException {
-    store.write(new Watermark("site-b", "log-1234", 42, T1));
+    store.write(new Watermark("site-b", "log-1234", 42, T1, "0123456789abcdef"));
 
     Path file = store.directory().resolve("site-b.json");
     assertEquals(file, store.fileFor("site-b"));
@@ -86,6 +86,7 @@ class WatermarkStoreTest {
         "{\n"
             + "  \"peerId\" : \"site-b\",\n"
             + "  \"peerLogId\" : \"log-1234\",\n"
+            + "  \"peerEpoch\" : \"0123456789abcdef\",\n"
             + "  \"seq\" : 42,\n"
             + "  \"updatedAt\" : \"2026-11-03T10:15:30.123Z\"\n"
             + "}\n",
@@ -99,6 +100,22 @@ class WatermarkStoreTest {
     store.write(new Watermark("site-b", "log-2", 3, T2));
 
     assertEquals(new Watermark("site-b", "log-2", 3, T2), store.read("site-b"));
+  }
+
+  @Test
+  void epochRoundTripsAndAFileWithoutItReadsAsNoEpoch() throws IOException {
+    Watermark written = store.advance("site-b", "log-1", 42, "epoch-7");
+    assertEquals(new Watermark("site-b", "log-1", 42, T2, "epoch-7"), written);
+    assertEquals(written, store.read("site-b"));
+
+    // A file written before log epochs existed.
+    Files.writeString(
+        store.fileFor("site-c"),
+        "{\"peerId\":\"site-c\",\"peerLogId\":\"log-2\",\"seq\":9,\"updatedAt\":\"2026-11-03T10:15:30.123Z\"}");
+    Watermark old = store.read("site-c");
+    assertEquals(new Watermark("site-c", "log-2", 9, T1), old);
+    assertEquals(Watermark.NO_EPOCH, old.peerEpoch());
+    assertTrue(logs.messages(Level.WARN).isEmpty());
   }
 
   @Test
@@ -453,6 +470,8 @@ class WatermarkStoreTest {
     assertFalse(advanced.isZero());
     assertTrue(advanced.isForLog("log-1"));
     assertFalse(advanced.isForLog("log-2"));
+    assertEquals(Watermark.NO_EPOCH, advanced.peerEpoch());
+    assertEquals(new Watermark("site-b", "log-1", 6, T1, "e1"), advanced.advancedTo("log-1", 6, "e1", T1));
   }
 
   private static List<Path> filesUnder(Path root) throws IOException {

@@ -95,8 +95,8 @@ final class PeerLink {
     this.applyLatency = metrics.applyLatency(peer.id());
     if (!persisted.isZero()) {
       log.info(
-          "node {} peer {}: resuming from watermark seq {} of log {}",
-          s.nodeId(), peer.id(), persisted.seq(), persisted.peerLogId());
+          "node {} peer {}: resuming from watermark seq {} (epoch {}) of log {}",
+          s.nodeId(), peer.id(), persisted.seq(), persisted.peerEpoch(), persisted.peerLogId());
     }
   }
 
@@ -241,6 +241,11 @@ final class PeerLink {
               "node {} peer {}: peer {} log id changed (database wiped or restored): re-syncing from"
                   + " seq 0 (watermark was for log {}, new log {})",
               shared.nodeId(), peer.id(), peer.id(), out.previousLogId(), w.getLogId());
+      case HISTORY_CHANGED ->
+          log.info(
+              "node {} peer {}: peer {} no longer has seq {} of the watermark's epoch in its log {} (database"
+                  + " restored from an older copy): re-syncing from seq {} (head seq {})",
+              shared.nodeId(), peer.id(), peer.id(), out.previousSeq(), w.getLogId(), out.fromSeq(), w.getHeadSeq());
       case FIRST_SYNC ->
           log.info(
               "node {} peer {}: connected to {}, first sync of log {} (head seq {})",

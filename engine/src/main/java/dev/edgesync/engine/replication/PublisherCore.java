@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongFunction;
 
 /**
  * The publisher's side of one inbound stream, as a state machine without I/O: whether to accept
@@ -38,6 +39,8 @@ final class PublisherCore {
   private final Liveness liveness;
   private final PeerAdmission admission;
   private final Optional<Set<String>> certificateNames;
+  // The epoch of this node's log that a seq belongs to (VersionedStore.epochOf).
+  private final LongFunction<String> epochOf;
 
   private String subscriberId;
   private long cursor;
@@ -56,15 +59,10 @@ final class PublisherCore {
       Duration heartbeatInterval,
       Duration heartbeatTimeout,
       Instant now) {
-    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, PeerAdmission.OPEN, Optional.empty());
+    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, PeerAdmission.OPEN, Optional.empty(), seq -> "");
   }
 
-  /**
-   * As above, admitting only subscribers that {@code admission} lets in.
-   *
-   * @param certificateNames the names of the subscriber's client certificate, or empty when the
-   *     transport does not authenticate by certificate
-   */
+  /** As above, admitting only subscribers that {@code admission} lets in; see the full constructor. */
   PublisherCore(
       String nodeId,
       String cluster,
@@ -75,7 +73,30 @@ final class PublisherCore {
       Instant now,
       PeerAdmission admission,
       Optional<Set<String>> certificateNames) {
+    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, admission, certificateNames, seq -> "");
+  }
+
+  /**
+   * As above, admitting only subscribers that {@code admission} lets in.
+   *
+   * @param certificateNames the names of the subscriber's client certificate, or empty when the
+   *     transport does not authenticate by certificate
+   * @param epochOf the epoch of this node's log that a seq belongs to ({@code
+   *     VersionedStore.epochOf}): a resume point is accepted only in the epoch the subscriber names
+   */
+  PublisherCore(
+      String nodeId,
+      String cluster,
+      String logId,
+      int maxMessageBytes,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Instant now,
+      PeerAdmission admission,
+      Optional<Set<String>> certificateNames,
+      LongFunction<String> epochOf) {
     this.admission = admission;
+    this.epochOf = epochOf;
     this.certificateNames = certificateNames;
     this.nodeId = nodeId;
     this.cluster = cluster;
@@ -158,6 +179,18 @@ final class PublisherCore {
       start = 0;
       note = "it claims seq " + hello.getSinceSeq() + " of this node's log but the head is "
           + headSeq + " (database restored from an older copy?): streaming from seq 0";
+    } else if (hello.getSinceSeq() > 0 && hello.getSinceEpoch().isEmpty()) {
+      // Without an epoch the seq cannot be told apart from a re-issued one: re-send everything.
+      start = 0;
+      note = "it resumes from seq " + hello.getSinceSeq() + " without naming an epoch of this node's log:"
+          + " streaming from seq 0";
+    } else if (hello.getSinceSeq() > 0 && !epochOf.apply(hello.getSinceSeq()).equals(hello.getSinceEpoch())) {
+      // The same log id, but the seq now belongs to another epoch: this database was restored from
+      // (or rolled back to) an older copy and issued that seq again with other content since.
+      start = 0;
+      note = "subscriber " + hello.getNodeId() + " resumes from seq " + hello.getSinceSeq() + " of epoch "
+          + Untrusted.text(hello.getSinceEpoch()) + " which this log no longer has (restored or rolled back):"
+          + " streaming from 0";
     } else {
       start = hello.getSinceSeq();
     }
@@ -170,6 +203,7 @@ final class PublisherCore {
             .setHeadSeq(headSeq)
             .setProtocolVersion(ProtocolVersion.CURRENT)
             .setStartSeq(start)
+            .setStartEpoch(epochOf.apply(start))
             .build();
     return new HelloOutcome(null, null, welcome, note);
   }
@@ -230,9 +264,10 @@ final class PublisherCore {
     return new Outgoing(batch(builder, lastSeq, read.headSeq()), n);
   }
 
-  private static PublisherMessage batch(Batch.Builder builder, long lastSeq, long headSeq) {
+  private PublisherMessage batch(Batch.Builder builder, long lastSeq, long headSeq) {
     return PublisherMessage.newBuilder()
-        .setBatch(builder.setLastSeq(lastSeq).setHeadSeq(Math.max(headSeq, lastSeq)))
+        .setBatch(
+            builder.setLastSeq(lastSeq).setHeadSeq(Math.max(headSeq, lastSeq)).setLastSeqEpoch(epochOf.apply(lastSeq)))
         .build();
   }
 

@@ -75,7 +75,8 @@ final class PublisherFeed implements Transport.ServerListener {
             s.heartbeatTimeout(),
             shared.clock().instant(),
             PeerAdmission.of(s.security()),
-            stream.certificateNames());
+            stream.certificateNames(),
+            shared.store()::epochOf);
   }
 
   /** The subscriber's node id; null before its Hello was accepted. */

@@ -52,9 +52,13 @@ final class SubscriberCore {
   private final Backoff backoff;
   private final CatchUpProgress progress = new CatchUpProgress();
 
-  // What is durably applied from the peer: every seq <= committedSeq of log logId.
+  // What is durably applied from the peer: every seq <= committedSeq of log logId, where
+  // committedSeq belongs to epoch `epoch` of that log (as the peer reported it).
   private String logId;
   private long committedSeq;
+  private String epoch;
+  // Commits of attempts older than this one are of a history the watermark no longer follows.
+  private long firstAttemptOfHistory;
 
   private long peerHeadSeq;
   private Instant lastCaughtUpAt;
@@ -94,6 +98,7 @@ final class SubscriberCore {
     this.backoff = backoff;
     this.logId = persisted.peerLogId();
     this.committedSeq = persisted.isZero() || persisted.peerLogId().isEmpty() ? 0 : persisted.seq();
+    this.epoch = committedSeq == 0 ? Watermark.NO_EPOCH : persisted.peerEpoch();
     this.peerHeadSeq = committedSeq;
     this.lastCaughtUpAt = now;
   }
@@ -120,6 +125,7 @@ final class SubscriberCore {
             .setProtocolVersion(ProtocolVersion.CURRENT)
             .setSinceLogId(logId)
             .setSinceSeq(logId.isEmpty() ? 0 : committedSeq)
+            .setSinceEpoch(logId.isEmpty() ? Watermark.NO_EPOCH : epoch)
             .build();
     current.liveness.sent(now);
     return new Opening(current.id, hello, reconnect);
@@ -132,7 +138,12 @@ final class SubscriberCore {
     /** No watermark yet: first sync from seq 0. */
     FIRST_SYNC,
     /** The peer's log id changed (database wiped or restored): re-sync from seq 0. */
-    LOG_CHANGED
+    LOG_CHANGED,
+    /**
+     * The same log, but the peer no longer has the watermark's seq in the watermark's epoch (its
+     * database was restored from an older copy): the peer streams from an earlier seq (0).
+     */
+    HISTORY_CHANGED
   }
 
   /**
@@ -140,8 +151,9 @@ final class SubscriberCore {
    * @param resume how streaming starts, when accepted
    * @param previousLogId the watermark's log id before this welcome
    * @param fromSeq the seq streaming starts after
+   * @param previousSeq the watermark's seq before this welcome
    */
-  record WelcomeOutcome(Failure failure, Resume resume, String previousLogId, long fromSeq) {}
+  record WelcomeOutcome(Failure failure, Resume resume, String previousLogId, long fromSeq, long previousSeq) {}
 
   /** A {@code Welcome} arrived on {@code attemptId}; null when the attempt is stale. */
   WelcomeOutcome onWelcome(long attemptId, Welcome welcome, Instant now) {
@@ -152,11 +164,21 @@ final class SubscriberCore {
     a.liveness.heard(now);
     Failure failure = checkWelcome(a, welcome);
     if (failure != null) {
-      return new WelcomeOutcome(fail(a, failure, now), null, logId, committedSeq);
+      return new WelcomeOutcome(fail(a, failure, now), null, logId, committedSeq, committedSeq);
     }
     String previous = logId;
+    long previousSeq = committedSeq;
     Resume resume;
-    if (welcome.getLogId().equals(logId)) {
+    if (welcome.getLogId().equals(logId) && welcome.getStartSeq() < committedSeq) {
+      // The peer refused the resume point (its log no longer has it): what the watermark claims
+      // beyond the start is not of this history, so it falls back to the start; claiming less
+      // than what is stored is always safe.
+      resume = Resume.HISTORY_CHANGED;
+      committedSeq = welcome.getStartSeq();
+      epoch = welcome.getStartEpoch();
+      peerHeadSeq = committedSeq;
+      firstAttemptOfHistory = a.id;
+    } else if (welcome.getLogId().equals(logId)) {
       resume = Resume.RESUMED;
     } else {
       // The watermark describes another database of the peer (or none): it means nothing for
@@ -164,13 +186,14 @@ final class SubscriberCore {
       resume = logId.isEmpty() ? Resume.FIRST_SYNC : Resume.LOG_CHANGED;
       logId = welcome.getLogId();
       committedSeq = 0;
+      epoch = Watermark.NO_EPOCH;
       peerHeadSeq = 0;
     }
     a.logId = welcome.getLogId();
     a.lastBatchSeq = welcome.getStartSeq();
     a.welcomed = true;
     raiseHead(welcome.getHeadSeq(), now);
-    return new WelcomeOutcome(null, resume, previous, welcome.getStartSeq());
+    return new WelcomeOutcome(null, resume, previous, welcome.getStartSeq(), previousSeq);
   }
 
   private Failure checkWelcome(Attempt a, Welcome welcome) {
@@ -269,7 +292,7 @@ final class SubscriberCore {
       raiseHead(batch.getHeadSeq(), now);
     }
     long token = nextToken++;
-    InFlight f = new InFlight(token, a, batch.getLastSeq(), entries.size());
+    InFlight f = new InFlight(token, a, batch.getLastSeq(), batch.getLastSeqEpoch(), entries.size());
     a.inFlight.addLast(f);
     inFlight.put(token, f);
     a.liveness.pause();
@@ -309,25 +332,28 @@ final class SubscriberCore {
     Attempt a = f.attempt;
     a.healthy = true;
     long advanceTo = -1;
+    String advanceEpoch = Watermark.NO_EPOCH;
     int entries = 0;
     if (!a.poisoned) {
       while (!a.inFlight.isEmpty() && a.inFlight.peekFirst().done) {
         InFlight head = a.inFlight.pollFirst();
         advanceTo = head.lastSeq;
+        advanceEpoch = head.lastSeqEpoch;
         entries += head.entries;
       }
     }
-    if (advanceTo < 0 || !a.logId.equals(logId) || advanceTo <= committedSeq) {
+    if (advanceTo < 0 || !a.logId.equals(logId) || a.id < firstAttemptOfHistory || advanceTo <= committedSeq) {
       return CommitOutcome.NONE;
     }
     committedSeq = advanceTo;
+    epoch = advanceEpoch;
     noteCaughtUp(now);
     String line = progress.onCommitted(now, committedSeq, peerHeadSeq, entries);
     boolean ackable = a == current && a.failure == null;
     return new CommitOutcome(
         ackable ? a.id : 0,
         committedSeq,
-        new Watermark(peerId, logId, committedSeq, now),
+        new Watermark(peerId, logId, committedSeq, now, epoch),
         line);
   }
 
@@ -518,6 +544,11 @@ final class SubscriberCore {
     return committedSeq;
   }
 
+  /** The epoch of the peer's log that {@link #committedSeq()} belongs to ("" when unknown). */
+  String committedEpoch() {
+    return epoch;
+  }
+
   long peerHeadSeq() {
     return peerHeadSeq;
   }
@@ -624,13 +655,15 @@ final class SubscriberCore {
     final long token;
     final Attempt attempt;
     final long lastSeq;
+    final String lastSeqEpoch;
     final int entries;
     boolean done;
 
-    InFlight(long token, Attempt attempt, long lastSeq, int entries) {
+    InFlight(long token, Attempt attempt, long lastSeq, String lastSeqEpoch, int entries) {
       this.token = token;
       this.attempt = attempt;
       this.lastSeq = lastSeq;
+      this.lastSeqEpoch = lastSeqEpoch;
       this.entries = entries;
     }
   }

@@ -2,6 +2,7 @@ package dev.edgesync.engine.storage;
 
 import static dev.edgesync.engine.storage.StoreLayout.EMPTY;
 import static dev.edgesync.engine.storage.StoreLayout.META_DIGEST;
+import static dev.edgesync.engine.storage.StoreLayout.META_EPOCHS;
 import static dev.edgesync.engine.storage.StoreLayout.META_FORMAT;
 import static dev.edgesync.engine.storage.StoreLayout.META_HEAD_SEQ;
 import static dev.edgesync.engine.storage.StoreLayout.META_HLC;
@@ -21,6 +22,7 @@ import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.KvStore.Mutation;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -55,8 +57,18 @@ import org.slf4j.LoggerFactory;
  *       batch, so the index is bounded by the number of keys, never by history.
  *   <li>{@code 'm' + name} → meta: {@code format} (layout version), {@code nodeId}, {@code logId}
  *       (a random UUID made at creation), {@code headSeq}, {@code hlc} (the HLC high-water mark)
- *       and {@code digest} (the {@link StateDigest}, 16 bytes).
+ *       , {@code digest} (the {@link StateDigest}, 16 bytes) and {@code epochs} (see below).
  * </ul>
+ *
+ * <h2>Epochs</h2>
+ *
+ * <p>Every {@link #open} starts a new epoch of the log: a random id whose first seq is the head
+ * seq + 1, appended to the {@code epochs} list in meta in one synced write before the writer starts
+ * (the first epoch of a database starts at seq 1). A database restored from an older copy keeps
+ * its log id but gets a brand-new epoch at its older head + 1, so the seqs it issues again belong
+ * to an epoch no subscriber has seen: a subscriber names the epoch of its watermark and the
+ * publisher resumes only if its log still has that seq in that epoch ({@link #epochOf}). The list
+ * grows by one 16-byte record per open and is held in memory.
  *
  * <p>Every group commit writes state rows, by-seq rows and the meta rows {@code headSeq}, {@code
  * hlc} and {@code digest} in one atomic {@link KvStore#write}.
@@ -111,6 +123,8 @@ public final class GroupCommitStore implements VersionedStore {
   private final StoreOptions options;
   private final EngineMetrics metrics;
   private final String logId;
+  // Oldest first; fixed for the life of this open (a new epoch starts only at the next open).
+  private final List<StoreLayout.Epoch> epochs;
   private final HybridLogicalClock clock;
   private final ArrayBlockingQueue<Command> queue;
   private final Cache<KeyBytes, StoredVersion> cache;
@@ -139,6 +153,7 @@ public final class GroupCommitStore implements VersionedStore {
     this.options = options;
     this.metrics = metrics;
     this.logId = meta.logId;
+    this.epochs = meta.epochs;
     this.headSeq = meta.headSeq;
     this.digest = meta.digest;
     this.clock = new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), meta.hlc);
@@ -179,16 +194,26 @@ public final class GroupCommitStore implements VersionedStore {
     }
     store.writer.start();
     log.info(
-        "opened store {} of node {}: log id {}, head seq {}, digest {}",
+        "opened store {} of node {}: log id {}, head seq {}, epoch {} from seq {} ({} epochs), digest {}",
         location,
         options.nodeId(),
         store.logId,
         store.headSeq,
+        store.currentEpoch(),
+        store.epochs.get(store.epochs.size() - 1).firstSeq(),
+        store.epochs.size(),
         store.digest);
     return store;
   }
 
-  private record Meta(String logId, long headSeq, long hlc, StateDigest digest) {}
+  private record Meta(String logId, long headSeq, long hlc, StateDigest digest, List<StoreLayout.Epoch> epochs) {}
+
+  private static final SecureRandom EPOCH_IDS = new SecureRandom();
+
+  /** The epoch this open starts, at {@code firstSeq}. */
+  private static StoreLayout.Epoch newEpoch(long firstSeq) {
+    return new StoreLayout.Epoch(EPOCH_IDS.nextLong(), firstSeq);
+  }
 
   private static Meta loadOrCreateMeta(KvStore kv, String location, String nodeId) {
     byte[] storedId = kv.get(metaKey(META_NODE_ID));
@@ -202,6 +227,7 @@ public final class GroupCommitStore implements VersionedStore {
         }
       }
       String logId = UUID.randomUUID().toString();
+      List<StoreLayout.Epoch> epochs = List.of(newEpoch(1));
       kv.write(
           List.of(
               Mutation.put(metaKey(META_FORMAT), StoreLayout.encodeLong(StoreLayout.FORMAT_VERSION)),
@@ -209,10 +235,11 @@ public final class GroupCommitStore implements VersionedStore {
               Mutation.put(metaKey(META_LOG_ID), logId.getBytes(StandardCharsets.UTF_8)),
               Mutation.put(metaKey(META_HEAD_SEQ), StoreLayout.encodeLong(0)),
               Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(0)),
-              Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(StateDigest.EMPTY))),
+              Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(StateDigest.EMPTY)),
+              Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs))),
           true);
       log.info("created database {} for node {} with log id {}", location, nodeId, logId);
-      return new Meta(logId, 0, 0, StateDigest.EMPTY);
+      return new Meta(logId, 0, 0, StateDigest.EMPTY, epochs);
     }
     String stored = new String(storedId, StandardCharsets.UTF_8);
     if (!stored.equals(nodeId)) {
@@ -244,7 +271,11 @@ public final class GroupCommitStore implements VersionedStore {
         }
       }
     }
-    return new Meta(logId, head, hlc, digest);
+    List<StoreLayout.Epoch> epochs = new ArrayList<>(StoreLayout.decodeEpochs(kv.get(metaKey(META_EPOCHS))));
+    // A database from before epochs has none: its first epoch covers its whole history.
+    epochs.add(newEpoch(epochs.isEmpty() ? 1 : head + 1));
+    kv.write(List.of(Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs))), true);
+    return new Meta(logId, head, hlc, digest, List.copyOf(epochs));
   }
 
   /**
@@ -299,6 +330,30 @@ public final class GroupCommitStore implements VersionedStore {
   @Override
   public long headSeq() {
     return headSeq;
+  }
+
+  @Override
+  public String epochOf(long seq) {
+    if (seq <= 0) {
+      return "";
+    }
+    for (int i = epochs.size() - 1; i >= 0; i--) {
+      StoreLayout.Epoch e = epochs.get(i);
+      if (e.firstSeq() <= seq) {
+        return e.idText();
+      }
+    }
+    return "";
+  }
+
+  @Override
+  public String currentEpoch() {
+    return epochs.get(epochs.size() - 1).idText();
+  }
+
+  /** The log's epochs, oldest first, for tests. */
+  List<StoreLayout.Epoch> epochs() {
+    return epochs;
   }
 
   @Override

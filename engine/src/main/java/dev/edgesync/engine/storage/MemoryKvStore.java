@@ -44,6 +44,17 @@ public final class MemoryKvStore implements KvStore {
     nextWriteFailure.set(Objects.requireNonNull(cause, "cause"));
   }
 
+  /**
+   * A new, open store holding a copy of every row: a backup of this "disk" as it is now, for
+   * tests that restore a node from an older copy.
+   */
+  public MemoryKvStore copy() {
+    checkOpen();
+    MemoryKvStore copy = new MemoryKvStore();
+    copy.rows.putAll(copyFrom(null));
+    return copy;
+  }
+
   /** Number of rows, for tests. */
   public int size() {
     return rows.size();

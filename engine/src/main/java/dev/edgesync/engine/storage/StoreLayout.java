@@ -14,7 +14,8 @@ import java.util.Arrays;
  *       origin (UTF-8), {@code seq} (8 bytes), flags (1 byte: bit 0 = tombstone), value (the rest).
  *   <li>{@code 'q' + seq} (8 bytes, big-endian, so that key order is seq order) → key: the
  *       compacted by-seq index, at most one row per key.
- *   <li>{@code 'm' + name} (ASCII) → meta value, see the {@code META_*} names.
+ *   <li>{@code 'm' + name} (ASCII) → meta value, see the {@code META_*} names; {@code epochs} is a
+ *       list of 16-byte records (epoch id, first seq), one appended at every open.
  * </ul>
  *
  * <p>All integers are big-endian.
@@ -33,6 +34,11 @@ final class StoreLayout {
   static final String META_HEAD_SEQ = "headSeq";
   static final String META_HLC = "hlc";
   static final String META_DIGEST = "digest";
+  /**
+   * The log's epochs: one 16-byte record per open of the database, oldest first: epoch id (8
+   * random bytes, shown as 16 hex chars) and the first seq of the epoch (8 bytes).
+   */
+  static final String META_EPOCHS = "epochs";
 
   static final byte[] EMPTY = new byte[0];
 
@@ -132,6 +138,49 @@ final class StoreLayout {
       throw new StorageException("meta '" + name + "' has " + bytes.length + " bytes, expected 8");
     }
     return ByteBuffer.wrap(bytes).getLong();
+  }
+
+  /** One epoch of the log: seqs from {@code firstSeq} up to the next epoch's first seq. */
+  record Epoch(long id, long firstSeq) {
+    /** The id as it travels in the protocol and watermarks: 16 lower-case hex chars. */
+    String idText() {
+      return String.format("%016x", id);
+    }
+  }
+
+  private static final int EPOCH_BYTES = 16;
+
+  static byte[] encodeEpochs(java.util.List<Epoch> epochs) {
+    ByteBuffer out = ByteBuffer.allocate(epochs.size() * EPOCH_BYTES);
+    for (Epoch e : epochs) {
+      out.putLong(e.id()).putLong(e.firstSeq());
+    }
+    return out.array();
+  }
+
+  /** Decodes the epoch list; absent (null) is an empty list (a database from before epochs). */
+  static java.util.List<Epoch> decodeEpochs(byte[] bytes) {
+    if (bytes == null) {
+      return java.util.List.of();
+    }
+    if (bytes.length % EPOCH_BYTES != 0) {
+      throw new StorageException(
+          "meta '" + META_EPOCHS + "' has " + bytes.length + " bytes, not a multiple of " + EPOCH_BYTES);
+    }
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    java.util.List<Epoch> epochs = new java.util.ArrayList<>(bytes.length / EPOCH_BYTES);
+    long previousFirst = 0;
+    while (in.hasRemaining()) {
+      Epoch e = new Epoch(in.getLong(), in.getLong());
+      if (e.firstSeq() < 1 || e.firstSeq() < previousFirst) {
+        throw new StorageException(
+            "meta '" + META_EPOCHS + "' is malformed: epoch " + e.idText() + " starts at seq " + e.firstSeq()
+                + " after an epoch starting at " + previousFirst);
+      }
+      previousFirst = e.firstSeq();
+      epochs.add(e);
+    }
+    return java.util.List.copyOf(epochs);
   }
 
   static byte[] encodeDigest(StateDigest digest) {

@@ -35,6 +35,17 @@ public interface VersionedStore extends AutoCloseable {
   /** Highest seq committed. */
   long headSeq();
 
+  /**
+   * The epoch of this log that {@code seq} belongs to: the id of the latest epoch whose first seq
+   * is {@code <= seq}; {@code ""} for seq 0 ("nothing"). Every open of the database starts a new
+   * epoch at head seq + 1, so a database restored from an older copy issues its seqs again in an
+   * epoch no subscriber has seen, and a subscriber's (seq, epoch) no longer matches.
+   */
+  String epochOf(long seq);
+
+  /** The epoch this open of the database started (the one new seqs belong to). */
+  String currentEpoch();
+
   /** Digest of the current state; equal states have equal digests. */
   StateDigest digest();
 

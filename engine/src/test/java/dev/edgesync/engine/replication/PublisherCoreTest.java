@@ -27,11 +27,23 @@ class PublisherCoreTest {
   private static final String LOG = "log-a";
   private final Instant now = Instant.parse("2026-11-22T10:00:00Z");
 
-  private PublisherCore core(int maxMessageBytes) {
-    return new PublisherCore("site-a", "prod", LOG, maxMessageBytes, Duration.ofSeconds(1), Duration.ofSeconds(5), now);
+  /** The publisher's log: epoch e1 holds seqs 1..10, e2 11..30, e3 (current) from 31. */
+  private static String epochOf(long seq) {
+    return seq <= 0 ? "" : seq <= 10 ? "e1" : seq <= 30 ? "e2" : "e3";
   }
 
+  private PublisherCore core(int maxMessageBytes) {
+    return new PublisherCore(
+        "site-a", "prod", LOG, maxMessageBytes, Duration.ofSeconds(1), Duration.ofSeconds(5), now,
+        PeerAdmission.OPEN, java.util.Optional.empty(), PublisherCoreTest::epochOf);
+  }
+
+  /** A Hello naming the epoch the publisher's log has {@code sinceSeq} in. */
   private static SubscriberMessage hello(String cluster, int version, String sinceLog, long sinceSeq) {
+    return hello(cluster, version, sinceLog, sinceSeq, epochOf(sinceSeq));
+  }
+
+  private static SubscriberMessage hello(String cluster, int version, String sinceLog, long sinceSeq, String sinceEpoch) {
     return SubscriberMessage.newBuilder()
         .setHello(
             Hello.newBuilder()
@@ -39,7 +51,8 @@ class PublisherCoreTest {
                 .setNodeId("site-b")
                 .setProtocolVersion(version)
                 .setSinceLogId(sinceLog)
-                .setSinceSeq(sinceSeq))
+                .setSinceSeq(sinceSeq)
+                .setSinceEpoch(sinceEpoch))
         .build();
   }
 
@@ -83,6 +96,44 @@ class PublisherCoreTest {
     PublisherCore.HelloOutcome beyond = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 99), 40, now);
     assertEquals(0, beyond.welcome().getStartSeq(), "a claim beyond the head is not trusted");
     assertNotNull(beyond.note());
+  }
+
+  @Test
+  void resumesOnlyFromASeqInTheEpochTheSubscriberNames() throws Exception {
+    PublisherCore.HelloOutcome same = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 17, "e2"), 40, now);
+    assertEquals(17, same.welcome().getStartSeq(), "same log, seq still in epoch e2");
+    assertEquals("e2", same.welcome().getStartEpoch());
+    assertNull(same.note());
+    // Boundaries: the last seq of e1 and the first of e3.
+    assertEquals(10, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 10, "e1"), 40, now).welcome().getStartSeq());
+    assertEquals(31, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 31, "e3"), 40, now).welcome().getStartSeq());
+
+    // Seq 25 was issued in an epoch this log no longer has (restored from a copy whose head was
+    // below 25, which then issued 25 again in e2).
+    PublisherCore.HelloOutcome lost = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 25, "e-lost"), 40, now);
+    assertEquals(0, lost.welcome().getStartSeq());
+    assertEquals("", lost.welcome().getStartEpoch());
+    assertTrue(lost.note().contains("seq 25 of epoch e-lost which this log no longer has"), lost.note());
+    // A seq named with the epoch of a neighbouring range is just as unknown.
+    assertEquals(0, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 11, "e1"), 40, now).welcome().getStartSeq());
+
+    // No epoch at all (a watermark from before epochs): from 0, safely.
+    PublisherCore.HelloOutcome none = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 17, ""), 40, now);
+    assertEquals(0, none.welcome().getStartSeq());
+    assertNotNull(none.note());
+    // Seq 0 needs no epoch.
+    assertNull(core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 0, ""), 40, now).note());
+  }
+
+  @Test
+  void batchesNameTheEpochOfTheirLastSeq() throws Exception {
+    PublisherCore core = core(1 << 20);
+    core.onFirstMessage(hello("prod", 1, LOG, 8, "e1"), 40, now);
+    Batch b = core.nextBatch(new ChangeBatch(List.of(stored(9, 10), stored(12, 10)), 12, 40)).message().getBatch();
+    assertEquals(12, b.getLastSeq());
+    assertEquals("e2", b.getLastSeqEpoch());
+    Batch empty = core.nextBatch(new ChangeBatch(List.of(), 35, 40)).message().getBatch();
+    assertEquals("e3", empty.getLastSeqEpoch(), "a batch of compacted-away rows names its epoch too");
   }
 
   @Test

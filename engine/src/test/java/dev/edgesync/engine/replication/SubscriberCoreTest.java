@@ -190,6 +190,49 @@ class SubscriberCoreTest {
   }
 
   @Test
+  void watermarkKeepsTheEpochOfItsSeqAndHelloSendsIt() {
+    SubscriberCore core = core(new Watermark("site-b", LOG, 42, Instant.EPOCH, "e1"));
+    long id = core.open(now).attemptId();
+    // (the epoch of the persisted watermark travels in Hello)
+    SubscriberCore fresh = core(new Watermark("site-b", LOG, 42, Instant.EPOCH, "e1"));
+    assertEquals("e1", fresh.open(now).hello().getSinceEpoch());
+    assertEquals(SubscriberCore.Resume.RESUMED, core.onWelcome(id, welcome(LOG, 60, 42), now).resume());
+    SubscriberCore.BatchOutcome b1 = core.onBatch(id, batch(50, 60, entry("a", 50)).toBuilder().setLastSeqEpoch("e1").build(), now);
+    SubscriberCore.BatchOutcome b2 = core.onBatch(id, batch(60, 60, entry("b", 60)).toBuilder().setLastSeqEpoch("e2").build(), now);
+    assertEquals(new Watermark("site-b", LOG, 50, now, "e1"), core.onApplied(b1.token(), applied(1), now).watermark());
+    assertEquals(new Watermark("site-b", LOG, 60, now, "e2"), core.onApplied(b2.token(), applied(1), now).watermark());
+    assertEquals("e2", core.committedEpoch());
+    core.onClosed(id, StreamStatus.of(StreamStatus.Code.UNAVAILABLE, "gone"), now);
+    Hello again = core.open(now).hello();
+    assertEquals(60, again.getSinceSeq());
+    assertEquals("e2", again.getSinceEpoch());
+  }
+
+  @Test
+  void aRefusedResumePointFallsBackToTheStartAndOldCommitsNoLongerCount() {
+    SubscriberCore core = core(new Watermark("site-b", LOG, 10, Instant.EPOCH, "e1"));
+    long first = core.open(now).attemptId();
+    core.onWelcome(first, welcome(LOG, 40, 10), now);
+    SubscriberCore.BatchOutcome old = core.onBatch(first, batch(40, 40, entry("a", 40)).toBuilder().setLastSeqEpoch("e1").build(), now);
+    core.onClosed(first, StreamStatus.of(StreamStatus.Code.UNAVAILABLE, "gone"), now);
+
+    // The peer was restored from an older copy: seq 10 of e1 is gone, it streams from 0.
+    long second = core.open(now).attemptId();
+    SubscriberCore.WelcomeOutcome out = core.onWelcome(second, welcome(LOG, 25, 0), now);
+    assertNull(out.failure());
+    assertEquals(SubscriberCore.Resume.HISTORY_CHANGED, out.resume());
+    assertEquals(10, out.previousSeq());
+    assertEquals(0, core.committedSeq());
+    assertEquals("", core.committedEpoch());
+    assertEquals(25, core.lagEntries());
+    // A late commit of the old history does not claim seq 40 of the new one.
+    assertNull(core.onApplied(old.token(), applied(1), now).watermark());
+    assertEquals(0, core.committedSeq());
+    SubscriberCore.BatchOutcome b = core.onBatch(second, batch(25, 25, entry("b", 25)).toBuilder().setLastSeqEpoch("e2").build(), now);
+    assertEquals(new Watermark("site-b", LOG, 25, now, "e2"), core.onApplied(b.token(), applied(1), now).watermark());
+  }
+
+  @Test
   void welcomeThatWouldSkipEntriesIsAProtocolError() {
     SubscriberCore core = core(new Watermark("site-b", LOG, 10, Instant.EPOCH));
     long id = core.open(now).attemptId();
