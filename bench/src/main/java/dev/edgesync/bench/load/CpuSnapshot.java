@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * CPU time read from {@code /proc} at one instant: the whole machine's busy and total jiffies
@@ -22,21 +23,27 @@ final class CpuSnapshot {
   /** Linux reports times in clock ticks of 1/100 s (USER_HZ) on every common platform. */
   static final double TICKS_PER_SECOND = 100.0;
 
+  private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+  private static final Pattern SPACE = Pattern.compile(" ");
+
   final long nanos = System.nanoTime();
   final long machineBusy;
   final long machineTotal;
+  final long generatorTicks;
   final Map<String, Map<String, Long>> threadsByNode = new HashMap<>();
 
-  private CpuSnapshot(long busy, long total) {
+  private CpuSnapshot(long busy, long total, long generatorTicks) {
     this.machineBusy = busy;
     this.machineTotal = total;
+    this.generatorTicks = generatorTicks;
   }
 
   static CpuSnapshot take(Iterable<NodeProcess> nodes) {
     long busy = 0;
     long total = 0;
     try {
-      String[] f = Files.readAllLines(Path.of("/proc/stat"), StandardCharsets.US_ASCII).get(0).trim().split("\\s+");
+      String line = Files.readAllLines(Path.of("/proc/stat"), StandardCharsets.US_ASCII).get(0).trim();
+      String[] f = WHITESPACE.split(line, -1);
       for (int i = 1; i < f.length && i <= 8; i++) {
         long v = Long.parseLong(f[i]);
         total += v;
@@ -47,7 +54,8 @@ final class CpuSnapshot {
     } catch (IOException | RuntimeException e) {
       // No /proc: the figures stay 0 and are reported as unknown.
     }
-    CpuSnapshot s = new CpuSnapshot(busy, total);
+    long self = threads(ProcessHandle.current().pid()).values().stream().mapToLong(Long::longValue).sum();
+    CpuSnapshot s = new CpuSnapshot(busy, total, self);
     for (NodeProcess n : nodes) {
       s.threadsByNode.put(n.id, threads(n.pid()));
     }
@@ -63,7 +71,7 @@ final class CpuSnapshot {
           int open = stat.indexOf('(');
           int close = stat.lastIndexOf(')');
           String name = stat.substring(open + 1, close).replaceAll("\\d+$", "N");
-          String[] f = stat.substring(close + 2).split(" ");
+          String[] f = SPACE.split(stat.substring(close + 2), -1);
           // After the name: state(0) ... utime is field 14 of stat, index 11 here; stime index 12.
           long t = Long.parseLong(f[11]) + Long.parseLong(f[12]);
           ticks.merge(name, t, Long::sum);
@@ -111,13 +119,15 @@ final class CpuSnapshot {
           .forEach(t -> top.put(t.getKey(), Percentiles.round(t.getValue())));
     }
     o.put("nodesCores", Percentiles.round(nodesCores));
+    double generator = (after.generatorTicks - before.generatorTicks) / TICKS_PER_SECOND / seconds;
+    o.put("loadGeneratorCores", Percentiles.round(generator));
     int cores = Runtime.getRuntime().availableProcessors();
     if (total > 0) {
       double machineCores = (double) (after.machineBusy - before.machineBusy) / total * cores;
-      o.put("otherProcessesCores", Percentiles.round(Math.max(0, machineCores - nodesCores)));
+      o.put("otherProcessesCores", Percentiles.round(Math.max(0, machineCores - nodesCores - generator)));
       o.put("note", String.format(Locale.ROOT,
-          "cores: 1.0 = one core kept busy for the whole interval; this machine has %d; otherProcessesCores includes"
-              + " the load generator itself", cores));
+          "cores: 1.0 = one core kept busy for the whole interval; this machine has %d; otherProcessesCores is what"
+              + " neither the nodes nor the load generator used (other work on the machine)", cores));
     }
   }
 }

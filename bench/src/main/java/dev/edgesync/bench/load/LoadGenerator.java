@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -35,6 +36,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class LoadGenerator {
   static final String CLUSTER = "bench";
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
 
   private final Options options;
   private final PrintStream out;
@@ -131,7 +133,7 @@ public final class LoadGenerator {
     log(String.format(Locale.ROOT, "catchup: preloaded in %.1f s, head seq %,d, digest %s", pre.seconds(), pre.headSeq(), pre.digest()));
     result.putObject("preload").put("seconds", round(pre.seconds())).put("headSeq", pre.headSeq());
     NodeProcess a = startNode(aSpec, List.of());
-    a.awaitHealthy(Duration.ofSeconds(120));
+    a.awaitHealthy(Duration.ofMinutes(2));
     JsonNode aStatus = a.status();
     String digest = aStatus.path("digest").asText();
     if (!digest.equals(pre.digest())) {
@@ -206,8 +208,8 @@ public final class LoadGenerator {
     NodeSpecBuilder bSpec = spec("b");
     NodeProcess a = startNode(aSpec, options.twoWay() ? List.of(bSpec) : List.of());
     NodeProcess b = startNode(bSpec, List.of(aSpec));
-    a.awaitHealthy(Duration.ofSeconds(120));
-    b.awaitHealthy(Duration.ofSeconds(120));
+    a.awaitHealthy(Duration.ofMinutes(2));
+    b.awaitHealthy(Duration.ofMinutes(2));
     awaitConnected(b, "a");
     if (options.twoWay()) {
       awaitConnected(a, "b");
@@ -462,7 +464,7 @@ public final class LoadGenerator {
       mesh.add(startNode(s, others));
     }
     for (NodeProcess n : mesh) {
-      n.awaitHealthy(Duration.ofSeconds(120));
+      n.awaitHealthy(Duration.ofMinutes(2));
     }
     for (NodeProcess n : mesh) {
       for (NodeProcess o : mesh) {
@@ -689,7 +691,7 @@ public final class LoadGenerator {
       return t;
     });
     AtomicLong ticks = new AtomicLong();
-    monitor.scheduleWithFixedDelay(() -> {
+    ScheduledFuture<?> unused = monitor.scheduleWithFixedDelay(() -> {
       ticks.incrementAndGet();
       for (NodeProcess n : List.copyOf(nodes)) {
         n.sampleMemory();
@@ -800,7 +802,7 @@ public final class LoadGenerator {
   static double loadAverage() {
     try {
       String s = Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII);
-      return Double.parseDouble(s.split("\\s+")[0]);
+      return Double.parseDouble(WHITESPACE.split(s.trim(), -1)[0]);
     } catch (IOException | RuntimeException e) {
       return -1;
     }

@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
  */
 final class NodeProcess implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern WHITESPACE = Pattern.compile("\\s+");
   private static final Pattern GC_HEAP = Pattern.compile("(\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\)");
   private static final Pattern HEAP_LINE =
       Pattern.compile("^jvm_memory_used_bytes\\{[^}]*area=\"heap\"[^}]*\\}\\s+(\\S+)", Pattern.MULTILINE);
@@ -87,7 +88,7 @@ final class NodeProcess implements AutoCloseable {
     // That would measure the HTTP server, not replication; see docs/BENCHMARKS.md.
     command.add("-Dsun.net.httpserver.nodelay=true");
     if (!spec.jvmOptions().isBlank()) {
-      command.addAll(List.of(spec.jvmOptions().trim().split("\\s+")));
+      command.addAll(List.of(WHITESPACE.split(spec.jvmOptions().trim(), -1)));
     }
     if (spec.jfr()) {
       command.add("-XX:StartFlightRecording=name=bench,settings=profile");
@@ -229,7 +230,7 @@ final class NodeProcess implements AutoCloseable {
   }
 
   private static long kib(String line) {
-    String[] parts = line.trim().split("\\s+");
+    String[] parts = WHITESPACE.split(line.trim(), -1);
     return Long.parseLong(parts[1]);
   }
 

@@ -4,6 +4,7 @@ import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.StateDigest;
 import dev.edgesync.engine.storage.StoredEntry;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -40,7 +41,7 @@ public class DigestBench {
   public void setUp() {
     byte[] value = new byte[valueBytes];
     Arrays.fill(value, (byte) 'x');
-    entry = new StoredEntry("k000000000012345".getBytes(), value, false, new Version(Hlc.of(1_790_000_000_000L, 3), "site-a"), 42);
+    entry = new StoredEntry("k000000000012345".getBytes(StandardCharsets.US_ASCII), value, false, new Version(Hlc.of(1_790_000_000_000L, 3), "site-a"), 42);
     old = StateDigest.contribution(entry);
   }
 

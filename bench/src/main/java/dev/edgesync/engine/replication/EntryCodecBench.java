@@ -5,6 +5,7 @@ import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.proto.Entry;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -45,7 +46,7 @@ public class EntryCodecBench {
     Arrays.fill(value, (byte) 'x');
     stored =
         new StoredEntry(
-            "k000000000012345".getBytes(), value, false, new Version(Hlc.of(1_790_000_000_000L, 3), "site-a"), 42);
+            "k000000000012345".getBytes(StandardCharsets.US_ASCII), value, false, new Version(Hlc.of(1_790_000_000_000L, 3), "site-a"), 42);
     wire = EntryCodec.encode(stored);
     bytes = wire.toByteArray();
   }
