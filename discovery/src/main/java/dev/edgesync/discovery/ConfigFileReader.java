@@ -210,7 +210,8 @@ public final class ConfigFileReader {
       List<String> phrases = new ArrayList<>();
       int line = -1;
       int column = -1;
-      for (String text : message.split("\\R")) {
+      // Empty lines, including trailing ones that the limit of -1 keeps, are skipped below.
+      for (String text : message.split("\\R", -1)) {
         Matcher mark = YAML_MARK.matcher(text);
         if (mark.matches()) {
           line = Integer.parseInt(mark.group(1));

@@ -135,7 +135,7 @@ public final class PeerSet implements Iterable<PeerSpec> {
 
   @Override
   public boolean equals(Object other) {
-    return other instanceof PeerSet && byId.equals(((PeerSet) other).byId);
+    return other instanceof PeerSet that && byId.equals(that.byId);
   }
 
   @Override

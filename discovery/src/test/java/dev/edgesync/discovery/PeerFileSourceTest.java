@@ -22,24 +22,28 @@ class PeerFileSourceTest {
       PeerSet.of(PeerSpec.of("site-b", "10.0.0.2:7400"), PeerSpec.of("site-c", "[fd00::3]:7400"));
 
   private static final String YAML =
-      "# Site A\n"
-          + "node:\n"
-          + "  id: site-a\n"
-          + "cluster: shop\n"
-          + "peers:\n"
-          + "  - id: site-b\n"
-          + "    address: \"10.0.0.2:7400\"\n"
-          + "  - id: site-c\n"
-          + "    address: \"[fd00::3]:7400\"\n";
+      """
+      # Site A
+      node:
+        id: site-a
+      cluster: shop
+      peers:
+        - id: site-b
+          address: "10.0.0.2:7400"
+        - id: site-c
+          address: "[fd00::3]:7400"
+      """;
 
   private static final String JSON =
-      "{\n"
-          + "  \"node\": {\"id\": \"site-a\"},\n"
-          + "  \"peers\": [\n"
-          + "    {\"id\": \"site-b\", \"address\": \"10.0.0.2:7400\"},\n"
-          + "    {\"id\": \"site-c\", \"address\": \"[fd00::3]:7400\"}\n"
-          + "  ]\n"
-          + "}\n";
+      """
+      {
+        "node": {"id": "site-a"},
+        "peers": [
+          {"id": "site-b", "address": "10.0.0.2:7400"},
+          {"id": "site-c", "address": "[fd00::3]:7400"}
+        ]
+      }
+      """;
 
   @TempDir Path dir;
 

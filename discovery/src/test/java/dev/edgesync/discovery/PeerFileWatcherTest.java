@@ -25,9 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 class PeerFileWatcherTest {
 
   private static final String TWO_PEERS =
-      "peers:\n"
-          + "  - {id: site-b, address: \"host-b:7400\"}\n"
-          + "  - {id: site-c, address: \"host-c:7400\"}\n";
+      """
+      peers:
+        - {id: site-b, address: "host-b:7400"}
+        - {id: site-c, address: "host-c:7400"}
+      """;
   private static final String THREE_PEERS =
       TWO_PEERS + "  - {id: site-d, address: \"host-d:7400\"}\n";
   private static final String BROKEN =

@@ -83,13 +83,15 @@ class WatermarkStoreTest {
     assertEquals(file, store.fileFor("site-b"));
     String text = Files.readString(file);
     assertEquals(
-        "{\n"
-            + "  \"peerId\" : \"site-b\",\n"
-            + "  \"peerLogId\" : \"log-1234\",\n"
-            + "  \"peerEpoch\" : \"0123456789abcdef\",\n"
-            + "  \"seq\" : 42,\n"
-            + "  \"updatedAt\" : \"2026-11-03T10:15:30.123Z\"\n"
-            + "}\n",
+        """
+        {
+          "peerId" : "site-b",
+          "peerLogId" : "log-1234",
+          "peerEpoch" : "0123456789abcdef",
+          "seq" : 42,
+          "updatedAt" : "2026-11-03T10:15:30.123Z"
+        }
+        """,
         text.replace(System.lineSeparator(), "\n"));
   }
 
