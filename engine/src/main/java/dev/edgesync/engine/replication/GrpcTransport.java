@@ -115,6 +115,13 @@ public final class GrpcTransport implements Transport {
           .setRefusal(dev.edgesync.proto.Refusal.newBuilder().setMessage("(not a valid SubscriberMessage)"))
           .build();
 
+  /** True for {@link #MALFORMED} itself, not for a message equal to it. */
+  // Reference equality on purpose: a peer may send a message equal in value to the sentinel.
+  @SuppressWarnings("ReferenceEquality")
+  private static boolean isMalformed(SubscriberMessage message) {
+    return message == MALFORMED;
+  }
+
   private final String nodeId;
   private final SecuritySettings security;
   private final EngineMetrics metrics;
@@ -196,7 +203,8 @@ public final class GrpcTransport implements Transport {
             });
     if (tls != null || (tokens != null && security.token().file() != null)) {
       long every = security.reloadInterval().toMillis();
-      timers.scheduleWithFixedDelay(this::reloadFiles, every, every, TimeUnit.MILLISECONDS);
+      // Not kept: reloadFiles logs its own failures, and close() stops the timer with the task.
+      var unused = timers.scheduleWithFixedDelay(this::reloadFiles, every, every, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -508,7 +516,7 @@ public final class GrpcTransport implements Transport {
         if (in == ServerSide.Inbound.LATE) {
           return;
         }
-        if (message == MALFORMED) {
+        if (isMalformed(message)) {
           String text =
               "node '" + nodeId + "' received a replication message from " + remote
                   + " that is not a valid SubscriberMessage; closing its stream";

@@ -355,7 +355,7 @@ public final class InMemoryTransport implements Transport {
           target = null;
         }
       }
-      Pipe pipe = new Pipe(this, client, target, address, options, listener);
+      Pipe pipe = new Pipe(this, client, target, options, listener);
       if (target == null) {
         pipe.fail(StreamStatus.of(StreamStatus.Code.UNAVAILABLE, "no in-memory server reachable at " + address));
         return pipe;
@@ -424,7 +424,8 @@ public final class InMemoryTransport implements Transport {
 
     private void later(long delayNanos, Runnable task) {
       try {
-        timer.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+        // Not kept: nothing waits for a delayed message or cancels it.
+        var unused = timer.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException e) {
         // The timer stopped: the whole network is being torn down.
       }
@@ -503,7 +504,6 @@ public final class InMemoryTransport implements Transport {
     final InMemoryTransport client;
     final InMemoryTransport server;
     final ServerImpl target;
-    final String address;
     final StreamOptions clientOptions;
     final Executor clientExec;
     final Executor serverExec;
@@ -526,13 +526,12 @@ public final class InMemoryTransport implements Transport {
     final ClientStream clientEnd = new ClientEnd();
     final ServerStream serverEnd = new ServerEnd();
 
-    Pipe(Network network, InMemoryTransport client, ServerImpl target, String address, StreamOptions clientOptions,
+    Pipe(Network network, InMemoryTransport client, ServerImpl target, StreamOptions clientOptions,
         ClientListener clientListener) {
       this.network = network;
       this.client = client;
       this.target = target;
       this.server = target == null ? null : target.owner;
-      this.address = address;
       this.clientOptions = clientOptions;
       this.clientListener = clientListener;
       this.clientExec = MoreExecutors.newSequentialExecutor(client.pool);

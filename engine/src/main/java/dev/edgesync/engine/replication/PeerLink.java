@@ -290,18 +290,22 @@ final class PeerLink {
     // the watermark before the commit's watermark was offered.
     CompletableFuture<Void> handled = new CompletableFuture<>();
     applying.add(handled);
-    commit.whenComplete(
-        (result, error) -> {
-          try {
-            if (!entries.isEmpty()) {
-              sample.stop(applyLatency);
-            }
-            onApplied(token, result, error);
-          } finally {
-            applying.remove(handled);
-            handled.complete(null);
-          }
-        });
+    // Not kept: close() waits on handled instead. Removing handled from applying relies on
+    // identity, which is what CompletableFuture's equals is.
+    @SuppressWarnings("CollectionUndefinedEquality")
+    var unused =
+        commit.whenComplete(
+            (result, error) -> {
+              try {
+                if (!entries.isEmpty()) {
+                  sample.stop(applyLatency);
+                }
+                onApplied(token, result, error);
+              } finally {
+                applying.remove(handled);
+                handled.complete(null);
+              }
+            });
     synchronized (this) {
       core.handedOff(id, now());
       if (attemptId == id && stream != null && core.isCurrent(id)) {

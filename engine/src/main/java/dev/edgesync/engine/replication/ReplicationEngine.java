@@ -338,7 +338,8 @@ public final class ReplicationEngine implements AutoCloseable {
                 },
                 timeout.toNanos(),
                 TimeUnit.NANOSECONDS);
-    w.future.whenComplete((r, e) -> timer.cancel(false));
+    // Not kept: cancelling the timer cannot fail.
+    var unused = w.future.whenComplete((r, e) -> timer.cancel(false));
     return w.future;
   }
 

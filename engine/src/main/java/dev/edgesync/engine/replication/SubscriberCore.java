@@ -292,7 +292,7 @@ final class SubscriberCore {
       raiseHead(batch.getHeadSeq(), now);
     }
     long token = nextToken++;
-    InFlight f = new InFlight(token, a, batch.getLastSeq(), batch.getLastSeqEpoch(), entries.size());
+    InFlight f = new InFlight(a, batch.getLastSeq(), batch.getLastSeqEpoch(), entries.size());
     a.inFlight.addLast(f);
     inFlight.put(token, f);
     a.liveness.pause();
@@ -652,15 +652,13 @@ final class SubscriberCore {
 
   /** A batch handed to the store. */
   private static final class InFlight {
-    final long token;
     final Attempt attempt;
     final long lastSeq;
     final String lastSeqEpoch;
     final int entries;
     boolean done;
 
-    InFlight(long token, Attempt attempt, long lastSeq, String lastSeqEpoch, int entries) {
-      this.token = token;
+    InFlight(Attempt attempt, long lastSeq, String lastSeqEpoch, int entries) {
       this.attempt = attempt;
       this.lastSeq = lastSeq;
       this.lastSeqEpoch = lastSeqEpoch;

@@ -54,6 +54,8 @@ final class TlsMaterial {
   /** Told about every certificate this node refuses during a handshake. */
   interface Rejections {
     /**
+     * Called once per refused certificate.
+     *
      * @param peerId the peer this node connects to, or null on the server side
      * @param reason the {@code reason}/{@code kind} tag of the metric
      * @param message for people: names the certificate and the cause

@@ -12,6 +12,8 @@ import java.util.List;
 @FunctionalInterface
 public interface CommitListener {
   /**
+   * Called with what one group commit stored from one origin, once per run of such entries.
+   *
    * @param stored the entries stored by the commit (winners only), in seq order
    * @param origin {@code null} for local writes, else the id of the peer the batch came from
    * @param headSeq the head seq after the commit

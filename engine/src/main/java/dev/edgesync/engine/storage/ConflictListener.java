@@ -9,6 +9,8 @@ import dev.edgesync.conflict.Version;
 @FunctionalInterface
 public interface ConflictListener {
   /**
+   * Called once per incoming version that lost.
+   *
    * @param key the key
    * @param winner the version that stays stored
    * @param loser the version that was dropped

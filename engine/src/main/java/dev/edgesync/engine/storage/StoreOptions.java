@@ -8,7 +8,7 @@ import java.util.Objects;
  * Settings of a {@link VersionedStore}, validated when built by {@code SyncNode.Builder}.
  *
  * @param nodeId this node's id; a data dir created under another id is refused
- * @param sync fsync every group commit ({@code fsync} durability) or not ({@code buffered})
+ * @param sync fsync every group commit ({@code Durability.FSYNC}) or not ({@code Durability.BUFFERED})
  * @param maxKeyBytes largest key accepted ({@code limits.maxKeyBytes})
  * @param maxValueBytes largest value accepted ({@code limits.maxValueBytes})
  * @param writeQueueDepth most writes and remote batches waiting for the writer ({@code
