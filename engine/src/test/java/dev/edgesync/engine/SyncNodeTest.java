@@ -11,6 +11,7 @@ import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.engine.storage.LimitExceededException;
 import dev.edgesync.engine.storage.NodeIdMismatchException;
 import dev.edgesync.engine.storage.WriteResult;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ class SyncNodeTest {
 
       node.delete("fruit/apple");
       assertTrue(node.get("fruit/apple").isEmpty());
-      assertTrue(node.getEntry("fruit/apple".getBytes()).orElseThrow().tombstone());
+      assertTrue(node.getEntry("fruit/apple".getBytes(StandardCharsets.UTF_8)).orElseThrow().tombstone());
 
       try (Stream<KeyValue> fruit = node.scan("fruit/")) {
         assertEquals(List.of("fruit/banana"), fruit.map(KeyValue::keyUtf8).toList());
@@ -61,7 +62,7 @@ class SyncNodeTest {
       byte[] after = null;
       while (true) {
         List<KeyValue> page;
-        try (Stream<KeyValue> s = node.scan("p/".getBytes(), after)) {
+        try (Stream<KeyValue> s = node.scan("p/".getBytes(StandardCharsets.UTF_8), after)) {
           page = s.limit(10).toList();
         }
         if (page.isEmpty()) {
@@ -75,7 +76,7 @@ class SyncNodeTest {
       assertEquals("p/024", pages.get(24));
       assertEquals(pages.stream().distinct().count(), pages.size());
       // A start key before the prefix starts at the prefix.
-      try (Stream<KeyValue> s = node.scan("p/".getBytes(), "a".getBytes())) {
+      try (Stream<KeyValue> s = node.scan("p/".getBytes(StandardCharsets.UTF_8), "a".getBytes(StandardCharsets.UTF_8))) {
         assertEquals("p/000", s.findFirst().orElseThrow().keyUtf8());
       }
     }

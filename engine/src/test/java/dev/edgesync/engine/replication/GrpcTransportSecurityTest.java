@@ -58,7 +58,7 @@ class GrpcTransportSecurityTest {
   @TempDir Path dir;
 
   private final List<AutoCloseable> toClose = new ArrayList<>();
-  private final String name = "security-test-" + (++names) + "-" + System.nanoTime();
+  private final String name = "security-test-" + ++names + "-" + System.nanoTime();
   private final EngineMetrics serverMetrics = EngineMetrics.noRegistry();
   private final List<Transport.ServerStream> accepted = new CopyOnWriteArrayList<>();
   private final List<SubscriberMessage> received = new CopyOnWriteArrayList<>();

@@ -16,6 +16,7 @@ import dev.edgesync.proto.Batch;
 import dev.edgesync.proto.Hello;
 import dev.edgesync.proto.Refusal;
 import dev.edgesync.proto.SubscriberMessage;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -58,7 +59,7 @@ class PublisherCoreTest {
 
   private static StoredEntry stored(long seq, int valueBytes) {
     return new StoredEntry(
-        ("k" + seq).getBytes(), new byte[valueBytes], false, new Version(Hlc.of(1_700_000_000_000L, 0), "site-a"), seq);
+        ("k" + seq).getBytes(StandardCharsets.UTF_8), new byte[valueBytes], false, new Version(Hlc.of(1_700_000_000_000L, 0), "site-a"), seq);
   }
 
   @Test

@@ -49,6 +49,8 @@ final class SimLoop {
       new PriorityQueue<>(Comparator.comparingLong((Timed t) -> t.due).thenComparingLong(t -> t.order));
   private final List<GroupCommitStore> stores = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
+  // Only the thread that drives the simulation (advance, jump) writes it, so reading and then
+  // writing it needs no lock; volatile makes it visible to the stores' writer threads.
   private volatile long nowNanos;
   private long nextOrder;
   private long tasksRun;
@@ -211,7 +213,8 @@ final class SimLoop {
    * every overdue timer fires once, late, and periodic ones continue from the new time.
    */
   void jump(long millis) {
-    nowNanos += millis * 1_000_000;
+    long target = nowNanos + millis * 1_000_000;
+    nowNanos = target;
     advance(0);
   }
 

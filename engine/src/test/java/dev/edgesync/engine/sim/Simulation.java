@@ -114,7 +114,6 @@ final class Simulation {
   private record ActiveFault(int healAtStep, String what, Runnable heal) {}
 
   private final long seed;
-  private final Path root;
   private final SplittableRandom random;
   private final SimLoop loop;
   private final InMemoryTransport.Network network;
@@ -139,7 +138,6 @@ final class Simulation {
 
   Simulation(long seed, Path root) {
     this.seed = seed;
-    this.root = root;
     this.random = new SplittableRandom(seed);
     int[] settle = {100, 60, 25};
     this.loop = new SimLoop(random.split(), settle[random.nextInt(settle.length)]);
