@@ -119,8 +119,9 @@ public final class Main implements Callable<Integer> {
     Objects.requireNonNull(env, "env");
     Main main = new Main(env, out, err, ownsProcess);
     CommandLine cl = new CommandLine(main);
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
+    // UTF-8, as main() sets up standard output and error.
+    cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+    cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     for (CommandLine sub : cl.getSubcommands().values()) {
       sub.getCommandSpec().versionProvider(new ManifestVersion());
     }

@@ -90,7 +90,7 @@ public final class Demo {
       String cut = "site-c";
       stepCut(cut);
       Conflict conflict = stepConflict(cut);
-      stepHeal(cut, conflict);
+      stepHeal(conflict);
       stepKillAndCatchUp("site-b");
       String digest = stepFinal();
       out.println();
@@ -253,7 +253,7 @@ public final class Demo {
     return new Conflict(key, a.id, c.id, "blue", "green", va, vc);
   }
 
-  private void stepHeal(String cutId, Conflict k) throws InterruptedException {
+  private void stepHeal(Conflict k) throws InterruptedException {
     step(5, "Heal the partition and let last-writer-wins settle the conflict");
     relays.values().forEach(TcpRelay::heal);
     awaitConverged(nodes.values());

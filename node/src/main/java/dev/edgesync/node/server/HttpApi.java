@@ -561,7 +561,7 @@ public final class HttpApi implements AutoCloseable {
     if (raw == null || raw.isEmpty()) {
       return q;
     }
-    for (String part : raw.split("&")) {
+    for (String part : raw.split("&", -1)) {
       if (part.isEmpty()) {
         continue;
       }

@@ -195,18 +195,20 @@ public final class NodeServer implements AutoCloseable {
               return t;
             });
     long every = sec.reloadInterval().toMillis();
-    accessScheduler.scheduleWithFixedDelay(
-        () -> {
-          try {
-            http.reloadAccess();
-          } catch (RuntimeException e) {
-            // A scheduled task that throws is never run again: log and keep polling.
-            log.error("checking the HTTP token and certificate files failed", e);
-          }
-        },
-        every,
-        every,
-        java.util.concurrent.TimeUnit.MILLISECONDS);
+    // Not kept: the task logs its own failures, and stopping the scheduler cancels it.
+    var unused =
+        accessScheduler.scheduleWithFixedDelay(
+            () -> {
+              try {
+                http.reloadAccess();
+              } catch (RuntimeException e) {
+                // A scheduled task that throws is never run again: log and keep polling.
+                log.error("checking the HTTP token and certificate files failed", e);
+              }
+            },
+            every,
+            every,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private void applyPeers(PeerSet peers) {

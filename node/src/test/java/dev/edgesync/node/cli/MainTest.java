@@ -49,7 +49,7 @@ class MainTest {
 
   private static void assertOneLineError(Result r, String... parts) {
     assertEquals(2, r.code(), r.err());
-    String[] lines = r.err().strip().split("\n");
+    String[] lines = r.err().strip().split("\n", -1);
     assertEquals(1, lines.length, "exactly one line on stderr: " + r.err());
     assertTrue(lines[0].startsWith("edgesync: "), lines[0]);
     for (String p : parts) {

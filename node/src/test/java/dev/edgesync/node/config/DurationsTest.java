@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.time.Duration;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 class DurationsTest {
@@ -16,7 +17,7 @@ class DurationsTest {
     assertEquals(Duration.ofDays(1), Durations.parseOrNull("1d"));
     assertEquals(Duration.ofSeconds(-30), Durations.parseOrNull("-30s"));
     assertEquals(Duration.ofSeconds(5), Durations.parseOrNull("PT5S"));
-    assertEquals(Duration.ofMillis(1500), Durations.parseOrNull("pt1.5s".toUpperCase()));
+    assertEquals(Duration.ofMillis(1500), Durations.parseOrNull("pt1.5s".toUpperCase(Locale.ROOT)));
   }
 
   @Test

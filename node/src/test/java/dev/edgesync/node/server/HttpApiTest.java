@@ -91,7 +91,7 @@ class HttpApiTest {
 
   /** Sends a request line the JDK's URI class would refuse to build. */
   private String rawStatusLine(String requestLine) throws IOException {
-    try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.httpAddress().getPort())) {
+    try (java.net.Socket s = new java.net.Socket(server.httpAddress().getAddress(), server.httpAddress().getPort())) {
       s.setSoTimeout(10_000);
       s.getOutputStream()
           .write(
