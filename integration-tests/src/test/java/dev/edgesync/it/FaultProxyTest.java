@@ -57,7 +57,7 @@ class FaultProxyTest {
   }
 
   private Socket connect() throws IOException {
-    String[] hp = proxy.address().split(":");
+    String[] hp = proxy.address().split(":", -1);
     Socket s = new Socket(hp[0], Integer.parseInt(hp[1]));
     s.setSoTimeout(5000);
     return s;

@@ -230,8 +230,13 @@ final class NodeProcess implements AutoCloseable {
 
   /** The last {@code n} lines of the log. */
   String tail(int n) {
-    String[] lines = log().split("\n");
-    return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - n), lines.length));
+    String[] lines = log().split("\n", -1);
+    int end = lines.length;
+    // Trailing empty lines (the log ends with a newline) do not count as lines.
+    while (end > 0 && lines[end - 1].isEmpty()) {
+      end--;
+    }
+    return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, end - n), end));
   }
 
   @Override

@@ -47,7 +47,7 @@ final class ProcessCleanup implements BeforeAllCallback, BeforeEachCallback, Aft
 
   /** A fresh directory for this test (or class) named after {@code name}. */
   Path newDir(String name) {
-    Path d = classDir.resolve(name + "-" + (++counter));
+    Path d = classDir.resolve(name + "-" + ++counter);
     try {
       Files.createDirectories(d);
     } catch (IOException e) {

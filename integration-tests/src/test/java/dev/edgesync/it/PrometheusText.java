@@ -10,7 +10,7 @@ final class PrometheusText {
    */
   static double value(String text, String name, String... labels) {
     double sum = 0;
-    for (String line : text.split("\n")) {
+    for (String line : text.split("\n", -1)) {
       if (line.startsWith("#") || !line.startsWith(name)) {
         continue;
       }
