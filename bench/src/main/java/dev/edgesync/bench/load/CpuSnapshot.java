@@ -31,6 +31,7 @@ final class CpuSnapshot {
   final long machineTotal;
   final long generatorTicks;
   final Map<String, Map<String, Long>> threadsByNode = new HashMap<>();
+  final Map<String, Long> processByNode = new HashMap<>();
 
   private CpuSnapshot(long busy, long total, long generatorTicks) {
     this.machineBusy = busy;
@@ -54,12 +55,23 @@ final class CpuSnapshot {
     } catch (IOException | RuntimeException e) {
       // No /proc: the figures stay 0 and are reported as unknown.
     }
-    long self = threads(ProcessHandle.current().pid()).values().stream().mapToLong(Long::longValue).sum();
-    CpuSnapshot s = new CpuSnapshot(busy, total, self);
+    CpuSnapshot s = new CpuSnapshot(busy, total, processTicks(ProcessHandle.current().pid()));
     for (NodeProcess n : nodes) {
       s.threadsByNode.put(n.id, threads(n.pid()));
+      s.processByNode.put(n.id, processTicks(n.pid()));
     }
     return s;
+  }
+
+  /** CPU ticks of a whole process, threads that already ended included ({@code /proc/<pid>/stat}). */
+  private static long processTicks(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII);
+      String[] f = SPACE.split(stat.substring(stat.lastIndexOf(')') + 2), -1);
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   private static Map<String, Long> threads(long pid) {
@@ -109,9 +121,14 @@ final class CpuSnapshot {
           sum += c;
         }
       }
-      nodesCores += sum;
+      long processTicks = after.processByNode.getOrDefault(e.getKey(), 0L) - before.processByNode.getOrDefault(e.getKey(), 0L);
+      double process = processTicks / TICKS_PER_SECOND / seconds;
+      // The process figure includes threads that ended during the interval; the live threads' sum
+      // is the fallback when /proc/<pid>/stat could not be read at the end (process gone).
+      double nodeCores = after.processByNode.getOrDefault(e.getKey(), 0L) > 0 ? Math.max(process, sum) : sum;
+      nodesCores += nodeCores;
       ObjectNode n = nodes.putObject(e.getKey());
-      n.put("cores", Percentiles.round(sum));
+      n.put("cores", Percentiles.round(nodeCores));
       ObjectNode top = n.putObject("busiestThreadsCores");
       cores.entrySet().stream()
           .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
