@@ -217,6 +217,7 @@ public final class LoadGenerator {
     startMonitor();
     result.put("twoWay", options.twoWay());
     result.put("pollIntervalMillis", options.pollInterval().toNanos() / 1e6);
+    result.put("connections", options.connections());
     long index = 0;
     if (!options.warmup().isZero()) {
       long rate = options.maxRate() ? options.rateStart() : options.rate();
@@ -336,7 +337,8 @@ public final class LoadGenerator {
     log(String.format(Locale.ROOT, "live: %,d writes/s for %d s (load average %.2f)", rate, duration.toSeconds(), load));
     CpuSnapshot before = CpuSnapshot.take(nodes);
     LivePhase.Result r =
-        LivePhase.run(a, b, "a", workload, rate, duration.toNanos(), index, options.pollInterval().toNanos(), coverWait.toNanos());
+        LivePhase.run(a, b, "a", workload, rate, duration.toNanos(), index, options.pollInterval().toNanos(), coverWait.toNanos(),
+            options.connections());
     r.cpu = JSON.createObjectNode().put("interval", "the phase: writes and B covering them");
     CpuSnapshot.describe(r.cpu, before, CpuSnapshot.take(nodes), 6);
     r.verdict = null;

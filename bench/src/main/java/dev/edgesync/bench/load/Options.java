@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * @param keepUpP99 the p99 lag a step of {@code --rate max} may have and still count as kept up
  * @param keepUpMax the largest lag such a step may have
  * @param pollInterval how often live polls B's status (the resolution of the lag)
+ * @param connections live: bulk requests to A in flight at once
  * @param warmup live: how long to write before measuring (JIT warm-up of fresh node JVMs)
  * @param json print the result JSON on stdout
  * @param out directory for the JSON, the chart, node logs and profiles
@@ -50,6 +51,7 @@ public record Options(
     Duration keepUpP99,
     Duration keepUpMax,
     Duration pollInterval,
+    int connections,
     Duration warmup,
     boolean json,
     Path out,
@@ -91,6 +93,7 @@ public record Options(
         --keep-up-max D        live --rate max: largest lag a step may have (default 5s)
         --no-confirm           live --rate max: skip the --duration run at the best rate
         --poll-interval D      live: status poll period on B (default 1ms)
+        --connections N        live: bulk requests to A in flight at once (default 1: exact seqs)
         --warmup D             live: unmeasured writes first, at the (first) rate (default 10s; 0 = none)
         --two-way              live: A subscribes to B too (default: B subscribes to A only)
         --baseline | --no-baseline   run the LevelDB baseline (default: on except for live)
@@ -130,6 +133,7 @@ public record Options(
     Duration keepUpMax = Duration.ofSeconds(5);
     Duration pollInterval = Duration.ofMillis(1);
     Duration warmup = Duration.ofSeconds(10);
+    int connections = 1;
     boolean json = false;
     Path out = Path.of("bench", "target", "results");
     Path nodeJar = Path.of("node", "target", "edgesync.jar");
@@ -183,6 +187,7 @@ public record Options(
             case "--keep-up-p99" -> keepUpP99 = duration(name, value);
             case "--keep-up-max" -> keepUpMax = duration(name, value);
             case "--poll-interval" -> pollInterval = duration(name, value);
+            case "--connections" -> connections = (int) count(name, value, 1, 64);
             case "--warmup" -> warmup = value.equals("0") ? Duration.ZERO : duration(name, value);
             case "--out" -> out = Path.of(value);
             case "--node-jar" -> nodeJar = Path.of(value);
@@ -215,7 +220,7 @@ public record Options(
     }
     return new Options(
         scenario, entries, valueBytes, durability, nodes, rate, duration, stepDuration, rateStart, keepUpP99,
-        keepUpMax, pollInterval, warmup, json, out, nodeJar, nodeHeap, nodeJvmOptions, jfr, twoWay, baseline, confirm, timeout, workDir,
+        keepUpMax, pollInterval, connections, warmup, json, out, nodeJar, nodeHeap, nodeJvmOptions, jfr, twoWay, baseline, confirm, timeout, workDir,
         keep);
   }
 
