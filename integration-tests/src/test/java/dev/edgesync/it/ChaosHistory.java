@@ -192,7 +192,7 @@ final class ChaosHistory {
       if (op.outcome() == Outcome.UNKNOWN) {
         unknownApplied++;
       }
-      if (winner != null && winner != op && compare(winner.hlc(), winner.origin(), hlc, origin) >= 0) {
+      if (winner != null && !winner.equals(op) && compare(winner.hlc(), winner.origin(), hlc, origin) >= 0) {
         bad.add("LWW: " + key + " holds " + value + " (" + version + ", " + op.outcome() + ") but the acknowledged " + winner + " has a version at least as high");
       }
     }

@@ -121,7 +121,7 @@ class ChaosSuiteTest {
             // Two 5-node phases, then a cheaper 3-node one, again and again.
             boolean small = phase % 3 == 0;
             int nodes = small ? 3 : 5;
-            Topology t = small ? (r.nextBoolean() ? Topology.MESH : Topology.CHAIN) : Topology.values()[r.nextInt(4)];
+            Topology t = small ? (r.nextBoolean() ? Topology.MESH : Topology.CHAIN) : List.of(Topology.values()).get(r.nextInt(Topology.values().length));
             int rounds = small ? 6 : 8;
             if (MINUTES <= 0) {
               rounds = Math.min(rounds, ROUNDS - planned.get());
@@ -199,11 +199,11 @@ class ChaosSuiteTest {
               return DynamicTest.dynamicTest("round " + r + " (seed " + roundSeed + ")", () -> runRound(r, roundSeed));
             }
           };
-      return StreamSupport.stream(java.util.Spliterators.spliteratorUnknownSize(it, 0), false).map(d -> (DynamicNode) d).onClose(this::close);
+      return StreamSupport.stream(java.util.Spliterators.spliteratorUnknownSize(it, 0), false).onClose(this::close);
     }
 
     void start() {
-      cluster = cleanup.newCluster("phase" + number + "-" + topology.name().toLowerCase(), true);
+      cluster = cleanup.newCluster("phase" + number + "-" + topology.name().toLowerCase(java.util.Locale.ROOT), true);
       for (int i = 1; i <= size; i++) {
         cluster.add("n" + i, s -> {
           s.heapMb = 96;
@@ -577,7 +577,7 @@ class ChaosSuiteTest {
     void pause() throws Exception {
       String v = pick();
       long pid = c.node(v).pid();
-      long ms = 300 + random.nextInt(4500);
+      long ms = 300L + random.nextInt(4500);
       signal("-STOP", pid);
       fault("sigstop");
       say("SIGSTOP " + v + " for " + ms + " ms");
