@@ -12,6 +12,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -28,12 +29,22 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class LwwBench {
-  private final long now = Hlc.of(1_790_000_000_000L, 0);
-  private final Version stored = new Version(now + 5, "site-b");
-  private final Version newer = new Version(now + 9, "site-a");
-  private final Version older = new Version(now + 1, "site-c");
-  private final Version tie = new Version(now + 5, "site-c");
-  private final Version same = new Version(now + 5, "site-b");
+  // Not final, and set in @Setup: final fields would let the JIT fold the whole comparison.
+  private Version stored;
+  private Version newer;
+  private Version older;
+  private Version tie;
+  private Version same;
+
+  @Setup
+  public void setUp() {
+    long now = Hlc.of(1_790_000_000_000L, 0);
+    stored = new Version(now + 5, "site-b");
+    newer = new Version(now + 9, "site-a");
+    older = new Version(now + 1, "site-c");
+    tie = new Version(now + 5, "site-c");
+    same = new Version(now + 5, new String("site-b".toCharArray()));
+  }
 
   @Benchmark
   public Resolution applyNewer() {
