@@ -495,6 +495,7 @@ public final class SyncNode implements AutoCloseable {
     private int cacheMaxEntries = 100_000;
     private int batchMaxEntries = 1000;
     private int batchMaxBytes = 1024 * 1024;
+    private int maxBatchesInFlight = ReplicationSettings.DEFAULT_MAX_BATCHES_IN_FLIGHT;
     private int listenerQueueCapacity = 10_000;
     private Duration maxClockSkew = HybridLogicalClock.DEFAULT_MAX_CLOCK_SKEW;
     private Duration heartbeatInterval = Duration.ofSeconds(1);
@@ -627,6 +628,15 @@ public final class SyncNode implements AutoCloseable {
     /** Most bytes per replication batch (default 1 MiB; one entry larger than it is sent alone). */
     public Builder batchMaxBytes(int n) {
       this.batchMaxBytes = positive("replication.batchMaxBytes", n, 256 * 1024 * 1024);
+      return this;
+    }
+
+    /**
+     * Most batches of one peer held uncommitted at a time (default 4); the peer's stream is read
+     * on only as commits free a slot, so a catching-up node's memory stays bounded per peer.
+     */
+    public Builder maxBatchesInFlight(int n) {
+      this.maxBatchesInFlight = positive("replication.maxBatchesInFlight", n, 1024);
       return this;
     }
 
@@ -872,6 +882,7 @@ public final class SyncNode implements AutoCloseable {
           batchMaxBytes,
           // The largest message is one batch at its byte limit, plus framing.
           batchMaxBytes + maxKeyBytes + maxValueBytes + 64 * 1024,
+          maxBatchesInFlight,
           compression,
           security);
     }

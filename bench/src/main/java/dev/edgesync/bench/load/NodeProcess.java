@@ -83,10 +83,6 @@ final class NodeProcess implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx" + spec.heap());
     command.add("-Xlog:gc:file=" + spec.dir().resolve("gc.log"));
-    // The JDK's HttpServer leaves Nagle's algorithm on: it writes a response's headers and body
-    // separately, so every small answer waits for the client's delayed ACK (~40 ms on Linux).
-    // That would measure the HTTP server, not replication; see docs/BENCHMARKS.md.
-    command.add("-Dsun.net.httpserver.nodelay=true");
     if (!spec.jvmOptions().isBlank()) {
       command.addAll(List.of(WHITESPACE.split(spec.jvmOptions().trim(), -1)));
     }

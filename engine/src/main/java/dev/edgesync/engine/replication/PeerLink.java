@@ -84,6 +84,7 @@ final class PeerLink {
             s.heartbeatInterval(),
             s.heartbeatTimeout(),
             new Backoff(s.reconnectBaseDelay(), s.reconnectMaxDelay(), random),
+            s.maxBatchesInFlight(),
             persisted,
             shared.clock().instant());
     this.watermarkWriter = new WatermarkWriter(shared.watermarks(), shared.io(), this::watermarkFailed);
@@ -307,8 +308,8 @@ final class PeerLink {
               }
             });
     synchronized (this) {
-      core.handedOff(id, now());
-      if (attemptId == id && stream != null && core.isCurrent(id)) {
+      // At maxBatchesInFlight the next message is asked for by the commit that frees a slot.
+      if (core.handedOff(id, now()) && attemptId == id && stream != null && core.isCurrent(id)) {
         stream.request(1);
       }
     }
@@ -332,6 +333,9 @@ final class PeerLink {
     }
     if (out.watermark() != null) {
       watermarkWriter.offer(out.watermark());
+    }
+    if (out.requestAttemptId() != 0 && out.requestAttemptId() == attemptId && stream != null) {
+      stream.request(1);
     }
     if (out.progress() != null) {
       log.info("node {} peer {}: {}", shared.nodeId(), peer.id(), out.progress());

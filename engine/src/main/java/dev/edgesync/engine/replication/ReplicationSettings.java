@@ -23,6 +23,10 @@ import java.util.Objects;
  * @param batchMaxBytes approximate byte size at which the publisher closes a {@code Batch}
  * @param maxInboundMessageBytes largest message accepted from a peer, on the server and on every
  *     channel; must exceed {@code batchMaxBytes} (a batch may overshoot it by one entry)
+ * @param maxBatchesInFlight most batches of one peer that this node holds at a time, handed to its
+ *     store and not yet committed; the next one is only read from the stream when a commit frees
+ *     a slot, so a fast publisher waits in gRPC flow control instead of filling this node's heap
+ *     (at most {@code maxBatchesInFlight x maxInboundMessageBytes} per peer)
  * @param compression gzip every stream this node opens and every stream it serves
  * @param security TLS, token, allowlist and inbound stream bounds ({@link SecuritySettings#none()}
  *     for plaintext without authentication)
@@ -39,6 +43,7 @@ public record ReplicationSettings(
     int batchMaxEntries,
     int batchMaxBytes,
     int maxInboundMessageBytes,
+    int maxBatchesInFlight,
     boolean compression,
     SecuritySettings security) {
 
@@ -66,6 +71,12 @@ public record ReplicationSettings(
    */
   public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+  /**
+   * Default {@link #maxBatchesInFlight()}: enough that the store commits one group while the next
+   * batches arrive and decode, few enough that a node catching up holds a few MiB per peer.
+   */
+  public static final int DEFAULT_MAX_BATCHES_IN_FLIGHT = 4;
+
   /** Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch. */
   static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
 
@@ -85,8 +96,8 @@ public record ReplicationSettings(
       boolean compression) {
     this(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression,
-        SecuritySettings.none());
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, DEFAULT_MAX_BATCHES_IN_FLIGHT,
+        compression, SecuritySettings.none());
   }
 
   /** Validates every field; see the record description for the rules. */
@@ -123,6 +134,11 @@ public record ReplicationSettings(
         "at least batchMaxBytes (" + batchMaxBytes + ") + " + MIN_MESSAGE_HEADROOM_BYTES
             + " bytes of framing; a batch may also overshoot batchMaxBytes by one entry, so allow"
             + " for the largest value too (default " + DEFAULT_MAX_INBOUND_MESSAGE_BYTES + ")");
+    require(
+        maxBatchesInFlight >= 1 && maxBatchesInFlight <= 1024,
+        "maxBatchesInFlight",
+        maxBatchesInFlight,
+        "1 to 1024 (default " + DEFAULT_MAX_BATCHES_IN_FLIGHT + ")");
   }
 
   /**
@@ -149,43 +165,51 @@ public record ReplicationSettings(
   public ReplicationSettings withListen(String host, int port) {
     return new ReplicationSettings(
         nodeId, cluster, host, port, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression, security);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
   }
 
   /** A copy with other heartbeat timers. */
   public ReplicationSettings withHeartbeat(Duration interval, Duration timeout) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, interval, timeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression, security);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
   }
 
   /** A copy with other reconnect delays. */
   public ReplicationSettings withReconnect(Duration base, Duration max) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, base, max,
-        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression, security);
+        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
   }
 
   /** A copy with other batch bounds. */
   public ReplicationSettings withBatch(int maxEntries, int maxBytes) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, compression, security);
+        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
+  }
+
+  /** A copy holding at most {@code n} uncommitted batches per peer. */
+  public ReplicationSettings withMaxBatchesInFlight(int n) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, n,
+        compression, security);
   }
 
   /** A copy with compression on or off. */
   public ReplicationSettings withCompression(boolean on) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, on, security);
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, on, security);
   }
 
   /** A copy with other security settings. */
   public ReplicationSettings withSecurity(SecuritySettings newSecurity) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, compression,
-        newSecurity);
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
+        compression, newSecurity);
   }
 
   private static void requirePositive(Duration value, String field) {

@@ -50,6 +50,7 @@ final class SubscriberCore {
   private final Duration heartbeatInterval;
   private final Duration heartbeatTimeout;
   private final Backoff backoff;
+  private final int maxBatchesInFlight;
   private final CatchUpProgress progress = new CatchUpProgress();
 
   // What is durably applied from the peer: every seq <= committedSeq of log logId, where
@@ -76,6 +77,8 @@ final class SubscriberCore {
   private final Map<Long, InFlight> inFlight = new HashMap<>();
 
   /**
+   * @param maxBatchesInFlight most batches handed to the store and not yet committed; the driver
+   *     asks the stream for the next message only below it (see {@link #handedOff})
    * @param persisted the watermark read from disk when the peer was added
    * @param now when the peer was added; lag is counted from here until the first catch-up
    */
@@ -87,8 +90,12 @@ final class SubscriberCore {
       Duration heartbeatInterval,
       Duration heartbeatTimeout,
       Backoff backoff,
+      int maxBatchesInFlight,
       Watermark persisted,
       Instant now) {
+    if (maxBatchesInFlight < 1) {
+      throw new IllegalArgumentException("maxBatchesInFlight must be at least 1, was " + maxBatchesInFlight);
+    }
     this.nodeId = nodeId;
     this.cluster = cluster;
     this.peerId = peerId;
@@ -96,6 +103,7 @@ final class SubscriberCore {
     this.heartbeatInterval = heartbeatInterval;
     this.heartbeatTimeout = heartbeatTimeout;
     this.backoff = backoff;
+    this.maxBatchesInFlight = maxBatchesInFlight;
     this.logId = persisted.peerLogId();
     this.committedSeq = persisted.isZero() || persisted.peerLogId().isEmpty() ? 0 : persisted.seq();
     this.epoch = committedSeq == 0 ? Watermark.NO_EPOCH : persisted.peerEpoch();
@@ -294,17 +302,41 @@ final class SubscriberCore {
     long token = nextToken++;
     InFlight f = new InFlight(a, batch.getLastSeq(), batch.getLastSeqEpoch(), entries.size());
     a.inFlight.addLast(f);
+    a.uncommitted++;
     inFlight.put(token, f);
     a.liveness.pause();
     return new BatchOutcome(null, token, entries, batch.getLastSeq());
   }
 
-  /** The batch of {@code attemptId} was handed to the store; the attempt listens again. */
-  void handedOff(long attemptId, Instant now) {
+  /**
+   * The batch of {@code attemptId} was handed to the store. Returns true when the driver should
+   * ask the stream for the next message now: the attempt then listens again. With {@code
+   * maxBatchesInFlight} batches uncommitted it returns false and stays deaf (its silence clock
+   * paused) until a commit frees a slot; {@link #onApplied} then says to ask ({@link
+   * CommitOutcome#requestAttemptId()}). Meanwhile the publisher's sends wait in flow control.
+   */
+  boolean handedOff(long attemptId, Instant now) {
     Attempt a = live(attemptId);
-    if (a != null) {
-      a.liveness.resume(now);
+    if (a == null) {
+      return false;
     }
+    if (a.uncommitted >= maxBatchesInFlight) {
+      a.requestOwed = true;
+      return false;
+    }
+    a.liveness.resume(now);
+    return true;
+  }
+
+  /** A batch of {@code a} is no longer uncommitted; true when a held-back request is now due. */
+  private boolean freeSlot(Attempt a, Instant now) {
+    a.uncommitted--;
+    if (a.requestOwed && a.uncommitted < maxBatchesInFlight && a == current && a.failure == null) {
+      a.requestOwed = false;
+      a.liveness.resume(now);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -314,9 +346,15 @@ final class SubscriberCore {
    * @param ackSeq the seq to acknowledge
    * @param watermark the watermark to persist, or null
    * @param progress a catch-up progress line to log, or null
+   * @param requestAttemptId the attempt whose stream to ask for the next message (it was held
+   *     back at {@code maxBatchesInFlight}), or 0 for none
    */
-  record CommitOutcome(long ackAttemptId, long ackSeq, Watermark watermark, String progress) {
-    static final CommitOutcome NONE = new CommitOutcome(0, 0, null, null);
+  record CommitOutcome(long ackAttemptId, long ackSeq, Watermark watermark, String progress, long requestAttemptId) {
+    static final CommitOutcome NONE = new CommitOutcome(0, 0, null, null, 0);
+
+    static CommitOutcome requestOnly(long attemptId) {
+      return attemptId == 0 ? NONE : new CommitOutcome(0, 0, null, null, attemptId);
+    }
   }
 
   /** The store committed the batch {@code token}. */
@@ -331,6 +369,7 @@ final class SubscriberCore {
     f.done = true;
     Attempt a = f.attempt;
     a.healthy = true;
+    long request = freeSlot(a, now) ? a.id : 0;
     long advanceTo = -1;
     String advanceEpoch = Watermark.NO_EPOCH;
     int entries = 0;
@@ -343,7 +382,7 @@ final class SubscriberCore {
       }
     }
     if (advanceTo < 0 || !a.logId.equals(logId) || a.id < firstAttemptOfHistory || advanceTo <= committedSeq) {
-      return CommitOutcome.NONE;
+      return CommitOutcome.requestOnly(request);
     }
     committedSeq = advanceTo;
     epoch = advanceEpoch;
@@ -354,7 +393,8 @@ final class SubscriberCore {
         ackable ? a.id : 0,
         committedSeq,
         new Watermark(peerId, logId, committedSeq, now, epoch),
-        line);
+        line,
+        request);
   }
 
   /** A failed batch: why, and the attempt it belonged to (whose stream must stop). */
@@ -372,6 +412,7 @@ final class SubscriberCore {
     }
     Attempt a = f.attempt;
     a.poisoned = true;
+    a.uncommitted--; // the attempt stops: no request is due for it
     Failure failure;
     if (cause instanceof ClockSkewException skew) {
       failure =
@@ -643,6 +684,10 @@ final class SubscriberCore {
     boolean healthy;
     boolean poisoned;
     Failure failure;
+    // Batches handed to the store and not committed or failed yet.
+    int uncommitted;
+    // A request for the next message was held back at maxBatchesInFlight.
+    boolean requestOwed;
 
     Attempt(long id, Liveness liveness) {
       this.id = id;

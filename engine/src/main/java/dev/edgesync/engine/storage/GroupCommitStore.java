@@ -105,7 +105,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A Caffeine cache maps recent keys to their committed version, seq and digest contribution,
  * sparing the state-row read of the LWW check. It holds committed state only and is never the
- * source of truth: a miss reads the state row.
+ * source of truth: a miss reads the state row. A key enters the cache when a lookup reads its
+ * row; a commit refreshes the keys the cache holds and does not add keys that are new to the
+ * store.
  *
  * <h2>Lifecycle</h2>
  *
@@ -128,6 +130,7 @@ public final class GroupCommitStore implements VersionedStore {
   private final HybridLogicalClock clock;
   private final ArrayBlockingQueue<Command> queue;
   private final Cache<KeyBytes, StoredVersion> cache;
+  private final KeyFilter keyFilter; // used by the writer only, once open
   private final CopyOnWriteArrayList<CommitListener> listeners = new CopyOnWriteArrayList<>();
   private final Thread writer;
 
@@ -160,6 +163,7 @@ public final class GroupCommitStore implements VersionedStore {
     this.queue = new ArrayBlockingQueue<>(options.writeQueueDepth());
     // Maintenance runs on the calling thread (the writer): no pool threads, deterministic tests.
     this.cache = Caffeine.newBuilder().maximumSize(options.cacheMaxEntries()).executor(Runnable::run).build();
+    this.keyFilter = meta.keyFilter;
     this.writer = new Thread(this::runWriter, "edgesync-writer-" + options.nodeId());
     this.writer.setDaemon(true);
   }
@@ -206,7 +210,8 @@ public final class GroupCommitStore implements VersionedStore {
     return store;
   }
 
-  private record Meta(String logId, long headSeq, long hlc, StateDigest digest, List<StoreLayout.Epoch> epochs) {}
+  private record Meta(
+      String logId, long headSeq, long hlc, StateDigest digest, List<StoreLayout.Epoch> epochs, KeyFilter keyFilter) {}
 
   private static final SecureRandom EPOCH_IDS = new SecureRandom();
 
@@ -216,6 +221,7 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   private static Meta loadOrCreateMeta(KvStore kv, String location, String nodeId) {
+    KeyFilter keyFilter = KeyFilter.withHeapBudget(location);
     byte[] storedId = kv.get(metaKey(META_NODE_ID));
     if (storedId == null) {
       try (KvStore.RowIterator any = kv.iterate(null, EMPTY)) {
@@ -239,7 +245,7 @@ public final class GroupCommitStore implements VersionedStore {
               Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs))),
           true);
       log.info("created database {} for node {} with log id {}", location, nodeId, logId);
-      return new Meta(logId, 0, 0, StateDigest.EMPTY, epochs);
+      return new Meta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter);
     }
     String stored = new String(storedId, StandardCharsets.UTF_8);
     if (!stored.equals(nodeId)) {
@@ -256,7 +262,9 @@ public final class GroupCommitStore implements VersionedStore {
     long hlc = StoreLayout.decodeLong(META_HLC, requiredMeta(kv, location, META_HLC));
     StateDigest digest = StoreLayout.decodeDigest(requiredMeta(kv, location, META_DIGEST));
     if (kv.mayLoseRecordsSilently()) {
-      verifyDigest(kv, location, digest);
+      verifyDigest(kv, location, digest, keyFilter);
+    } else {
+      scanState(kv, (key, row) -> keyFilter.add(key));
     }
     // Head and rows are written in one atomic batch, so a by-seq row above the head means the
     // database was damaged or written by something else; better to stop here than to reuse seqs.
@@ -275,7 +283,7 @@ public final class GroupCommitStore implements VersionedStore {
     // A database from before epochs has none: its first epoch covers its whole history.
     epochs.add(newEpoch(epochs.isEmpty() ? 1 : head + 1));
     kv.write(List.of(Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs))), true);
-    return new Meta(logId, head, hlc, digest, List.copyOf(epochs));
+    return new Meta(logId, head, hlc, digest, List.copyOf(epochs), keyFilter);
   }
 
   /**
@@ -290,9 +298,16 @@ public final class GroupCommitStore implements VersionedStore {
    * that case from the head seq it recorded outside the database (see {@code
    * ReplicationEngine}).
    */
-  private static void verifyDigest(KvStore kv, String location, StateDigest stored) {
+  private static void verifyDigest(KvStore kv, String location, StateDigest stored, KeyFilter keyFilter) {
     long start = System.nanoTime();
-    StateDigest actual = digestOf(kv);
+    StateDigest[] sum = {StateDigest.EMPTY};
+    scanState(
+        kv,
+        (key, row) -> {
+          sum[0] = sum[0].plus(StateDigest.contribution(StoreLayout.decodeState(key, row)));
+          keyFilter.add(key);
+        });
+    StateDigest actual = sum[0];
     if (!actual.equals(stored)) {
       throw new StorageException(
           "database at " + location + " is damaged: its state no longer sums to the digest recorded with its last"
@@ -391,7 +406,13 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   private static StateDigest digestOf(KvStore kv) {
-    StateDigest sum = StateDigest.EMPTY;
+    StateDigest[] sum = {StateDigest.EMPTY};
+    scanState(kv, (key, row) -> sum[0] = sum[0].plus(StateDigest.contribution(StoreLayout.decodeState(key, row))));
+    return sum[0];
+  }
+
+  /** Calls {@code visitor} with the user key and the row of every state row, in key order. */
+  private static void scanState(KvStore kv, java.util.function.BiConsumer<byte[], byte[]> visitor) {
     byte[] prefix = {StoreLayout.STATE};
     try (KvStore.Snapshot snapshot = kv.snapshot();
         KvStore.RowIterator rows = kv.iterate(snapshot, prefix)) {
@@ -400,10 +421,9 @@ public final class GroupCommitStore implements VersionedStore {
         if (!StoreLayout.hasPrefix(row.key(), prefix)) {
           break;
         }
-        sum = sum.plus(StateDigest.contribution(StoreLayout.decodeState(StoreLayout.userKey(row.key()), row.value())));
+        visitor.accept(StoreLayout.userKey(row.key()), row.value());
       }
     }
-    return sum;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1024,7 +1044,10 @@ public final class GroupCommitStore implements VersionedStore {
       // Publish only now that the batch is durable; readers rely on head <= what is stored.
       digest = newDigest;
       headSeq = seq;
-      overlay.forEach(cache::put);
+      // Refresh only keys the cache holds (found by this group's lookups or earlier): a key that
+      // is new to the store is not cached by its first write, so a catch-up of millions of new
+      // keys does not churn the cache, and the first update of such a key reads its row once.
+      overlay.forEach(cache.asMap()::replace);
     }
     // A group of duplicates and losers only writes nothing: they are already covered by stored
     // versions, whose timestamps the persisted HLC mark already exceeds.
@@ -1033,7 +1056,7 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   /** Adds the mutations storing {@code entry} over {@code old} and returns the updated digest. */
-  private static StateDigest store(
+  private StateDigest store(
       StoredEntry entry,
       KeyBytes key,
       StoredVersion old,
@@ -1045,6 +1068,9 @@ public final class GroupCommitStore implements VersionedStore {
       // Deleting a row put earlier in this same batch is fine: mutations apply in order.
       mutations.add(Mutation.delete(seqKey(old.seq)));
       digest = digest.minus(old.contribution);
+    } else {
+      // Before the write: a failed commit leaves a key the filter may hold, which costs a read.
+      keyFilter.add(entry.key());
     }
     mutations.add(Mutation.put(seqKey(entry.seq()), entry.key()));
     StateDigest contribution = StateDigest.contribution(entry);
@@ -1057,6 +1083,9 @@ public final class GroupCommitStore implements VersionedStore {
     StoredVersion v = overlay.get(key);
     if (v != null) {
       return v;
+    }
+    if (!keyFilter.mightContain(key.bytes)) {
+      return null; // never stored: no read needed
     }
     v = cache.getIfPresent(key);
     if (v != null) {

@@ -29,6 +29,7 @@ class SubscriberCoreTest {
   private static final Duration INTERVAL = Duration.ofSeconds(1);
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
   private static final String LOG = "log-1";
+  private static final int MAX_IN_FLIGHT = 2;
 
   private Instant now = Instant.parse("2026-11-22T10:00:00Z");
 
@@ -41,6 +42,7 @@ class SubscriberCoreTest {
         INTERVAL,
         TIMEOUT,
         new Backoff(Duration.ofMillis(200), Duration.ofSeconds(30), new SplittableRandom(1)),
+        MAX_IN_FLIGHT,
         persisted,
         now);
   }
@@ -294,6 +296,45 @@ class SubscriberCoreTest {
     core.handedOff(id, now.plusSeconds(60));
     assertNull(core.tick(id, now.plusSeconds(64)).timeout());
     assertNotNull(core.tick(id, now.plusSeconds(65)).timeout());
+  }
+
+  @Test
+  void atMostMaxBatchesInFlightUncommittedTheNextRequestWaitsForACommit() {
+    SubscriberCore core = core(Watermark.zero("site-b"));
+    long id = core.open(now).attemptId();
+    core.onWelcome(id, welcome(LOG, 30, 0), now);
+    SubscriberCore.BatchOutcome b1 = core.onBatch(id, batch(10, 30, entry("a", 10)), now);
+    assertTrue(core.handedOff(id, now), "one of " + MAX_IN_FLIGHT + " slots taken: read on");
+    SubscriberCore.BatchOutcome b2 = core.onBatch(id, batch(20, 30, entry("b", 20)), now);
+    assertFalse(core.handedOff(id, now), "all slots taken: the next message waits");
+
+    // Held back on purpose, the stream's silence does not count against the publisher.
+    assertNull(core.tick(id, now.plusSeconds(60)).timeout());
+
+    SubscriberCore.CommitOutcome c1 = core.onApplied(b1.token(), applied(1), now.plusSeconds(60));
+    assertEquals(id, c1.requestAttemptId(), "the commit freed a slot: ask for the next message");
+    assertEquals(10, c1.ackSeq());
+    // Listening again: the silence window starts at the commit.
+    assertNull(core.tick(id, now.plusSeconds(64)).timeout());
+    assertNotNull(core.tick(id, now.plusSeconds(65)).timeout());
+
+    SubscriberCore.CommitOutcome c2 = core.onApplied(b2.token(), applied(1), now.plusSeconds(65));
+    assertEquals(0, c2.requestAttemptId(), "nothing was held back any more");
+  }
+
+  @Test
+  void aCommitOutOfOrderStillReleasesTheHeldRequest() {
+    SubscriberCore core = core(Watermark.zero("site-b"));
+    long id = core.open(now).attemptId();
+    core.onWelcome(id, welcome(LOG, 30, 0), now);
+    SubscriberCore.BatchOutcome b1 = core.onBatch(id, batch(10, 30, entry("a", 10)), now);
+    core.handedOff(id, now);
+    SubscriberCore.BatchOutcome b2 = core.onBatch(id, batch(20, 30, entry("b", 20)), now);
+    assertFalse(core.handedOff(id, now));
+    SubscriberCore.CommitOutcome c2 = core.onApplied(b2.token(), applied(1), now);
+    assertNull(c2.watermark(), "batch 1 is not committed: the watermark stays");
+    assertEquals(id, c2.requestAttemptId(), "but a slot is free");
+    assertEquals(20, core.onApplied(b1.token(), applied(1), now).watermark().seq(), "both batches committed now");
   }
 
   @Test

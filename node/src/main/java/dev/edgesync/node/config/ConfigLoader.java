@@ -136,6 +136,7 @@ public final class ConfigLoader {
           "reconnectMaxDelay",
           "batchMaxEntries",
           "batchMaxBytes",
+          "maxBatchesInFlight",
           "compression",
           "maxClockSkew");
   private static final List<String> LIMIT_KEYS =
@@ -239,6 +240,7 @@ public final class ConfigLoader {
             d.batchMaxEntries.set(count(text, 1, 1_000_000, source, key), source);
         case "batchMaxBytes" ->
             d.batchMaxBytes.set(bytes(text, 1, 256 * 1024 * 1024, source, key), source);
+        case "maxBatchesInFlight" -> d.maxBatchesInFlight.set(count(text, 1, 1024, source, key), source);
         case "compression" -> d.compression.set(bool(text, source, key), source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
@@ -772,6 +774,8 @@ public final class ConfigLoader {
     final Setting<Duration> reconnectMaxDelay = new Setting<>(DEFAULT_RECONNECT_MAX_DELAY);
     final Setting<Integer> batchMaxEntries = new Setting<>(DEFAULT_BATCH_MAX_ENTRIES);
     final Setting<Integer> batchMaxBytes = new Setting<>(DEFAULT_BATCH_MAX_BYTES);
+    final Setting<Integer> maxBatchesInFlight =
+        new Setting<>(dev.edgesync.engine.replication.ReplicationSettings.DEFAULT_MAX_BATCHES_IN_FLIGHT);
     final Setting<Boolean> compression = new Setting<>(false);
     final Setting<Duration> maxClockSkew = new Setting<>(DEFAULT_MAX_CLOCK_SKEW);
     final Setting<Integer> maxKeyBytes = new Setting<>(DEFAULT_MAX_KEY_BYTES);
@@ -866,6 +870,7 @@ public final class ConfigLoader {
               reconnectMaxDelay.value,
               batchMaxEntries.value,
               batchMaxBytes.value,
+              maxBatchesInFlight.value,
               compression.value,
               maxClockSkew.value),
           new NodeConfig.Limits(

@@ -86,6 +86,8 @@ public record NodeConfig(
    * @param reconnectMaxDelay longest reconnect delay
    * @param batchMaxEntries most entries per replication batch
    * @param batchMaxBytes most bytes per replication batch
+   * @param maxBatchesInFlight most batches of one peer held uncommitted; the stream is read on as
+   *     commits free a slot
    * @param compression gzip on replication streams
    * @param maxClockSkew how far ahead of the local clock a remote timestamp may be
    */
@@ -96,6 +98,7 @@ public record NodeConfig(
       Duration reconnectMaxDelay,
       int batchMaxEntries,
       int batchMaxBytes,
+      int maxBatchesInFlight,
       boolean compression,
       Duration maxClockSkew) {}
 

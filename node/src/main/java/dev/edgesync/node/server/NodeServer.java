@@ -129,6 +129,7 @@ public final class NodeServer implements AutoCloseable {
             .writeQueueDepth(c.limits().writeQueueDepth())
             .batchMaxEntries(c.replication().batchMaxEntries())
             .batchMaxBytes(c.replication().batchMaxBytes())
+            .maxBatchesInFlight(c.replication().maxBatchesInFlight())
             .heartbeatInterval(c.replication().heartbeatInterval())
             .heartbeatTimeout(c.replication().heartbeatTimeout())
             .reconnectBaseDelay(c.replication().reconnectBaseDelay())

@@ -113,6 +113,13 @@ class HttpApiTest {
   }
 
   @Test
+  void theJdkServerRunsWithNagleOff() {
+    // Read by the JDK server once, when its first instance is made; on by default it delays
+    // every small answer by the client's delayed ACK.
+    assertEquals("true", System.getProperty(HttpApi.NODELAY_PROPERTY));
+  }
+
+  @Test
   void putGetDeleteRoundTrip() throws Exception {
     HttpResponse<byte[]> put = send("PUT", "/kv/rt/k1", "v1".getBytes(StandardCharsets.UTF_8));
     assertEquals(200, put.statusCode(), text(put));

@@ -1,0 +1,54 @@
+package dev.edgesync.engine.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class KeyFilterTest {
+  private static byte[] key(String prefix, int i) {
+    return (prefix + i).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void everyAddedKeyMayBePresentAcrossStages() {
+    KeyFilter filter = new KeyFilter("test", 64L << 20, 10_000);
+    int n = 10_000 * 3 + 17; // fills the first two stages (10,000 and 20,000 keys), starts a third
+    for (int i = 0; i < n; i++) {
+      filter.add(key("k", i));
+    }
+    for (int i = 0; i < n; i++) {
+      assertTrue(filter.mightContain(key("k", i)), "no false negatives: key k" + i);
+    }
+    assertEquals(n, filter.keys());
+    assertFalse(filter.isOff());
+  }
+
+  @Test
+  void mostKeysNeverAddedAreKnownAbsent() {
+    KeyFilter filter = new KeyFilter("test", 64L << 20, 100_000);
+    for (int i = 0; i < 250_000; i++) {
+      filter.add(key("k", i));
+    }
+    int falsePositives = 0;
+    int probes = 100_000;
+    for (int i = 0; i < probes; i++) {
+      if (filter.mightContain(key("absent-", i))) {
+        falsePositives++;
+      }
+    }
+    // Two stages at 1 % each: at most about 2 %; 3 % leaves room for chance (fixed keys, no seed).
+    assertTrue(falsePositives < probes * 3 / 100, falsePositives + " false positives of " + probes);
+  }
+
+  @Test
+  void overItsBudgetTheFilterTurnsOffAndAnswersMaybe() {
+    KeyFilter filter = new KeyFilter("test", 64 * 1024); // smaller than the first stage
+    filter.add(key("k", 1));
+    assertTrue(filter.isOff());
+    assertTrue(filter.mightContain(key("never-added", 1)), "off: every key may be present");
+    assertEquals(0, filter.bytes(), "an off filter holds no stages");
+  }
+}
