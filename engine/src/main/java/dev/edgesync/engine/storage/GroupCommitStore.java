@@ -120,6 +120,12 @@ import org.slf4j.LoggerFactory;
 public final class GroupCommitStore implements VersionedStore {
   private static final Logger log = LoggerFactory.getLogger(GroupCommitStore.class);
 
+  /** Newest commits held in memory for replication streams ({@link #streamChanges}). */
+  static final int RECENT_LOG_ENTRIES = 16_384;
+
+  /** Byte bound of the {@link RecentLog}: 8 MiB. */
+  static final long RECENT_LOG_BYTES = 8L << 20;
+
   private final KvStore kv;
   private final String location;
   private final StoreOptions options;
@@ -131,6 +137,7 @@ public final class GroupCommitStore implements VersionedStore {
   private final ArrayBlockingQueue<Command> queue;
   private final Cache<KeyBytes, StoredVersion> cache;
   private final KeyFilter keyFilter; // used by the writer only, once open
+  private final RecentLog recent;
   private final CopyOnWriteArrayList<CommitListener> listeners = new CopyOnWriteArrayList<>();
   private final Thread writer;
 
@@ -164,6 +171,7 @@ public final class GroupCommitStore implements VersionedStore {
     // Maintenance runs on the calling thread (the writer): no pool threads, deterministic tests.
     this.cache = Caffeine.newBuilder().maximumSize(options.cacheMaxEntries()).executor(Runnable::run).build();
     this.keyFilter = meta.keyFilter;
+    this.recent = new RecentLog(meta.headSeq, RECENT_LOG_ENTRIES, RECENT_LOG_BYTES);
     this.writer = new Thread(this::runWriter, "edgesync-writer-" + options.nodeId());
     this.writer.setDaemon(true);
   }
@@ -767,6 +775,23 @@ public final class GroupCommitStore implements VersionedStore {
     return new ChangeBatch(entries, reachedEnd ? Math.max(lastSeq, snapshotHead) : lastSeq, snapshotHead);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Entries among the newest {@value #RECENT_LOG_ENTRIES} commits (at most {@value
+   * #RECENT_LOG_BYTES} bytes) come from memory ({@link RecentLog}); older ones from the database.
+   */
+  @Override
+  public ChangeBatch streamChanges(long afterSeq, int maxEntries, long maxBytes) {
+    if (afterSeq >= 0 && maxEntries >= 1 && maxBytes >= 1) {
+      ChangeBatch tail = recent.read(afterSeq, maxEntries, maxBytes);
+      if (tail != null) {
+        return tail;
+      }
+    }
+    return readChanges(afterSeq, maxEntries, maxBytes);
+  }
+
   @Override
   public AutoCloseable addCommitListener(CommitListener listener) {
     Objects.requireNonNull(listener, "listener");
@@ -1041,6 +1066,9 @@ public final class GroupCommitStore implements VersionedStore {
       mutations.add(Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(clock.current())));
       mutations.add(Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(newDigest)));
       kv.write(mutations, options.sync());
+      for (List<StoredEntry> stored : commit.stored) {
+        recent.append(stored);
+      }
       // Publish only now that the batch is durable; readers rely on head <= what is stored.
       digest = newDigest;
       headSeq = seq;

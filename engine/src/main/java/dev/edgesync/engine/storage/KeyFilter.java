@@ -18,11 +18,12 @@ import org.slf4j.LoggerFactory;
  * digest) and by the writer with every key it stores. It only answers "certainly absent" or
  * "maybe present"; a false positive costs the read it would have cost anyway, so it never
  * changes what the store decides. The key count is unknown when the scan starts, so the filter
- * grows in stages, each twice the capacity of the one before (a scalable Bloom filter); a key is
- * absent when no stage may contain it.
+ * grows in stages, each four times the capacity of the one before (a scalable Bloom filter); a
+ * key is absent when no stage may contain it.
  *
- * <p>Memory grows with the number of keys, about 1.2 bytes per key, up to a budget of 1/16 of
- * the JVM's maximum heap (16 MiB, about 14 million keys, at {@code -Xmx256m}). Past the budget
+ * <p>Memory grows with the number of keys, about 1 byte per key (up to 4 while a new stage
+ * fills), up to a budget of 1/16 of the JVM's maximum heap (16 MiB at {@code -Xmx256m}: stages
+ * of 1, 4 and 16 million keys do not fit, so about 5 million keys). Past the budget
  * the filter turns itself off and every lookup reads the store, as without it.
  *
  * <p>Used by the writer thread only (and by {@code open} before the writer starts).
@@ -30,14 +31,20 @@ import org.slf4j.LoggerFactory;
 final class KeyFilter {
   private static final Logger log = LoggerFactory.getLogger(KeyFilter.class);
 
-  /** False-positive rate of each stage. */
-  private static final double FPP = 0.01;
+  /** False-positive rate of each stage: 6 probes per stage, a false positive costs one read. */
+  private static final double FPP = 0.02;
+
+  /**
+   * Each stage holds this many times the keys of the one before. A key that is absent (the common
+   * case this filter is for) is hashed and probed once per stage, so few large stages beat many.
+   */
+  private static final long GROWTH = 4;
 
   /** Capacity of the first stage: 1 Mi keys, about 1.2 MiB; most stores need no second one. */
   static final long FIRST_STAGE_KEYS = 1L << 20;
 
-  /** Bits per key at {@link #FPP}, rounded up: -ln(p) / ln(2)^2 = 9.6. */
-  private static final double BITS_PER_KEY = 9.6;
+  /** Bits per key at {@link #FPP}, rounded up: -ln(p) / ln(2)^2 = 8.1. */
+  private static final double BITS_PER_KEY = 8.2;
 
   private final String location;
   private final long maxBits;
@@ -75,7 +82,7 @@ final class KeyFilter {
       return;
     }
     if (stages.isEmpty() || inStage >= stageCapacity) {
-      long capacity = stages.isEmpty() ? firstStageKeys : stageCapacity * 2;
+      long capacity = stages.isEmpty() ? firstStageKeys : stageCapacity * GROWTH;
       long stageBits = (long) Math.ceil(capacity * BITS_PER_KEY);
       if (bits + stageBits > maxBits) {
         off = true;

@@ -15,7 +15,7 @@ class KeyFilterTest {
   @Test
   void everyAddedKeyMayBePresentAcrossStages() {
     KeyFilter filter = new KeyFilter("test", 64L << 20, 10_000);
-    int n = 10_000 * 3 + 17; // fills the first two stages (10,000 and 20,000 keys), starts a third
+    int n = 10_000 + 40_000 + 17; // fills the first two stages (10,000 and 40,000 keys), starts a third
     for (int i = 0; i < n; i++) {
       filter.add(key("k", i));
     }
@@ -39,8 +39,9 @@ class KeyFilterTest {
         falsePositives++;
       }
     }
-    // Two stages at 1 % each: at most about 2 %; 3 % leaves room for chance (fixed keys, no seed).
-    assertTrue(falsePositives < probes * 3 / 100, falsePositives + " false positives of " + probes);
+    // A full stage at 2 % and one filled to 3/8 (far below 2 %): 5 % leaves room for chance.
+    assertTrue(falsePositives < probes * 5 / 100, falsePositives + " false positives of " + probes);
+    assertTrue(falsePositives > 0, "a Bloom filter has false positives; none means it answered absent blindly");
   }
 
   @Test
