@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgesync.testing.TestPki;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.security.KeyStore;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.edgesync.testing.TestPki;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
+import dev.edgesync.testing.LogCapture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -2,6 +2,7 @@ package dev.edgesync.engine.replication;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.edgesync.testing.TestPki;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;

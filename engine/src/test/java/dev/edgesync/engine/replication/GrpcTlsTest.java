@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.MemoryKvStore;
+import dev.edgesync.testing.TestPki;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;

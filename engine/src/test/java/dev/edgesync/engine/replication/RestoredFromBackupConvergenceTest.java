@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgesync.engine.storage.KeepOpenKvStore;
 import dev.edgesync.engine.storage.KvStore;
 import dev.edgesync.engine.storage.LevelDbKvStore;
 import dev.edgesync.engine.storage.MemoryKvStore;

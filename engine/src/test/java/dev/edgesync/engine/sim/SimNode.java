@@ -6,6 +6,7 @@ import dev.edgesync.engine.replication.InMemoryTransport;
 import dev.edgesync.engine.replication.ReplicationEngine;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.storage.GroupCommitStore;
+import dev.edgesync.engine.storage.KeepOpenKvStore;
 import dev.edgesync.engine.storage.KvStore;
 import dev.edgesync.engine.storage.LevelDbKvStore;
 import dev.edgesync.engine.storage.MemoryKvStore;

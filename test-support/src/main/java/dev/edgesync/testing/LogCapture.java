@@ -1,4 +1,4 @@
-package dev.edgesync.discovery;
+package dev.edgesync.testing;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 import org.slf4j.LoggerFactory;
 
 /** Collects the events logged by one class while a test runs, so tests can assert on them. */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
 
   private final Logger logger;
   private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
@@ -20,12 +20,13 @@ final class LogCapture implements AutoCloseable {
     logger.addAppender(appender);
   }
 
-  static LogCapture of(Class<?> source) {
+  /** Starts capturing what {@code source} logs, until {@link #close()}. */
+  public static LogCapture of(Class<?> source) {
     return new LogCapture(source);
   }
 
   /** Returns the formatted messages logged at exactly {@code level}, oldest first. */
-  List<String> messages(Level level) {
+  public List<String> messages(Level level) {
     // AppenderBase.doAppend synchronises on the appender, so the same lock guards the list.
     synchronized (appender) {
       return appender.list.stream()

@@ -1,4 +1,4 @@
-package dev.edgesync.it;
+package dev.edgesync.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,25 +34,25 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * A throw-away PKI for the security tests (a copy of the engine tests' helper of the same name): a CA and node certificates made in memory during the test run
+ * A throw-away PKI for the TLS and security tests: a CA and node certificates made in memory during the test run
  * (EC P-256, SHA-256), written as PEM files like the ones {@code openssl} makes. No private key
  * is committed to the repository.
  */
-final class TestPki {
+public final class TestPki {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
 
   private TestPki() {}
 
   /** A certificate authority. */
-  record Ca(String name, KeyPair keys, X509Certificate cert) {
+  public record Ca(String name, KeyPair keys, X509Certificate cert) {
     /** A node certificate for {@code nodeId}: SAN DNS {@code nodeId}, CN {@code nodeId}. */
-    Issued issue(String nodeId) {
+    public Issued issue(String nodeId) {
       return issue(nodeId, List.of(nodeId), Duration.ofDays(1));
     }
 
     /** A certificate for an HTTPS endpoint at {@code ip}: SAN IP address and DNS {@code cn}. */
-    Issued issueForIp(String cn, String ip) {
+    public Issued issueForIp(String cn, String ip) {
       return issue(cn, List.of(cn, "ip:" + ip), Duration.ofDays(1));
     }
 
@@ -60,7 +60,7 @@ final class TestPki {
      * A certificate with CN {@code cn} and the given SAN names (none: CN only); a name written
      * {@code ip:<address>} becomes an IP address SAN.
      */
-    Issued issue(String cn, List<String> dnsNames, Duration validity) {
+    public Issued issue(String cn, List<String> dnsNames, Duration validity) {
       try {
         KeyPair keys = ecKeys();
         Instant now = Instant.now();
@@ -96,16 +96,16 @@ final class TestPki {
   }
 
   /** A node certificate and its key. */
-  record Issued(X509Certificate cert, KeyPair keys, Ca ca) {
+  public record Issued(X509Certificate cert, KeyPair keys, Ca ca) {
     /** Writes the certificate (followed by nothing: the CA is not an intermediate) and the PKCS#8 key. */
-    void write(Path certFile, Path keyFile) {
+    public void write(Path certFile, Path keyFile) {
       writeAtomically(certFile, pem("CERTIFICATE", encoded(cert)));
       writeAtomically(keyFile, pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
     }
   }
 
   /** A new self-signed CA. */
-  static Ca newCa(String name) {
+  public static Ca newCa(String name) {
     try {
       KeyPair keys = ecKeys();
       Instant now = Instant.now();
@@ -129,7 +129,7 @@ final class TestPki {
   }
 
   /** Writes CA certificates as one PEM bundle. */
-  static void writeBundle(Path file, Ca... cas) {
+  public static void writeBundle(Path file, Ca... cas) {
     StringBuilder s = new StringBuilder();
     for (Ca ca : cas) {
       s.append(pem("CERTIFICATE", encoded(ca.cert())));
@@ -156,14 +156,14 @@ final class TestPki {
     }
   }
 
-  static String pem(String type, byte[] der) {
+  public static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n"
         + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
         + "\n-----END " + type + "-----\n";
   }
 
   /** Temp file + rename, as an operator's deploy tool would: a reader never sees half a file. */
-  static void writeAtomically(Path file, String content) {
+  public static void writeAtomically(Path file, String content) {
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
       Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".pki", ".tmp");

@@ -1,16 +1,17 @@
-package dev.edgesync.engine.replication;
+package dev.edgesync.engine.storage;
 
-import dev.edgesync.engine.storage.KvStore;
 import java.util.List;
 
 /**
  * A {@link KvStore} whose {@link #close()} does nothing, so that a test can "restart" a node over
- * the same in-memory data (the store closes its key-value store on close).
+ * the same in-memory data, as a process restarted over the same LevelDB directory would (the
+ * store closes its key-value store on close and on a simulated crash).
  */
-final class KeepOpenKvStore implements KvStore {
+public final class KeepOpenKvStore implements KvStore {
   private final KvStore delegate;
 
-  KeepOpenKvStore(KvStore delegate) {
+  /** Wraps {@code delegate}, which stays open until the test ends. */
+  public KeepOpenKvStore(KvStore delegate) {
     this.delegate = delegate;
   }
 
@@ -41,6 +42,6 @@ final class KeepOpenKvStore implements KvStore {
 
   @Override
   public void close() {
-    // Kept open on purpose: the next TestNode over the same data reopens it.
+    // Kept open on purpose: the next node over the same data reopens it (the disk outlives the process).
   }
 }
