@@ -84,6 +84,7 @@ final class PeerLink {
             s.heartbeatInterval(),
             s.heartbeatTimeout(),
             new Backoff(s.reconnectBaseDelay(), s.reconnectMaxDelay(), random),
+            s.maxInboundMessageBytes(),
             s.maxBatchesInFlight(),
             persisted,
             shared.clock().instant());

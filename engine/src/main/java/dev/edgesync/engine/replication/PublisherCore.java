@@ -35,6 +35,9 @@ final class PublisherCore {
   private final String cluster;
   private final String logId;
   private final int maxMessageBytes;
+  // The largest message to send on this stream: maxMessageBytes, or less if the subscriber said so.
+  private int sendLimit;
+  private String sendLimitSource = "replication.maxInboundMessageBytes";
   private final Duration heartbeatTimeout;
   private final Liveness liveness;
   private final PeerAdmission admission;
@@ -102,6 +105,7 @@ final class PublisherCore {
     this.cluster = cluster;
     this.logId = logId;
     this.maxMessageBytes = maxMessageBytes;
+    this.sendLimit = maxMessageBytes;
     this.heartbeatTimeout = heartbeatTimeout;
     this.liveness = new Liveness(heartbeatInterval, heartbeatTimeout, now);
   }
@@ -165,6 +169,12 @@ final class PublisherCore {
           "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
     }
     subscriberId = hello.getNodeId();
+    long theirLimit = Integer.toUnsignedLong(hello.getMaxMessageBytes());
+    if (theirLimit > 0 && theirLimit < maxMessageBytes) {
+      sendLimit = (int) theirLimit;
+      sendLimitSource = "replication.maxInboundMessageBytes of node '" + hello.getNodeId() + "' (it follows that"
+          + " node's limits.maxValueBytes and replication.batchMaxBytes)";
+    }
     String note = null;
     long start;
     if (!hello.getSinceLogId().equals(logId)) {
@@ -244,13 +254,13 @@ final class PublisherCore {
     for (StoredEntry stored : read.entries()) {
       Entry entry = EntryCodec.encode(stored);
       int entrySize = entry.getSerializedSize() + 6;
-      if (size + entrySize > maxMessageBytes) {
+      if (size + entrySize > sendLimit) {
         if (n == 0) {
           throw new MessageTooLargeException(
               "the entry at seq " + stored.seq() + " of node '" + nodeId + "' (key of " + stored.key().length
-                  + " bytes, value of " + stored.value().length + " bytes) does not fit a message of"
-                  + " replication.maxInboundMessageBytes = " + maxMessageBytes
-                  + " bytes: raise it above the largest value (limits.maxValueBytes) on every node");
+                  + " bytes, value of " + stored.value().length + " bytes) does not fit a message of "
+                  + sendLimit + " bytes, the " + sendLimitSource
+                  + ": give every node the same limits.maxValueBytes, at least the largest value written");
         }
         // End the batch at the last entry that fits: everything up to it is covered.
         lastSeq = read.entries().get(n - 1).seq();

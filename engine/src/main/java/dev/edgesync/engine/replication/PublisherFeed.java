@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * writer thread (it only counts a signal and, when the drain is idle, submits it to the I/O
  * executor). A work-in-progress counter guarantees one drain at a time per stream and that no
  * signal is lost: a signal that arrives while a drain runs makes it go round once more. The drain
- * reads with {@code streamChanges} (the newest commits come from the store's memory) and sends only while {@link Transport.ServerStream#isReady()},
+ * reads with {@code readChanges} (the newest commits come from the store's memory) and sends only while {@link Transport.ServerStream#isReady()},
  * so nothing is queued beyond the transport's own small buffer.
  *
  * <p><b>Threading.</b> Core decisions and sends happen under this object's lock; store reads
@@ -286,7 +286,7 @@ final class PublisherFeed implements Transport.ServerListener {
       ReplicationSettings s = shared.settings();
       ChangeBatch read;
       try {
-        read = shared.store().streamChanges(cursor, s.batchMaxEntries(), s.batchMaxBytes());
+        read = shared.store().readChanges(cursor, s.batchMaxEntries(), s.batchMaxBytes());
       } catch (RuntimeException e) {
         log.error("node {}: reading the change log after seq {} failed", shared.nodeId(), cursor, e);
         synchronized (this) {

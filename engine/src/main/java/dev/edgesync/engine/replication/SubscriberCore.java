@@ -51,6 +51,7 @@ final class SubscriberCore {
   private final Duration heartbeatTimeout;
   private final Backoff backoff;
   private final int maxBatchesInFlight;
+  private final int maxInboundMessageBytes;
   private final CatchUpProgress progress = new CatchUpProgress();
 
   // What is durably applied from the peer: every seq <= committedSeq of log logId, where
@@ -77,6 +78,8 @@ final class SubscriberCore {
   private final Map<Long, InFlight> inFlight = new HashMap<>();
 
   /**
+   * @param maxInboundMessageBytes the largest message this node accepts, told to the publisher in
+   *     {@code Hello} so that it cuts its batches to fit
    * @param maxBatchesInFlight most batches handed to the store and not yet committed; the driver
    *     asks the stream for the next message only below it (see {@link #handedOff})
    * @param persisted the watermark read from disk when the peer was added
@@ -90,6 +93,7 @@ final class SubscriberCore {
       Duration heartbeatInterval,
       Duration heartbeatTimeout,
       Backoff backoff,
+      int maxInboundMessageBytes,
       int maxBatchesInFlight,
       Watermark persisted,
       Instant now) {
@@ -104,6 +108,7 @@ final class SubscriberCore {
     this.heartbeatTimeout = heartbeatTimeout;
     this.backoff = backoff;
     this.maxBatchesInFlight = maxBatchesInFlight;
+    this.maxInboundMessageBytes = maxInboundMessageBytes;
     this.logId = persisted.peerLogId();
     this.committedSeq = persisted.isZero() || persisted.peerLogId().isEmpty() ? 0 : persisted.seq();
     this.epoch = committedSeq == 0 ? Watermark.NO_EPOCH : persisted.peerEpoch();
@@ -134,6 +139,7 @@ final class SubscriberCore {
             .setSinceLogId(logId)
             .setSinceSeq(logId.isEmpty() ? 0 : committedSeq)
             .setSinceEpoch(logId.isEmpty() ? Watermark.NO_EPOCH : epoch)
+            .setMaxMessageBytes(maxInboundMessageBytes)
             .build();
     current.liveness.sent(now);
     return new Opening(current.id, hello, reconnect);

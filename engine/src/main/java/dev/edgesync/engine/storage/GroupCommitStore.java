@@ -120,7 +120,7 @@ import org.slf4j.LoggerFactory;
 public final class GroupCommitStore implements VersionedStore {
   private static final Logger log = LoggerFactory.getLogger(GroupCommitStore.class);
 
-  /** Newest commits held in memory for replication streams ({@link #streamChanges}). */
+  /** Newest commits held in memory for {@link #readChanges} ({@link RecentLog}). */
   static final int RECENT_LOG_ENTRIES = 16_384;
 
   /** Byte bound of the {@link RecentLog}: 8 MiB. */
@@ -735,6 +735,11 @@ public final class GroupCommitStore implements VersionedStore {
           "readChanges needs afterSeq >= 0, maxEntries >= 1, maxBytes >= 1; got " + afterSeq + ", " + maxEntries
               + ", " + maxBytes);
     }
+    // The newest commits are in memory: a subscriber that keeps up never reads the database.
+    ChangeBatch recentRun = recent.read(afterSeq, maxEntries, maxBytes);
+    if (recentRun != null) {
+      return recentRun;
+    }
     // The head is read before the snapshot: the snapshot holds every commit up to it, and possibly
     // whole later commits whose head is not published yet. Their rows are returned too, and the
     // highest seq seen then stands for the snapshot's head (a commit's top seq always has its row
@@ -773,23 +778,6 @@ public final class GroupCommitStore implements VersionedStore {
     }
     long snapshotHead = highestSeen;
     return new ChangeBatch(entries, reachedEnd ? Math.max(lastSeq, snapshotHead) : lastSeq, snapshotHead);
-  }
-
-  /**
-   * {@inheritDoc}
-   *
-   * <p>Entries among the newest {@value #RECENT_LOG_ENTRIES} commits (at most {@value
-   * #RECENT_LOG_BYTES} bytes) come from memory ({@link RecentLog}); older ones from the database.
-   */
-  @Override
-  public ChangeBatch streamChanges(long afterSeq, int maxEntries, long maxBytes) {
-    if (afterSeq >= 0 && maxEntries >= 1 && maxBytes >= 1) {
-      ChangeBatch tail = recent.read(afterSeq, maxEntries, maxBytes);
-      if (tail != null) {
-        return tail;
-      }
-    }
-    return readChanges(afterSeq, maxEntries, maxBytes);
   }
 
   @Override
@@ -987,6 +975,7 @@ public final class GroupCommitStore implements VersionedStore {
     final List<Object> results = new ArrayList<>(); // per command: WriteResult, Counts, or null
     final List<List<StoredEntry>> stored = new ArrayList<>(); // per command
     final List<Conflict> losers = new ArrayList<>();
+    final List<Long> replacedSeqs = new ArrayList<>(); // seqs whose by-seq row this commit deletes
     int localWrites;
     long headSeq;
   }
@@ -1017,7 +1006,7 @@ public final class GroupCommitStore implements VersionedStore {
         }
         boolean tombstone = w.value == null;
         StoredEntry entry = new StoredEntry(w.key, tombstone ? EMPTY : w.value, tombstone, version, ++seq);
-        newDigest = store(entry, key, old, overlay, mutations, newDigest);
+        newDigest = store(entry, key, old, overlay, mutations, newDigest, commit.replacedSeqs);
         stored.add(entry);
         commit.results.add(new WriteResult(version, seq));
         commit.localWrites++;
@@ -1045,7 +1034,7 @@ public final class GroupCommitStore implements VersionedStore {
           switch (LwwResolver.resolve(old == null ? null : old.version, e.version())) {
             case APPLY -> {
               StoredEntry entry = new StoredEntry(e.key(), e.value(), e.tombstone(), e.version(), ++seq);
-              newDigest = store(entry, key, old, overlay, mutations, newDigest);
+              newDigest = store(entry, key, old, overlay, mutations, newDigest, commit.replacedSeqs);
               stored.add(entry);
               applied++;
             }
@@ -1066,9 +1055,7 @@ public final class GroupCommitStore implements VersionedStore {
       mutations.add(Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(clock.current())));
       mutations.add(Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(newDigest)));
       kv.write(mutations, options.sync());
-      for (List<StoredEntry> stored : commit.stored) {
-        recent.append(stored);
-      }
+      recent.append(commit.stored, commit.replacedSeqs);
       // Publish only now that the batch is durable; readers rely on head <= what is stored.
       digest = newDigest;
       headSeq = seq;
@@ -1090,11 +1077,13 @@ public final class GroupCommitStore implements VersionedStore {
       StoredVersion old,
       Map<KeyBytes, StoredVersion> overlay,
       List<Mutation> mutations,
-      StateDigest digest) {
+      StateDigest digest,
+      List<Long> replacedSeqs) {
     mutations.add(Mutation.put(stateKey(entry.key()), StoreLayout.encodeState(entry)));
     if (old != null) {
       // Deleting a row put earlier in this same batch is fine: mutations apply in order.
       mutations.add(Mutation.delete(seqKey(old.seq)));
+      replacedSeqs.add(old.seq);
       digest = digest.minus(old.contribution);
     } else {
       // Before the write: a failed commit leaves a key the filter may hold, which costs a read.

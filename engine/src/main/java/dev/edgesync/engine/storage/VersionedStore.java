@@ -92,16 +92,6 @@ public interface VersionedStore extends AutoCloseable {
    */
   ChangeBatch readChanges(long afterSeq, int maxEntries, long maxBytes);
 
-  /**
-   * {@link #readChanges} for a replication stream: the same entries, except that it may also
-   * return versions that a later commit of the same key replaced (the newer one follows in seq
-   * order). A store may serve the newest commits from memory this way, without a read of its
-   * database; last-writer-wins makes the extra versions harmless to a subscriber.
-   */
-  default ChangeBatch streamChanges(long afterSeq, int maxEntries, long maxBytes) {
-    return readChanges(afterSeq, maxEntries, maxBytes);
-  }
-
   /** Registers a listener told about every commit; returns a handle that removes it. */
   AutoCloseable addCommitListener(CommitListener listener);
 

@@ -13,6 +13,7 @@ import dev.edgesync.conflict.Version;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.AckTimeoutException;
 import dev.edgesync.engine.PeerStatus;
+import dev.edgesync.engine.storage.KeepOpenKvStore;
 import dev.edgesync.engine.storage.KvStore;
 import dev.edgesync.engine.storage.LevelDbKvStore;
 import dev.edgesync.engine.storage.MemoryKvStore;
@@ -238,6 +239,31 @@ abstract class ConvergenceSuite {
     assertEquals(Optional.of("1"), a.value("from-c"));
     assertEquals(Optional.of("1"), c.value("from-a"));
     assertEquals(List.of("site-b"), a.engine.peerStatuses().stream().map(PeerStatus::id).toList());
+  }
+
+  @Test
+  void aPublisherCutsItsBatchesToTheSubscribersSmallerMessageLimit() {
+    // A may send 8 MiB batches; B accepts messages of at most 2 MiB + 64 KiB (what a node with
+    // 1 MiB batches and 1 MiB values allows). Ten 700 KiB values fit one batch of A's, not B's.
+    int aBatch = 8 << 20;
+    TestNode a = start("site-a", new MemoryKvStore(), Clock.systemUTC(), s -> limits(s, aBatch, aBatch + (2 << 20)));
+    TestNode b = start("site-b", new MemoryKvStore(), Clock.systemUTC(), s -> limits(s, 1 << 20, (2 << 20) + (64 << 10)));
+    for (int i = 0; i < 10; i++) {
+      String key = "big-" + i;
+      keys.add(key);
+      a.store.submitLocal(TestNode.bytes(key), new byte[700 << 10]).join();
+    }
+    b.engine.addPeer(a.spec());
+    awaitConverged(a, b);
+    assertEquals(10, b.status("site-a").entriesApplied());
+    assertEquals(0, b.status("site-a").reconnects(), "no batch was refused as too large");
+  }
+
+  private static ReplicationSettings limits(ReplicationSettings s, int batchMaxBytes, int maxInboundMessageBytes) {
+    return new ReplicationSettings(
+        s.nodeId(), s.cluster(), s.listenHost(), s.listenPort(), s.heartbeatInterval(), s.heartbeatTimeout(),
+        s.reconnectBaseDelay(), s.reconnectMaxDelay(), s.batchMaxEntries(), batchMaxBytes, maxInboundMessageBytes,
+        s.maxBatchesInFlight(), s.compression(), s.security());
   }
 
   @Test

@@ -155,6 +155,40 @@ class PublisherCoreTest {
   }
 
   @Test
+  void batchesAreCutToTheSubscribersLimitWhenItIsSmaller() throws Exception {
+    PublisherCore core = core(1 << 20);
+    SubscriberMessage hello = hello("prod", 1, "", 0);
+    hello = hello.toBuilder().setHello(hello.getHello().toBuilder().setMaxMessageBytes(4096)).build();
+    core.onFirstMessage(hello, 10, now);
+    List<StoredEntry> read = new ArrayList<>();
+    for (long seq = 1; seq <= 10; seq++) {
+      read.add(stored(seq, 1000));
+    }
+    PublisherCore.Outgoing first = core.nextBatch(new ChangeBatch(read, 10, 10));
+    assertTrue(first.entries() < 10 && first.entries() > 0, "cut to the subscriber's 4096 bytes: " + first.entries());
+    assertTrue(first.message().getSerializedSize() <= 4096);
+
+    PublisherCore.MessageTooLargeException e =
+        assertThrows(
+            PublisherCore.MessageTooLargeException.class,
+            () -> core.nextBatch(new ChangeBatch(List.of(stored(11, 5000)), 11, 11)));
+    assertTrue(e.getMessage().contains("node 'site-b'"), "names the subscriber whose limit it is: " + e.getMessage());
+  }
+
+  @Test
+  void aLargerLimitOfTheSubscriberDoesNotRaiseThePublishersOwn() throws Exception {
+    PublisherCore core = core(4096);
+    SubscriberMessage hello = hello("prod", 1, "", 0);
+    hello = hello.toBuilder().setHello(hello.getHello().toBuilder().setMaxMessageBytes(16 << 20)).build();
+    core.onFirstMessage(hello, 10, now);
+    List<StoredEntry> read = new ArrayList<>();
+    for (long seq = 1; seq <= 10; seq++) {
+      read.add(stored(seq, 1000));
+    }
+    assertTrue(core.nextBatch(new ChangeBatch(read, 10, 10)).message().getSerializedSize() <= 4096);
+  }
+
+  @Test
   void nothingToSendWhenCaughtUpAndOneOversizeEntryIsAClearError() throws Exception {
     PublisherCore core = core(2048);
     core.onFirstMessage(hello("prod", 1, "", 0), 0, now);

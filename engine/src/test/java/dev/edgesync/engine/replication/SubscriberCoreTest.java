@@ -30,6 +30,7 @@ class SubscriberCoreTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
   private static final String LOG = "log-1";
   private static final int MAX_IN_FLIGHT = 2;
+  private static final int MAX_MESSAGE_BYTES = 3 << 20;
 
   private Instant now = Instant.parse("2026-11-22T10:00:00Z");
 
@@ -42,6 +43,7 @@ class SubscriberCoreTest {
         INTERVAL,
         TIMEOUT,
         new Backoff(Duration.ofMillis(200), Duration.ofSeconds(30), new SplittableRandom(1)),
+        MAX_MESSAGE_BYTES,
         MAX_IN_FLIGHT,
         persisted,
         now);
@@ -88,6 +90,7 @@ class SubscriberCoreTest {
     assertEquals(ProtocolVersion.CURRENT, hello.getProtocolVersion());
     assertEquals(LOG, hello.getSinceLogId());
     assertEquals(42, hello.getSinceSeq());
+    assertEquals(MAX_MESSAGE_BYTES, hello.getMaxMessageBytes(), "the publisher cuts batches to fit it");
   }
 
   @Test

@@ -186,4 +186,41 @@ class GroupCommitStoreRestartTest {
       assertEquals(store.recomputeDigest(), store.digest());
     }
   }
+
+  @Test
+  void theChangeLogReadFromMemoryIsTheOneTheDatabaseHolds() {
+    // More commits than the recent log holds, with overwrites inside and outside it: a read from
+    // seq 0 starts in the database and continues in memory; after a restart it is all database.
+    List<String> before;
+    try (GroupCommitStore store = open("node-a")) {
+      // Each round joins before the next: the write queue holds 10,000.
+      List<CompletableFuture<WriteResult>> writes = new ArrayList<>();
+      for (int i = 0; i < 15_000; i++) {
+        writes.add(store.submitLocal(bytes("k" + i), bytes("v" + i)));
+        if (writes.size() == 5_000) {
+          writes.forEach(CompletableFuture::join);
+          writes.clear();
+        }
+      }
+      for (int i = 0; i < 15_000; i += 3) {
+        writes.add(store.submitLocal(bytes("k" + i), bytes("again" + i)));
+      }
+      writes.forEach(CompletableFuture::join);
+      writes.clear();
+      for (int i = 14_000; i < 15_000; i++) {
+        writes.add(store.submitLocal(bytes("k" + i), bytes("third" + i)));
+      }
+      writes.forEach(CompletableFuture::join);
+      assertTrue(store.headSeq() > GroupCommitStore.RECENT_LOG_ENTRIES, "the log is longer than the recent log");
+      before = describe(StoreFixtures.allChanges(store));
+      assertEquals(15_000, before.size(), "one entry per key: replaced versions are left out");
+    }
+    try (GroupCommitStore store = open("node-a")) {
+      assertEquals(before, describe(StoreFixtures.allChanges(store)));
+    }
+  }
+
+  private static List<String> describe(List<StoredEntry> log) {
+    return log.stream().map(e -> e.seq() + ":" + string(e.key()) + "=" + string(e.value())).toList();
+  }
 }

@@ -146,32 +146,6 @@ class GroupCommitStoreTest {
     assertEquals(1, store.readChanges(0, 100, 1).entries().size());
   }
 
-  @ParameterizedTest
-  @EnumSource(Backend.class)
-  void streamChangesServesTheNewestCommitsFromMemoryWithReplacedVersionsToo(Backend backend) {
-    GroupCommitStore store = open(backend);
-    for (int i = 0; i < 10; i++) {
-      store.submitLocal(bytes("k" + i), bytes("value-" + i)).join();
-    }
-    store.submitLocal(bytes("k3"), bytes("again")).join(); // seq 11 replaces seq 4
-
-    ChangeBatch streamed = store.streamChanges(0, 100, 1 << 20);
-    assertEquals(11, streamed.entries().size(), "the recent log keeps seq 4 too");
-    assertEquals(11, streamed.lastSeq());
-    assertEquals(11, streamed.headSeq());
-    assertEquals("again", string(streamed.entries().get(10).value()));
-    // Paging and limits as readChanges.
-    ChangeBatch page = store.streamChanges(3, 2, 1 << 20);
-    assertEquals(List.of(4L, 5L), page.entries().stream().map(StoredEntry::seq).toList());
-
-    // Applied elsewhere, the extra version changes nothing: same state, same digest.
-    GroupCommitStore replica =
-        open(backend.open(dir.resolve("replica")), StoreFixtures.options("node-r", clock));
-    replica.submitRemote("node-a", streamed.entries()).join();
-    assertEquals(store.digest(), replica.digest());
-    assertEquals("again", string(replica.get(bytes("k3")).orElseThrow().value()));
-  }
-
   private static List<String> keys(List<StoredEntry> entries) {
     return entries.stream().map(e -> string(e.key())).toList();
   }

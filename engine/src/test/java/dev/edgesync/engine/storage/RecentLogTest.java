@@ -24,6 +24,10 @@ class RecentLogTest {
     return out;
   }
 
+  private static void append(RecentLog log, List<StoredEntry> entries, Long... replaced) {
+    log.append(List.of(entries), List.of(replaced));
+  }
+
   private static List<Long> seqs(ChangeBatch b) {
     return b.entries().stream().map(StoredEntry::seq).toList();
   }
@@ -35,7 +39,7 @@ class RecentLogTest {
     assertEquals(10, log.read(10, 5, 1 << 20).lastSeq());
     assertNull(log.read(9, 5, 1 << 20), "seq 10 was committed before the run started");
 
-    log.append(run(11, 20));
+    append(log, run(11, 20));
     ChangeBatch first = log.read(10, 4, 1 << 20);
     assertEquals(List.of(11L, 12L, 13L, 14L), seqs(first));
     assertEquals(14, first.lastSeq());
@@ -52,13 +56,13 @@ class RecentLogTest {
   @Test
   void oldEntriesDropOffAtTheEntryAndByteBounds() {
     RecentLog log = new RecentLog(0, 8, 1 << 20);
-    log.append(run(1, 20));
+    append(log, run(1, 20));
     assertNull(log.read(11, 100, 1 << 20), "only seqs 13..20 are held");
     assertEquals(List.of(13L, 14L, 15L, 16L, 17L, 18L, 19L, 20L), seqs(log.read(12, 100, 1 << 20)));
 
     int size = entry(1, "k1").approximateBytes();
     RecentLog small = new RecentLog(0, 100, size * 3L);
-    small.append(run(1, 9)); // keys k1..k9: one byte each, same size
+    append(small, run(1, 9)); // keys k1..k9: one byte each, same size
     assertNull(small.read(5, 100, 1 << 20), "three entries fit the byte bound: seqs 7..9");
     assertEquals(List.of(7L, 8L, 9L), seqs(small.read(6, 100, 1 << 20)));
   }
@@ -66,7 +70,7 @@ class RecentLogTest {
   @Test
   void aBatchStopsAtItsByteLimitButHoldsAtLeastOneEntry() {
     RecentLog log = new RecentLog(0, 100, 1 << 20);
-    log.append(run(1, 9));
+    append(log, run(1, 9));
     int size = entry(1, "k1").approximateBytes();
     assertEquals(List.of(1L, 2L), seqs(log.read(0, 100, size * 2L + 1)));
     assertEquals(List.of(1L), seqs(log.read(0, 100, 1)));
@@ -75,9 +79,30 @@ class RecentLogTest {
   @Test
   void aGapInSeqsStartsANewRun() {
     RecentLog log = new RecentLog(0, 100, 1 << 20);
-    log.append(run(1, 5));
-    log.append(run(8, 9));
+    append(log, run(1, 5));
+    append(log, run(8, 9));
     assertNull(log.read(5, 100, 1 << 20), "seqs 6 and 7 were never appended");
     assertEquals(List.of(8L, 9L), seqs(log.read(7, 100, 1 << 20)));
+  }
+
+  @Test
+  void aReplacedVersionIsLeftOutButItsSeqIsCovered() {
+    RecentLog log = new RecentLog(0, 100, 1 << 20);
+    append(log, run(1, 5));
+    // Seq 6 writes k2 again: the commit deletes seq 2's by-seq row, and so empties its slot.
+    append(log, List.of(entry(6, "k2")), 2L);
+    assertEquals(List.of(1L, 3L, 4L, 5L, 6L), seqs(log.read(0, 100, 1 << 20)));
+    assertEquals(List.of(1L, 3L), seqs(log.read(0, 2, 1 << 20)));
+    assertEquals(3, log.read(0, 2, 1 << 20).lastSeq());
+    // Replaced slots at the end of the run are covered when the read reaches the head.
+    append(log, List.of(entry(7, "k7")));
+    append(log, List.of(entry(8, "k7")), 7L);
+    ChangeBatch tail = log.read(6, 100, 1 << 20);
+    assertEquals(List.of(8L), seqs(tail));
+    assertEquals(8, tail.lastSeq());
+    // Replaced twice: only the newest version is left.
+    append(log, List.of(entry(9, "k1")), 1L);
+    append(log, List.of(entry(10, "k1")), 9L);
+    assertEquals(List.of(3L, 4L, 5L, 6L, 8L, 10L), seqs(log.read(0, 100, 1 << 20)));
   }
 }
