@@ -21,9 +21,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The publisher's read of its change log ({@code readChanges}: a by-seq iterator plus one state
- * row read per entry, at a snapshot), in batches of 1000 as replication reads them. Score: entries
- * per second. This is what bounds how fast a node can serve a catch-up.
+ * The publisher's read of its change log ({@code readChanges}), in batches of 1000 as replication
+ * reads them. Score: entries per second. {@code from = database}: the store was reopened after it
+ * was filled, so every read is a by-seq iterator plus one state-row read per entry at a snapshot;
+ * that is what bounds how fast a node serves a catch-up. {@code from = recent}: the reads stay in
+ * the newest seqs, which the store serves from its recent log in memory, as it does for
+ * subscribers that keep up.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -38,9 +41,13 @@ public class ReadChangesBench {
   @Param({"200000"})
   public int entries;
 
+  @Param({"database", "recent"})
+  public String from;
+
   private Path dir;
   private GroupCommitStore store;
   private long cursor;
+  private long first; // the cursor restarts here
 
   @Setup(Level.Trial)
   public void setUp() {
@@ -49,6 +56,14 @@ public class ReadChangesBench {
     byte[] value = new byte[100];
     Arrays.fill(value, (byte) 'x');
     Stores.fill(store, "k", entries, value);
+    if (from.equals("database")) {
+      store.close();
+      store = Stores.open(dir, false);
+    } else {
+      // Inside the recent log, with a batch to spare at its old end.
+      first = entries - GroupCommitStore.RECENT_LOG_ENTRIES + BATCH;
+    }
+    cursor = first;
   }
 
   @TearDown(Level.Trial)
@@ -60,7 +75,7 @@ public class ReadChangesBench {
   @Benchmark
   public ChangeBatch readBatch() {
     ChangeBatch b = store.readChanges(cursor, BATCH, 2 * 1024 * 1024);
-    cursor = b.lastSeq() + BATCH >= entries ? 0 : b.lastSeq();
+    cursor = b.lastSeq() + BATCH >= entries ? first : b.lastSeq();
     return b;
   }
 }

@@ -120,8 +120,8 @@ import org.slf4j.LoggerFactory;
 public final class GroupCommitStore implements VersionedStore {
   private static final Logger log = LoggerFactory.getLogger(GroupCommitStore.class);
 
-  /** Newest commits held in memory for {@link #readChanges} ({@link RecentLog}). */
-  static final int RECENT_LOG_ENTRIES = 16_384;
+  /** Newest seqs of the change log held in memory for {@link #readChanges} ({@code RecentLog}). */
+  public static final int RECENT_LOG_ENTRIES = 16_384;
 
   /** Byte bound of the {@link RecentLog}: 8 MiB. */
   static final long RECENT_LOG_BYTES = 8L << 20;
