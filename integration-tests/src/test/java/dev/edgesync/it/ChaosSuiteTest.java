@@ -3,6 +3,7 @@ package dev.edgesync.it;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.common.util.concurrent.RateLimiter;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -72,6 +73,7 @@ class ChaosSuiteTest {
   static final String REPLAY = "./mvnw -B -pl integration-tests verify -Dtest=ChaosSuiteTest -Dedgesync.chaos.seed=" + SEED;
   static final Duration MAX_SKEW = Duration.ofSeconds(60); // the node program's default maxClockSkew
   static final int KEYS = 40;
+  static final double WRITES_PER_SECOND_PER_NODE = 28;
 
   // ---- run-wide figures (printed after every round and at the end) ----
   static final Map<String, AtomicInteger> FAULTS = new ConcurrentHashMap<>();
@@ -313,7 +315,7 @@ class ChaosSuiteTest {
         say(name + ": " + steps + " fault steps");
         for (int i = 0; i < steps; i++) {
           step(pool);
-          Thread.sleep(100 + random.nextInt(500));
+          letWritesRun(10 + random.nextInt(50), "under step " + (i + 1));
         }
         heal();
         writing.set(false);
@@ -358,18 +360,36 @@ class ChaosSuiteTest {
 
     void writerLoop(String id, SplittableRandom r) {
       NodeProcess node = c.node(id);
+      // About 28 writes/s per node, whatever the node answers (a refused connection included).
+      RateLimiter pace = RateLimiter.create(WRITES_PER_SECOND_PER_NODE);
       while (writing.get()) {
         try {
           if (!p.writable.get(id).get() || !node.isAlive()) {
-            Thread.sleep(50);
+            await("node " + id + " writable again, or the round's writes over")
+                .atMost(Duration.ofMinutes(5))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> !writing.get() || (p.writable.get(id).get() && node.isAlive()));
             continue;
           }
+          pace.acquire();
           write(id, r.nextInt(10) < 3, "k" + r.nextInt(KEYS));
-          Thread.sleep(10 + r.nextInt(50));
         } catch (InterruptedException e) {
           return;
         }
       }
+    }
+
+    /**
+     * Lets the cluster run on under the current faults until {@code n} more writes have completed
+     * (acknowledged, failed or unknown): fault phases are measured in work done, not in time. At
+     * most one node is down or stopped at once, so the others' writers always make progress.
+     */
+    void letWritesRun(int n, String phase) {
+      long target = h.invoked() + n;
+      await(n + " more writes " + phase)
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(5))
+          .until(() -> h.invoked() >= target);
     }
 
     /** One write with its outcome recorded; false if the node refused the connection (nothing sent). */
@@ -390,8 +410,8 @@ class ChaosSuiteTest {
         }
         return true;
       } catch (ConnectException | HttpConnectTimeoutException e) {
-        // No connection: the request was never sent (node down or starting). Not a write.
-        Thread.sleep(100);
+        // No connection: the request was never sent (node down or starting). Not a write; the
+        // writer's pace spaces the retries.
         return false;
       } catch (IOException e) {
         h.record(new ChaosHistory.Op(id, key, value, ChaosHistory.Outcome.UNKNOWN, 0, null, 0, e.toString()), before);
@@ -536,16 +556,16 @@ class ChaosSuiteTest {
     void killDuringWrites() throws Exception {
       String v = pick();
       kill(v, "kill9-during-writes");
-      Thread.sleep(random.nextInt(1500));
+      letWritesRun(random.nextInt(150), "while " + v + " is down");
       restart(v);
     }
 
     void killMidCatchUp() throws Exception {
       String v = pick();
       kill(v, "kill9-during-writes");
-      Thread.sleep(1000 + random.nextInt(2000)); // the others write on: v has something to catch up
+      letWritesRun(100 + random.nextInt(200), "on the others, for " + v + " to catch up");
       restart(v);
-      Thread.sleep(random.nextInt(600));
+      letWritesRun(random.nextInt(60), "while " + v + " catches up");
       kill(v, "kill9-mid-catch-up");
       restart(v);
     }
@@ -569,7 +589,7 @@ class ChaosSuiteTest {
       for (Future<?> f : burst) {
         f.get(60, TimeUnit.SECONDS);
       }
-      Thread.sleep(random.nextInt(40));
+      letWritesRun(random.nextInt(4), "after the burst on " + a);
       kill(b, "kill9-after-burst");
       restart(b);
     }
@@ -577,12 +597,12 @@ class ChaosSuiteTest {
     void pause() throws Exception {
       String v = pick();
       long pid = c.node(v).pid();
-      long ms = 300L + random.nextInt(4500);
+      int writes = 30 + random.nextInt(450);
       signal("-STOP", pid);
       fault("sigstop");
-      say("SIGSTOP " + v + " for " + ms + " ms");
+      say("SIGSTOP " + v + " for " + writes + " writes of the others");
       try {
-        Thread.sleep(ms);
+        letWritesRun(writes, "while " + v + " is stopped");
       } finally {
         signal("-CONT", pid);
       }
