@@ -37,6 +37,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -308,14 +310,7 @@ public final class GroupCommitStore implements VersionedStore {
    */
   private static void verifyDigest(KvStore kv, String location, StateDigest stored, KeyFilter keyFilter) {
     long start = System.nanoTime();
-    StateDigest[] sum = {StateDigest.EMPTY};
-    scanState(
-        kv,
-        (key, row) -> {
-          sum[0] = sum[0].plus(StateDigest.contribution(StoreLayout.decodeState(key, row)));
-          keyFilter.add(key);
-        });
-    StateDigest actual = sum[0];
+    StateDigest actual = digestOf(kv, keyFilter::add);
     if (!actual.equals(stored)) {
       throw new StorageException(
           "database at " + location + " is damaged: its state no longer sums to the digest recorded with its last"
@@ -410,17 +405,23 @@ public final class GroupCommitStore implements VersionedStore {
    */
   @Override
   public StateDigest recomputeDigest() {
-    return digestOf(kv);
+    return digestOf(kv, key -> {});
   }
 
-  private static StateDigest digestOf(KvStore kv) {
+  /** Sums the digest of the whole state table; {@code eachKey} sees every user key on the way. */
+  private static StateDigest digestOf(KvStore kv, Consumer<byte[]> eachKey) {
     StateDigest[] sum = {StateDigest.EMPTY};
-    scanState(kv, (key, row) -> sum[0] = sum[0].plus(StateDigest.contribution(StoreLayout.decodeState(key, row))));
+    scanState(
+        kv,
+        (key, row) -> {
+          sum[0] = sum[0].plus(StateDigest.contribution(StoreLayout.decodeState(key, row)));
+          eachKey.accept(key);
+        });
     return sum[0];
   }
 
   /** Calls {@code visitor} with the user key and the row of every state row, in key order. */
-  private static void scanState(KvStore kv, java.util.function.BiConsumer<byte[], byte[]> visitor) {
+  private static void scanState(KvStore kv, BiConsumer<byte[], byte[]> visitor) {
     byte[] prefix = {StoreLayout.STATE};
     try (KvStore.Snapshot snapshot = kv.snapshot();
         KvStore.RowIterator rows = kv.iterate(snapshot, prefix)) {
