@@ -1,5 +1,6 @@
 package dev.edgesync.engine;
 
+import dev.edgesync.engine.replication.PeerStatus;
 import java.util.List;
 
 /**

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.edgesync.engine.replication.InMemoryTransport;
-import dev.edgesync.engine.storage.StorageException;
+import dev.edgesync.engine.storage.errors.StorageException;
+import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

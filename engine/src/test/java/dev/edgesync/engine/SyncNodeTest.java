@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.discovery.ConfigException;
+import dev.edgesync.engine.storage.Durability;
 import dev.edgesync.engine.storage.LimitExceededException;
 import dev.edgesync.engine.storage.NodeIdMismatchException;
 import dev.edgesync.engine.storage.WriteResult;

@@ -3,7 +3,7 @@ package dev.edgesync.it;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
-import dev.edgesync.engine.replication.EntryChecksum;
+import dev.edgesync.engine.replication.wire.EntryChecksum;
 import dev.edgesync.proto.Entry;
 import dev.edgesync.proto.Hello;
 import dev.edgesync.proto.PublisherMessage;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.util.concurrent.RateLimiter;
 import com.google.protobuf.ByteString;
-import dev.edgesync.engine.replication.ProtocolVersion;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.proto.Ack;
 import dev.edgesync.proto.Heartbeat;
 import dev.edgesync.proto.Hello;

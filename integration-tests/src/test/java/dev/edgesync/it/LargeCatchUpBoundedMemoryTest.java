@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.edgesync.engine.Durability;
 import dev.edgesync.engine.SyncNode;
+import dev.edgesync.engine.storage.Durability;
 import dev.edgesync.engine.storage.WriteResult;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

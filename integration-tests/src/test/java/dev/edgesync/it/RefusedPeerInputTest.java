@@ -3,7 +3,7 @@ package dev.edgesync.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.edgesync.engine.replication.ProtocolVersion;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.proto.Batch;
 import dev.edgesync.proto.Entry;
 import dev.edgesync.proto.Hello;

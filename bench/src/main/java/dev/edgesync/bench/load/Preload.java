@@ -1,8 +1,8 @@
 package dev.edgesync.bench.load;
 
-import dev.edgesync.engine.Durability;
 import dev.edgesync.engine.NodeStatus;
 import dev.edgesync.engine.SyncNode;
+import dev.edgesync.engine.storage.Durability;
 import dev.edgesync.engine.storage.WriteResult;
 import java.nio.file.Path;
 import java.util.ArrayDeque;

@@ -2,9 +2,9 @@ package dev.edgesync.bench.micro;
 
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.GroupCommitStore;
-import dev.edgesync.engine.storage.LevelDbKvStore;
 import dev.edgesync.engine.storage.StoreOptions;
 import dev.edgesync.engine.storage.WriteResult;
+import dev.edgesync.engine.storage.kv.LevelDbKvStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,9 +1,13 @@
 package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
-import dev.edgesync.engine.PeerStatus;
+import dev.edgesync.engine.replication.core.Backoff;
+import dev.edgesync.engine.replication.core.Failure;
+import dev.edgesync.engine.replication.core.SubscriberCore;
+import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.storage.ApplyResult;
 import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.proto.Ack;
 import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.SubscriberMessage;

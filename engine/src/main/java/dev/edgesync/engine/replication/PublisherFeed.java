@@ -1,6 +1,13 @@
 package dev.edgesync.engine.replication;
 
+import dev.edgesync.engine.logging.RateLimitedLog;
+import dev.edgesync.engine.replication.core.Failure;
+import dev.edgesync.engine.replication.core.PeerAdmission;
+import dev.edgesync.engine.replication.core.PublisherCore;
+import dev.edgesync.engine.replication.core.SubscriberStats;
+import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.SubscriberMessage;
 import java.time.Instant;

@@ -1,11 +1,12 @@
 package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
-import dev.edgesync.engine.AckTimeoutException;
-import dev.edgesync.engine.PeerStatus;
 import dev.edgesync.engine.metrics.EngineMetrics;
-import dev.edgesync.engine.storage.StorageException;
+import dev.edgesync.engine.replication.core.AckTracker;
+import dev.edgesync.engine.replication.core.SubscriberStats;
 import dev.edgesync.engine.storage.VersionedStore;
+import dev.edgesync.engine.storage.errors.StorageException;
+import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.watermark.Watermark;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;

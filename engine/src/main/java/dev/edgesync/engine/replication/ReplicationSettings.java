@@ -1,6 +1,7 @@
 package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.security.SecuritySettings;
 import java.time.Duration;
 import java.util.Objects;
 

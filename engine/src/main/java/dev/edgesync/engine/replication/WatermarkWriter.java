@@ -1,5 +1,6 @@
 package dev.edgesync.engine.replication;
 
+import dev.edgesync.engine.replication.core.CoalescingSlot;
 import dev.edgesync.watermark.Watermark;
 import dev.edgesync.watermark.WatermarkStore;
 import java.util.concurrent.CompletableFuture;

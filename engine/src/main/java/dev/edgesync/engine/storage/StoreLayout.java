@@ -1,6 +1,7 @@
 package dev.edgesync.engine.storage;
 
 import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.storage.errors.StorageException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

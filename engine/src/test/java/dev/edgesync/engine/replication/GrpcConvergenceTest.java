@@ -1,5 +1,7 @@
 package dev.edgesync.engine.replication;
 
+import dev.edgesync.engine.transport.Transport;
+import dev.edgesync.engine.transport.grpc.GrpcTransport;
 import java.net.ServerSocket;
 
 /** The convergence suite over {@link GrpcTransport} on loopback, ephemeral ports. */

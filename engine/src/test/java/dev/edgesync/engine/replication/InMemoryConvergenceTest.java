@@ -3,6 +3,8 @@ package dev.edgesync.engine.replication;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgesync.engine.transport.Transport;
+import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
 import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;

@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.engine.storage.KeepOpenKvStore;
-import dev.edgesync.engine.storage.KvStore;
-import dev.edgesync.engine.storage.LevelDbKvStore;
-import dev.edgesync.engine.storage.MemoryKvStore;
+import dev.edgesync.engine.storage.kv.KvStore;
+import dev.edgesync.engine.storage.kv.LevelDbKvStore;
+import dev.edgesync.engine.storage.kv.MemoryKvStore;
+import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,13 +1,13 @@
 package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
-import dev.edgesync.engine.PeerStatus;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.GroupCommitStore;
-import dev.edgesync.engine.storage.KvStore;
 import dev.edgesync.engine.storage.StoreOptions;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.WriteResult;
+import dev.edgesync.engine.storage.kv.KvStore;
+import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.watermark.WatermarkStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -19,17 +19,17 @@ import java.util.concurrent.ScheduledExecutorService;
  * One node of a test cluster: a real {@link GroupCommitStore} over a {@link KvStore}, a real
  * {@link WatermarkStore} in a temp directory and a {@link ReplicationEngine} on a test transport.
  */
-final class TestNode implements AutoCloseable {
+public final class TestNode implements AutoCloseable {
   final String id;
   final Path dir;
   final KvStore kv;
-  final GroupCommitStore store;
+  public final GroupCommitStore store;
   final WatermarkStore watermarks;
-  final EngineMetrics metrics;
-  final ReplicationEngine engine;
+  public final EngineMetrics metrics;
+  public final ReplicationEngine engine;
   final String host;
 
-  TestNode(
+  public TestNode(
       String id,
       Path dir,
       KvStore kv,
@@ -51,11 +51,11 @@ final class TestNode implements AutoCloseable {
   }
 
   /** The spec other nodes use to reach this one. */
-  PeerSpec spec() {
+  public PeerSpec spec() {
     return new PeerSpec(id, host, engine.boundPort());
   }
 
-  WriteResult put(String key, String value) {
+  public WriteResult put(String key, String value) {
     return store.submitLocal(bytes(key), bytes(value)).join();
   }
 
@@ -63,15 +63,15 @@ final class TestNode implements AutoCloseable {
     return store.submitLocal(bytes(key), null).join();
   }
 
-  Optional<StoredEntry> get(String key) {
+  public Optional<StoredEntry> get(String key) {
     return store.get(bytes(key));
   }
 
-  Optional<String> value(String key) {
+  public Optional<String> value(String key) {
     return get(key).filter(e -> !e.tombstone()).map(e -> new String(e.value(), StandardCharsets.UTF_8));
   }
 
-  PeerStatus status(String peerId) {
+  public PeerStatus status(String peerId) {
     return engine.peerStatuses().stream()
         .filter(s -> s.id().equals(peerId))
         .findFirst()

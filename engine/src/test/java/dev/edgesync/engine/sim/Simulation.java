@@ -2,12 +2,12 @@ package dev.edgesync.engine.sim;
 
 import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
-import dev.edgesync.engine.replication.InMemoryTransport;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoreClosedException;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.WriteResult;
+import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
 import dev.edgesync.watermark.Watermark;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -9,6 +9,7 @@ import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.StoreFixtures.Backend;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
+import dev.edgesync.engine.storage.kv.KvStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;

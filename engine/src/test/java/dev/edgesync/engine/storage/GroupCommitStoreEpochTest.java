@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgesync.engine.storage.errors.StorageException;
+import dev.edgesync.engine.storage.kv.LevelDbKvStore;
+import dev.edgesync.engine.storage.kv.MemoryKvStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -13,6 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
+import dev.edgesync.engine.storage.errors.StorageException;
+import dev.edgesync.engine.storage.kv.MemoryKvStore;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

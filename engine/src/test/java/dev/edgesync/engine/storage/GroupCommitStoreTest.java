@@ -18,6 +18,8 @@ import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.StoreFixtures.Backend;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
+import dev.edgesync.engine.storage.errors.StorageException;
+import dev.edgesync.engine.storage.kv.KvStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.edgesync.engine.storage;
 
+import dev.edgesync.engine.storage.kv.KvStore;
 import java.util.List;
 
 /**

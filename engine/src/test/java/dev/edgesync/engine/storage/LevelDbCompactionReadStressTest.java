@@ -10,6 +10,7 @@ import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
+import dev.edgesync.engine.storage.kv.LevelDbKvStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,9 @@
 package dev.edgesync.engine.storage;
 
 import dev.edgesync.engine.metrics.EngineMetrics;
+import dev.edgesync.engine.storage.kv.KvStore;
+import dev.edgesync.engine.storage.kv.LevelDbKvStore;
+import dev.edgesync.engine.storage.kv.MemoryKvStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,24 +14,24 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Shared helpers of the storage tests: backends, a hand-moved wall clock, options. */
-final class StoreFixtures {
+public final class StoreFixtures {
   /** 2026-11-22T00:00:00Z: a wall clock well inside the HLC's 48-bit range. */
-  static final long BASE_MILLIS = 1_795_305_600_000L;
+  public static final long BASE_MILLIS = 1_795_305_600_000L;
 
   private StoreFixtures() {}
 
   /** The two {@link KvStore} implementations the store runs on. */
-  enum Backend {
+  public enum Backend {
     MEMORY,
     LEVELDB;
 
-    KvStore open(Path dir) {
+    public KvStore open(Path dir) {
       return this == MEMORY ? new MemoryKvStore() : LevelDbKvStore.open(dir.resolve("db"));
     }
   }
 
   /** A wall clock moved by hand. */
-  static final class ManualClock implements InstantSource {
+  public static final class ManualClock implements InstantSource {
     private final AtomicLong millis;
 
     ManualClock(long millis) {
@@ -74,15 +77,15 @@ final class StoreFixtures {
         conflicts);
   }
 
-  static GroupCommitStore open(KvStore kv, StoreOptions options) {
+  public static GroupCommitStore open(KvStore kv, StoreOptions options) {
     return GroupCommitStore.open(kv, "test-db", options, EngineMetrics.noRegistry());
   }
 
-  static byte[] bytes(String s) {
+  public static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  static String string(byte[] b) {
+  public static String string(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
   }
 

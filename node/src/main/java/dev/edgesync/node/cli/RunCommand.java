@@ -2,7 +2,7 @@ package dev.edgesync.node.cli;
 
 import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.engine.storage.NodeIdMismatchException;
-import dev.edgesync.engine.storage.StorageException;
+import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.node.Main;
 import dev.edgesync.node.config.ConfigLoader;
 import dev.edgesync.node.config.ConfigOverrides;

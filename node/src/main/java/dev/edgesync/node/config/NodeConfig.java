@@ -1,8 +1,8 @@
 package dev.edgesync.node.config;
 
 import dev.edgesync.discovery.PeerSet;
-import dev.edgesync.engine.Durability;
-import dev.edgesync.engine.replication.SecuritySettings;
+import dev.edgesync.engine.security.SecuritySettings;
+import dev.edgesync.engine.storage.Durability;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

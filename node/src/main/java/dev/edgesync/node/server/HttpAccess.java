@@ -1,7 +1,7 @@
 package dev.edgesync.node.server;
 
 import dev.edgesync.discovery.ConfigException;
-import dev.edgesync.engine.replication.ClusterToken;
+import dev.edgesync.engine.security.ClusterToken;
 import dev.edgesync.node.config.NodeConfig;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.CertificateUtils;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.NodeStatus;
-import dev.edgesync.engine.PeerStatus;
+import dev.edgesync.engine.replication.PeerStatus;
 
 /** The JSON shapes of the HTTP API, in one place so that their field names stay stable. */
 public final class Json {

@@ -63,7 +63,7 @@ public final class NodeServer implements AutoCloseable {
    * Starts a node program from a resolved configuration.
    *
    * @throws HttpBindException if the HTTP address cannot be bound (nothing else was started)
-   * @throws dev.edgesync.engine.storage.StorageException if the database cannot be opened
+   * @throws dev.edgesync.engine.storage.errors.StorageException if the database cannot be opened
    * @throws dev.edgesync.engine.storage.NodeIdMismatchException if the data dir belongs to another
    *     node id
    * @throws RuntimeException if the node cannot start for another reason (e.g. the gRPC port is

@@ -1,0 +1,386 @@
+package dev.edgesync.engine.replication.core;
+
+import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.replication.wire.EntryCodec;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
+import dev.edgesync.engine.replication.wire.StreamStatus;
+import dev.edgesync.engine.replication.wire.Untrusted;
+import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.proto.Batch;
+import dev.edgesync.proto.Entry;
+import dev.edgesync.proto.Heartbeat;
+import dev.edgesync.proto.Hello;
+import dev.edgesync.proto.PublisherMessage;
+import dev.edgesync.proto.Refusal;
+import dev.edgesync.proto.SubscriberMessage;
+import dev.edgesync.proto.Welcome;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.LongFunction;
+
+/**
+ * The publisher's side of one inbound stream, as a state machine without I/O: whether to accept
+ * the {@code Hello}, where to start streaming, how to cut what the store read into {@code Batch}
+ * messages that fit the message size limit, what an {@code Ack} means, and when a heartbeat is
+ * due or the subscriber counts as gone. Its driver ({@link PublisherFeed}) reads the store, sends,
+ * and passes the time in.
+ *
+ * <p>Not thread-safe: the driver serialises every call.
+ */
+public final class PublisherCore {
+  /** Bytes a message needs beyond its entries: tags, lengths and the batch's own fields. */
+  static final int BATCH_FRAMING_BYTES = 64;
+
+  private final String nodeId;
+  private final String cluster;
+  private final String logId;
+  private final int maxMessageBytes;
+  // The largest message to send on this stream: maxMessageBytes, or less if the subscriber said so.
+  private int sendLimit;
+  private String sendLimitSource = "replication.maxInboundMessageBytes";
+  private final Duration heartbeatTimeout;
+  private final Liveness liveness;
+  private final PeerAdmission admission;
+  private final Optional<Set<String>> certificateNames;
+  // The epoch of this node's log that a seq belongs to (VersionedStore.epochOf).
+  private final LongFunction<String> epochOf;
+
+  private String subscriberId;
+  private long cursor;
+  private long ackedSeq;
+  private boolean accepted;
+
+  /**
+   * @param maxMessageBytes the largest message this node sends; subscribers are expected to
+   *     accept at least this much (they run with the same settings)
+   */
+  public PublisherCore(
+      String nodeId,
+      String cluster,
+      String logId,
+      int maxMessageBytes,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Instant now) {
+    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, PeerAdmission.OPEN, Optional.empty(), seq -> "");
+  }
+
+  /** As above, admitting only subscribers that {@code admission} lets in; see the full constructor. */
+  public PublisherCore(
+      String nodeId,
+      String cluster,
+      String logId,
+      int maxMessageBytes,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Instant now,
+      PeerAdmission admission,
+      Optional<Set<String>> certificateNames) {
+    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, admission, certificateNames, seq -> "");
+  }
+
+  /**
+   * As above, admitting only subscribers that {@code admission} lets in.
+   *
+   * @param certificateNames the names of the subscriber's client certificate, or empty when the
+   *     transport does not authenticate by certificate
+   * @param epochOf the epoch of this node's log that a seq belongs to ({@code
+   *     VersionedStore.epochOf}): a resume point is accepted only in the epoch the subscriber names
+   */
+  public PublisherCore(
+      String nodeId,
+      String cluster,
+      String logId,
+      int maxMessageBytes,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Instant now,
+      PeerAdmission admission,
+      Optional<Set<String>> certificateNames,
+      LongFunction<String> epochOf) {
+    this.admission = admission;
+    this.epochOf = epochOf;
+    this.certificateNames = certificateNames;
+    this.nodeId = nodeId;
+    this.cluster = cluster;
+    this.logId = logId;
+    this.maxMessageBytes = maxMessageBytes;
+    this.sendLimit = maxMessageBytes;
+    this.heartbeatTimeout = heartbeatTimeout;
+    this.liveness = new Liveness(heartbeatInterval, heartbeatTimeout, now);
+  }
+
+  /**
+   * The answer to the first message: a refusal (with the {@code refused} metric's reason tag), or
+   * a welcome.
+   */
+  public record HelloOutcome(Failure refusal, String metricReason, Welcome welcome, String note) {}
+
+  /** The first message of the stream arrived; {@code headSeq} is this node's head now. */
+  public HelloOutcome onFirstMessage(SubscriberMessage message, long headSeq, Instant now) {
+    liveness.heard(now);
+    if (!message.hasHello()) {
+      return refuse(
+          "protocol_error",
+          Refusal.Code.PROTOCOL_ERROR,
+          StreamStatus.Code.INVALID_ARGUMENT,
+          "the first message of a subscription must be Hello, got " + message.getKindCase()
+              + "; node '" + nodeId + "' closes the stream");
+    }
+    Hello hello = message.getHello();
+    String who = "node '" + hello.getNodeId() + "'";
+    if (!PeerSpec.isValidId(hello.getNodeId())) {
+      return refuse(
+          "protocol_error",
+          Refusal.Code.PROTOCOL_ERROR,
+          StreamStatus.Code.INVALID_ARGUMENT,
+          "Hello carries an invalid node id '" + Untrusted.text(hello.getNodeId()) + "' (expected "
+              + PeerSpec.ID_FORMAT + ")");
+    }
+    // Who the subscriber is comes before what it asks: a stranger learns nothing about this
+    // node's cluster or version from its refusal.
+    Failure denied = admission.check(nodeId, hello.getNodeId(), certificateNames);
+    if (denied != null) {
+      return new HelloOutcome(denied, denied.kind(), null, null);
+    }
+    if (!hello.getCluster().equals(cluster)) {
+      return refuse(
+          "wrong_cluster",
+          Refusal.Code.WRONG_CLUSTER,
+          StreamStatus.Code.FAILED_PRECONDITION,
+          who + " of cluster '" + Untrusted.text(hello.getCluster()) + "' tried to subscribe to node '" + nodeId
+              + "' of cluster '" + cluster + "': nodes of different clusters never sync; fix the"
+              + " cluster name or the peer list");
+    }
+    if (hello.getProtocolVersion() != ProtocolVersion.CURRENT) {
+      return refuse(
+          "protocol_version",
+          Refusal.Code.PROTOCOL_VERSION,
+          StreamStatus.Code.FAILED_PRECONDITION,
+          who + " speaks replication protocol version " + hello.getProtocolVersion() + " but node '"
+              + nodeId + "' speaks " + ProtocolVersion.CURRENT
+              + ": run the same edgesync version on both");
+    }
+    if (hello.getNodeId().equals(nodeId)) {
+      return refuse(
+          "self",
+          Refusal.Code.NOT_ALLOWED,
+          StreamStatus.Code.FAILED_PRECONDITION,
+          "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
+    }
+    subscriberId = hello.getNodeId();
+    long theirLimit = Integer.toUnsignedLong(hello.getMaxMessageBytes());
+    if (theirLimit > 0 && theirLimit < maxMessageBytes) {
+      sendLimit = (int) theirLimit;
+      sendLimitSource = "replication.maxInboundMessageBytes of node '" + hello.getNodeId() + "' (it follows that"
+          + " node's limits.maxValueBytes and replication.batchMaxBytes)";
+    }
+    String note = null;
+    long start;
+    if (!hello.getSinceLogId().equals(logId)) {
+      start = 0;
+      if (!hello.getSinceLogId().isEmpty()) {
+        note = "its watermark names log " + Untrusted.text(hello.getSinceLogId()) + ", not this node's log " + logId
+            + ": streaming from seq 0";
+      }
+    } else if (hello.getSinceSeq() > headSeq) {
+      // The subscriber claims more of this log than exists: this database was restored from an
+      // older copy without a new log id. Re-sending everything is the only safe answer.
+      start = 0;
+      note = "it claims seq " + hello.getSinceSeq() + " of this node's log but the head is "
+          + headSeq + " (database restored from an older copy?): streaming from seq 0";
+    } else if (hello.getSinceSeq() > 0 && hello.getSinceEpoch().isEmpty()) {
+      // Without an epoch the seq cannot be told apart from a re-issued one: re-send everything.
+      start = 0;
+      note = "it resumes from seq " + hello.getSinceSeq() + " without naming an epoch of this node's log:"
+          + " streaming from seq 0";
+    } else if (hello.getSinceSeq() > 0 && !epochOf.apply(hello.getSinceSeq()).equals(hello.getSinceEpoch())) {
+      // The same log id, but the seq now belongs to another epoch: this database was restored from
+      // (or rolled back to) an older copy and issued that seq again with other content since.
+      start = 0;
+      note = "subscriber " + hello.getNodeId() + " resumes from seq " + hello.getSinceSeq() + " of epoch "
+          + Untrusted.text(hello.getSinceEpoch()) + " which this log no longer has (restored or rolled back):"
+          + " streaming from 0";
+    } else {
+      start = hello.getSinceSeq();
+    }
+    cursor = start;
+    accepted = true;
+    Welcome welcome =
+        Welcome.newBuilder()
+            .setNodeId(nodeId)
+            .setLogId(logId)
+            .setHeadSeq(headSeq)
+            .setProtocolVersion(ProtocolVersion.CURRENT)
+            .setStartSeq(start)
+            .setStartEpoch(epochOf.apply(start))
+            .build();
+    return new HelloOutcome(null, null, welcome, note);
+  }
+
+  private static HelloOutcome refuse(
+      String reason, Refusal.Code code, StreamStatus.Code status, String message) {
+    return new HelloOutcome(new Failure(reason, code, status, message), reason, null, null);
+  }
+
+  /**
+   * A batch to send.
+   *
+   * @param message the {@code Batch} message
+   * @param entries entries it holds
+   */
+  public record Outgoing(PublisherMessage message, int entries) {}
+
+  /**
+   * Cuts what the store read after {@link #cursor()} into the next {@code Batch} and advances the
+   * cursor past it. Returns null when there is nothing to send (caught up). When the entries do
+   * not fit one message, the batch ends at the last entry that fits; the rest is read again.
+   *
+   * @throws MessageTooLargeException when a single entry does not fit a message
+   */
+  public Outgoing nextBatch(ChangeBatch read) throws MessageTooLargeException {
+    if (read.entries().isEmpty()) {
+      if (read.lastSeq() <= cursor) {
+        return null;
+      }
+      // Only compacted-away rows after the cursor: still move the subscriber's watermark on.
+      cursor = read.lastSeq();
+      return new Outgoing(batch(Batch.newBuilder(), read.lastSeq(), read.headSeq()), 0);
+    }
+    Batch.Builder builder = Batch.newBuilder();
+    long size = BATCH_FRAMING_BYTES;
+    long lastSeq = read.lastSeq();
+    int n = 0;
+    for (StoredEntry stored : read.entries()) {
+      Entry entry = EntryCodec.encode(stored);
+      int entrySize = entry.getSerializedSize() + 6;
+      if (size + entrySize > sendLimit) {
+        if (n == 0) {
+          throw new MessageTooLargeException(
+              "the entry at seq " + stored.seq() + " of node '" + nodeId + "' (key of " + stored.key().length
+                  + " bytes, value of " + stored.value().length + " bytes) does not fit a message of "
+                  + sendLimit + " bytes, the " + sendLimitSource
+                  + ": give every node the same limits.maxValueBytes, at least the largest value written");
+        }
+        // End the batch at the last entry that fits: everything up to it is covered.
+        lastSeq = read.entries().get(n - 1).seq();
+        break;
+      }
+      size += entrySize;
+      builder.addEntries(entry);
+      n++;
+    }
+    cursor = lastSeq;
+    return new Outgoing(batch(builder, lastSeq, read.headSeq()), n);
+  }
+
+  private PublisherMessage batch(Batch.Builder builder, long lastSeq, long headSeq) {
+    return PublisherMessage.newBuilder()
+        .setBatch(
+            builder.setLastSeq(lastSeq).setHeadSeq(Math.max(headSeq, lastSeq)).setLastSeqEpoch(epochOf.apply(lastSeq)))
+        .build();
+  }
+
+  /** What a later subscriber message means. */
+  public record Inbound(long ackedSeq, Failure failure, String subscriberRefusal) {
+    static final Inbound NOTHING = new Inbound(-1, null, null);
+  }
+
+  /** A message after the {@code Hello}. */
+  public Inbound onMessage(SubscriberMessage message, Instant now) {
+    liveness.heard(now);
+    switch (message.getKindCase()) {
+      case ACK -> {
+        long seq = message.getAck().getSeq();
+        if (seq > cursor) {
+          return new Inbound(-1, protocolError("acknowledged seq " + seq + " but was sent only up to " + cursor), null);
+        }
+        if (seq <= ackedSeq) {
+          return Inbound.NOTHING;
+        }
+        ackedSeq = seq;
+        return new Inbound(seq, null, null);
+      }
+      case HEARTBEAT -> {
+        return Inbound.NOTHING;
+      }
+      case REFUSAL -> {
+        Refusal r = message.getRefusal();
+        return new Inbound(-1, null, r.getCode() + ": " + Untrusted.text(r.getMessage()));
+      }
+      default -> {
+        return new Inbound(-1, protocolError("sent " + message.getKindCase() + " after its Hello"), null);
+      }
+    }
+  }
+
+  /** What the periodic tick decided: a heartbeat, or a timeout. */
+  public record Tick(boolean heartbeat, Failure timeout) {}
+
+  public Tick tick(Instant now) {
+    if (liveness.timedOut(now)) {
+      return new Tick(
+          false,
+          new Failure(
+              "heartbeat_timeout",
+              null,
+              StreamStatus.Code.UNAVAILABLE,
+              String.format(
+                  Locale.ROOT,
+                  "heard nothing from subscriber '%s' for %d ms (heartbeatTimeout %d ms): closing its stream",
+                  subscriberId,
+                  liveness.silence(now).toMillis(),
+                  heartbeatTimeout.toMillis())));
+    }
+    return new Tick(accepted && liveness.heartbeatDue(now), null);
+  }
+
+  /** The heartbeat to send, carrying this node's head. */
+  public PublisherMessage heartbeat(long headSeq, Instant now) {
+    return PublisherMessage.newBuilder()
+        .setHeartbeat(Heartbeat.newBuilder().setSeq(headSeq).setWallMillis(now.toEpochMilli()))
+        .build();
+  }
+
+  /** Something was sent. */
+  public void sent(Instant now) {
+    liveness.sent(now);
+  }
+
+  public boolean accepted() {
+    return accepted;
+  }
+
+  public String subscriberId() {
+    return subscriberId;
+  }
+
+  public long cursor() {
+    return cursor;
+  }
+
+  long ackedSeq() {
+    return ackedSeq;
+  }
+
+  private Failure protocolError(String what) {
+    return new Failure(
+        "protocol",
+        Refusal.Code.PROTOCOL_ERROR,
+        StreamStatus.Code.INVALID_ARGUMENT,
+        "subscriber '" + subscriberId + "' broke the replication protocol: it " + what);
+  }
+
+  /** A single entry is larger than a message may be. */
+  public static final class MessageTooLargeException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    MessageTooLargeException(String message) {
+      super(message);
+    }
+  }
+}

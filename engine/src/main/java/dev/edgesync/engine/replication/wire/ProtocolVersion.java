@@ -1,0 +1,13 @@
+package dev.edgesync.engine.replication.wire;
+
+/**
+ * The version of the replication protocol this build speaks, sent in {@code Hello} and {@code
+ * Welcome}. A publisher refuses a subscriber that speaks another version with {@code
+ * Refusal.PROTOCOL_VERSION}; raise it for any change that an older node would misread.
+ */
+public final class ProtocolVersion {
+  /** The protocol version of this build. */
+  public static final int CURRENT = 1;
+
+  private ProtocolVersion() {}
+}
