@@ -284,7 +284,7 @@ public final class TlsMaterial {
     }
 
     /** Under TlsMaterial's lock. */
-    public void reload() {
+    void reload() {
       try {
         byte[] content = read(file, field);
         byte[] h = sha256(content);
