@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.engine.storage.errors.StorageException;
-import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
+import dev.edgesync.engine.transport.inmemory.Network;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +35,7 @@ class LevelDbDamageRecoveryTest {
   private static final int KEYS = 2000;
 
   @TempDir Path root;
-  private final InMemoryTransport.Network network = new InMemoryTransport.Network();
+  private final Network network = new Network();
   private final List<SyncNode> nodes = new java.util.ArrayList<>();
 
   @AfterEach

@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
+import dev.edgesync.engine.transport.inmemory.Network;
 import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The convergence suite over {@link InMemoryTransport}, plus faults only it can inject. */
 class InMemoryConvergenceTest extends ConvergenceSuite {
-  private final InMemoryTransport.Network network = new InMemoryTransport.Network();
+  private final Network network = new Network();
 
   @Override
   Transports transports() {

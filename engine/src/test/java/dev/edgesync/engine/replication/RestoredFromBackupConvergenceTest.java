@@ -9,7 +9,7 @@ import dev.edgesync.engine.storage.KeepOpenKvStore;
 import dev.edgesync.engine.storage.kv.KvStore;
 import dev.edgesync.engine.storage.kv.LevelDbKvStore;
 import dev.edgesync.engine.storage.kv.MemoryKvStore;
-import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
+import dev.edgesync.engine.transport.inmemory.Network;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,7 +39,7 @@ class RestoredFromBackupConvergenceTest {
 
   @TempDir Path root;
 
-  private final InMemoryTransport.Network network = new InMemoryTransport.Network();
+  private final Network network = new Network();
   private final List<TestNode> nodes = new ArrayList<>();
   private ScheduledExecutorService scheduler;
 

@@ -10,7 +10,7 @@ import dev.edgesync.engine.storage.StoreOptions;
 import dev.edgesync.engine.storage.kv.KvStore;
 import dev.edgesync.engine.storage.kv.LevelDbKvStore;
 import dev.edgesync.engine.storage.kv.MemoryKvStore;
-import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
+import dev.edgesync.engine.transport.inmemory.Network;
 import dev.edgesync.watermark.WatermarkStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -34,7 +34,7 @@ final class SimNode {
   final SimClock clock;
   final MeterRegistry registry = new SimpleMeterRegistry();
   private final SimLoop loop;
-  private final InMemoryTransport.Network network;
+  private final Network network;
   private final boolean levelDb;
   private final KvStore memoryDisk = new MemoryKvStore();
   private final Duration maxClockSkew;
@@ -54,7 +54,7 @@ final class SimNode {
       String id,
       Path dir,
       SimLoop loop,
-      InMemoryTransport.Network network,
+      Network network,
       boolean levelDb,
       Duration maxClockSkew,
       ReplicationSettings settings,

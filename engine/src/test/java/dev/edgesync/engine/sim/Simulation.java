@@ -7,7 +7,7 @@ import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoreClosedException;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.WriteResult;
-import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
+import dev.edgesync.engine.transport.inmemory.Network;
 import dev.edgesync.watermark.Watermark;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -116,7 +116,7 @@ final class Simulation {
   private final long seed;
   private final SplittableRandom random;
   private final SimLoop loop;
-  private final InMemoryTransport.Network network;
+  private final Network network;
   private final List<SimNode> nodes = new ArrayList<>();
   private final List<String> ids = new ArrayList<>();
   private final Map<String, SimNode> byId = new HashMap<>();
@@ -141,7 +141,7 @@ final class Simulation {
     this.random = new SplittableRandom(seed);
     int[] settle = {100, 60, 25};
     this.loop = new SimLoop(random.split(), settle[random.nextInt(settle.length)]);
-    this.network = new InMemoryTransport.Network(loop.view("network"));
+    this.network = new Network(loop.view("network"));
     int n = 3 + random.nextInt(3);
     this.skewMillis = random.nextInt(4) == 0 ? 600_000 : 60_000;
     // Clocks within skew stay within +-(skew/2 - 1 s) of the true time: then no two clocks, and

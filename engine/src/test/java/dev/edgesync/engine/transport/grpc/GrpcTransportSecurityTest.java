@@ -78,7 +78,7 @@ class GrpcTransportSecurityTest {
   }
 
   private GrpcTransport server(SecuritySettings security) throws IOException {
-    GrpcTransport t = GrpcTransport.inProcess(name, "site-a", security, serverMetrics);
+    GrpcTransport t = InProcessGrpc.transport(name, "site-a", security, serverMetrics);
     toClose.add(t);
     t.serve("ignored", 0, OPTIONS, stream -> {
       accepted.add(stream);
@@ -99,7 +99,7 @@ class GrpcTransportSecurityTest {
   }
 
   private Transport.Connection client(SecuritySettings security) {
-    GrpcTransport t = GrpcTransport.inProcess(name, "site-b", security, EngineMetrics.noRegistry());
+    GrpcTransport t = InProcessGrpc.transport(name, "site-b", security, EngineMetrics.noRegistry());
     toClose.add(t);
     return t.connect(new PeerSpec("site-a", name, 7400), OPTIONS);
   }
@@ -325,7 +325,7 @@ class GrpcTransportSecurityTest {
         new TestNode(
             "site-a", dir.resolve("a"), new MemoryKvStore(), Clock.systemUTC(),
             base.withSecurity(SecuritySettings.none().withAllowedPeers(Set.of("site-c"))),
-            GrpcTransport.inProcess(name, "site-a", SecuritySettings.none(), EngineMetrics.noRegistry()),
+            InProcessGrpc.transport(name, "site-a", SecuritySettings.none(), EngineMetrics.noRegistry()),
             "localhost", scheduler, 1);
     toClose.add(a);
     a.engine.start();
@@ -337,7 +337,7 @@ class GrpcTransportSecurityTest {
     TestNode b =
         new TestNode(
             "site-b", dir.resolve("b"), new MemoryKvStore(), Clock.systemUTC(), bSettings,
-            GrpcTransport.inProcess(name + "-b", "site-b", SecuritySettings.none(), EngineMetrics.noRegistry()),
+            InProcessGrpc.transport(name + "-b", "site-b", SecuritySettings.none(), EngineMetrics.noRegistry()),
             "localhost", scheduler, 2);
     toClose.add(b);
     b.engine.addPeer(new PeerSpec("site-a", name, 7400));
