@@ -428,23 +428,6 @@ final class PeerLink {
     return failure;
   }
 
-  /**
-   * Stops the subscription as a crash would: timers cancelled, nothing awaited, no watermark
-   * written. The stream is left to the transport, which the caller closes.
-   */
-  synchronized void abort() {
-    closed = true;
-    if (reconnectTask != null) {
-      reconnectTask.cancel(false);
-      reconnectTask = null;
-    }
-    if (tickTask != null) {
-      tickTask.cancel(false);
-      tickTask = null;
-    }
-    stream = null;
-  }
-
   /** The status of this peer as seen from this node's subscription. */
   synchronized PeerStatus status(long entriesSent, long ackedSeq) {
     Instant now = now();

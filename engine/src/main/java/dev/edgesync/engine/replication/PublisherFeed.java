@@ -216,16 +216,6 @@ final class PublisherFeed implements Transport.ServerListener {
   }
 
   /**
-   * Forgets the stream as a crash would: timers and the commit listener go, nothing is sent; the
-   * caller closes the transport.
-   */
-  synchronized void abandon() {
-    if (!ended) {
-      cleanup();
-    }
-  }
-
-  /**
    * Ends the stream because the same subscriber opened a newer one: this one is most likely
    * half-open (its subscriber gave up on it), and two streams would only send everything twice.
    */

@@ -21,7 +21,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -42,8 +41,17 @@ import org.slf4j.LoggerFactory;
  * handed to the store on the transport's callback threads, which block while the store's write
  * queue is full (backpressure).
  *
- * <p><b>Ownership.</b> The engine owns the transport and closes it; it does not close the store,
- * the watermark store or the scheduler, which belong to its creator and must outlive it.
+ * <p><b>Ownership.</b> The engine owns the transport and the I/O executor and closes them; it does
+ * not close the store, the watermark store or the scheduler, which belong to its creator and must
+ * outlive it.
+ *
+ * <p><b>Stopping without {@link #close()}.</b> Everything the engine does runs on what it was given:
+ * the transport's callbacks, the scheduler and the I/O executor. A creator that closes the transport
+ * and shuts both executors down ({@code shutdownNow}) stops it dead, as a killed process would: no
+ * batch is waited for, no watermark is flushed, no subscriber is told; what was persisted stays as
+ * it is, and commits still reported by the store only reach a closed stream (acks, requests and
+ * cancels on it do nothing). The engine must then be dropped, not used. This is how the simulation
+ * crashes a node.
  */
 public final class ReplicationEngine implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicationEngine.class);
@@ -82,41 +90,9 @@ public final class ReplicationEngine implements AutoCloseable {
    * @param metrics where meters go
    * @param clock wall clock for watermarks, heartbeats and lag
    * @param scheduler runs timers; must not be shut down before {@link #close()}
-   */
-  public ReplicationEngine(
-      VersionedStore store,
-      WatermarkStore watermarks,
-      ReplicationSettings settings,
-      Transport transport,
-      EngineMetrics metrics,
-      InstantSource clock,
-      ScheduledExecutorService scheduler) {
-    this(store, watermarks, settings, transport, metrics, clock, scheduler, ThreadLocalRandom.current().nextLong());
-  }
-
-  /**
-   * As {@link #ReplicationEngine(VersionedStore, WatermarkStore, ReplicationSettings, Transport,
-   * EngineMetrics, InstantSource, ScheduledExecutorService)}, with the seed of the reconnect
-   * jitter fixed (for tests and simulations).
-   */
-  public ReplicationEngine(
-      VersionedStore store,
-      WatermarkStore watermarks,
-      ReplicationSettings settings,
-      Transport transport,
-      EngineMetrics metrics,
-      InstantSource clock,
-      ScheduledExecutorService scheduler,
-      long randomSeed) {
-    this(store, watermarks, settings, transport, metrics, clock, scheduler, randomSeed, null);
-  }
-
-  /**
-   * As {@link #ReplicationEngine(VersionedStore, WatermarkStore, ReplicationSettings, Transport,
-   * EngineMetrics, InstantSource, ScheduledExecutorService, long)}, running the engine's blocking
-   * work (store reads for subscribers, watermark writes) on {@code io} instead of an internal
-   * pool: the simulation passes an executor it drives. The engine owns {@code io} and shuts it
-   * down when it closes. A null {@code io} means the internal pool.
+   * @param randomSeed seeds the reconnect jitter (a fixed seed replays it: tests, simulation)
+   * @param io runs the blocking work (store reads for subscribers, watermark writes); owned by the
+   *     engine from now on, shut down by {@link #close()}. {@link #ioPool} makes the usual one.
    */
   public ReplicationEngine(
       VersionedStore store,
@@ -134,21 +110,12 @@ public final class ReplicationEngine implements AutoCloseable {
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(scheduler, "scheduler");
+    Objects.requireNonNull(io, "io");
     this.transport = Objects.requireNonNull(transport, "transport");
     if (!store.nodeId().equals(settings.nodeId())) {
       throw new IllegalArgumentException(
           "the store belongs to node '" + store.nodeId() + "' but replication is configured for node '"
               + settings.nodeId() + "'");
-    }
-    if (io == null) {
-      AtomicInteger threads = new AtomicInteger();
-      io =
-          Executors.newCachedThreadPool(
-              r -> {
-                Thread t = new Thread(r, "edgesync-repl-" + settings.nodeId() + "-" + threads.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
     }
     this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io);
     this.randomSeed = randomSeed;
@@ -156,6 +123,20 @@ public final class ReplicationEngine implements AutoCloseable {
     this.acks = new AckWaiters(scheduler);
     this.subscribers = new SubscriberRegistry(shared, acks);
     this.localLog = new LocalLogGuard(store, watermarks, clock);
+  }
+
+  /**
+   * The I/O executor an engine of node {@code nodeId} usually gets: a cached pool of daemon
+   * threads, bounded in practice by one task per stream and per peer.
+   */
+  public static ExecutorService ioPool(String nodeId) {
+    AtomicInteger threads = new AtomicInteger();
+    return Executors.newCachedThreadPool(
+        r -> {
+          Thread t = new Thread(r, "edgesync-repl-" + nodeId + "-" + threads.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /**
@@ -371,37 +352,6 @@ public final class ReplicationEngine implements AutoCloseable {
       failures.subList(1, failures.size()).forEach(e::addSuppressed);
       throw e;
     }
-  }
-
-  /**
-   * Stops at once, as a killed process would, for the simulation and tests: no waiting for
-   * batches handed to the store, no final watermark write, no goodbye to subscribers. Timers are
-   * cancelled, the internal executor is stopped ({@code shutdownNow}: queued store reads and
-   * watermark writes never run), the transport is closed (peers see their streams fail) and
-   * pending {@link #awaitAcks} futures fail. Whatever watermark was persisted before stays as it
-   * is. Idempotent; does nothing after {@link #close()}.
-   */
-  public void crash() {
-    List<PeerLink> toAbort;
-    synchronized (lock) {
-      if (state == State.CLOSED) {
-        return;
-      }
-      state = State.CLOSED;
-      toAbort = new ArrayList<>(links.values());
-      links.clear();
-    }
-    shared.io().shutdownNow();
-    for (PeerLink link : toAbort) {
-      link.abort();
-      shared.metrics().removePeerGauges(link.peer().id());
-    }
-    for (PublisherFeed feed : subscribers.openFeeds()) {
-      feed.abandon();
-    }
-    transport.close();
-    acks.failAll(this::closedError);
-    log.info("node {}: replication crashed (on purpose)", nodeId());
   }
 
   // ------------------------------------------------------------------ internals
