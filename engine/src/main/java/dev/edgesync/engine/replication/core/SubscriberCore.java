@@ -329,8 +329,12 @@ public final class SubscriberCore {
     }
   }
 
-  /** Records a failure that happened outside the stream's messages (e.g. a watermark write). */
-  public Failure failCurrent(Failure failure, Instant now) {
+  /**
+   * Persisting the watermark at {@code seq} failed for {@code cause}: the current attempt (if any)
+   * fails with it, and the driver stops its stream.
+   */
+  public Failure onWatermarkWriteFailed(long seq, String cause, Instant now) {
+    Failure failure = failures.watermarkWrite(seq, cause);
     counters.error(failure.message(), now);
     if (current != null && current.failure == null) {
       current.failure = failure;

@@ -94,6 +94,16 @@ final class SubscriberFailures {
         "apply", null, StreamStatus.Code.INTERNAL, "applying a batch from peer '" + peerId + "' failed: " + cause);
   }
 
+  /** Persisting the watermark at {@code seq} failed. */
+  Failure watermarkWrite(long seq, String cause) {
+    return new Failure(
+        "watermark_io",
+        null,
+        StreamStatus.Code.INTERNAL,
+        "cannot persist the watermark of peer '" + peerId + "' (seq " + seq + "): " + cause
+            + "; replication from this peer stops until it can");
+  }
+
   /** The peer refused the subscription. */
   Failure refused(Refusal refusal) {
     return new Failure(
