@@ -47,6 +47,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -166,7 +167,8 @@ public final class SyncNode implements AutoCloseable {
         Transport transport = config.transport != null ? config.transport : ownTransport;
         replication =
             new ReplicationEngine(
-                store, watermarks, config.replicationSettings(), transport, metrics, config.clock, scheduler);
+                store, watermarks, config.replicationSettings(), transport, metrics, config.clock, scheduler,
+                ThreadLocalRandom.current().nextLong(), ReplicationEngine.ioPool(config.nodeId));
         replication.setPeers(config.peers.values());
         replication.start();
         state = NodeStatus.State.RUNNING;

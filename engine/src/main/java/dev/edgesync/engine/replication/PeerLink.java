@@ -3,6 +3,7 @@ package dev.edgesync.engine.replication;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.replication.core.Backoff;
 import dev.edgesync.engine.replication.core.Failure;
+import dev.edgesync.engine.replication.core.ProblemReports;
 import dev.edgesync.engine.replication.core.SubscriberCore;
 import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.storage.ApplyResult;
@@ -49,13 +50,11 @@ import org.slf4j.LoggerFactory;
 final class PeerLink {
   private static final Logger log = LoggerFactory.getLogger(PeerLink.class);
 
-  /** The failure kind of a peer that refused because it is shutting down. */
-  private static final String PEER_SHUTTING_DOWN = "refused_shutting_down";
-
   private final Shared shared;
   private final PeerSpec peer;
   private final Transport.Connection connection;
   private final SubscriberCore core;
+  private final ProblemReports reports = new ProblemReports();
   private final WatermarkWriter watermarkWriter;
   private final Counter applied;
   private final Counter duplicates;
@@ -70,7 +69,6 @@ final class PeerLink {
   private ScheduledFuture<?> tickTask;
   private ScheduledFuture<?> reconnectTask;
   private boolean closed;
-  private String lastLoggedProblem;
 
   PeerLink(Shared shared, PeerSpec peer, Transport.Connection connection, RandomGenerator random) {
     this.shared = shared;
@@ -147,19 +145,15 @@ final class PeerLink {
 
   /** Called under the lock: stops the current stream for {@code failure}. */
   private void stop(long id, Failure failure) {
-    if (failure.kind().equals(PEER_SHUTTING_DOWN)) {
-      // A peer restarting is routine: worth a line, not an error.
-      log.info("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
-    } else {
-      shared.metrics().errors(peer.id(), failure.kind()).increment();
-      if (failure.message().equals(lastLoggedProblem)) {
-        // The same problem on every reconnect: logged once, counted every time.
-        log.debug("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
-      } else {
-        log.warn("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
-      }
+    ProblemReports.Report report = reports.stopped(failure);
+    if (report.errorKind() != null) {
+      shared.metrics().errors(peer.id(), report.errorKind()).increment();
     }
-    lastLoggedProblem = failure.message();
+    switch (report.level()) {
+      case DEBUG -> log.debug("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+      case INFO -> log.info("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+      case WARN -> log.warn("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message());
+    }
     if (attemptId != id || stream == null) {
       return;
     }
@@ -185,28 +179,24 @@ final class PeerLink {
     if (closed) {
       return;
     }
-    if (status.code() != StreamStatus.Code.OK && status.code() != StreamStatus.Code.CANCELLED) {
-      // Failures this side raised itself were counted by stop() and end as CANCELLED; what is
-      // left came from the network or the peer (refused connection, reset, peer refusal).
-      shared.metrics()
-          .errors(peer.id(), "transport_" + status.code().name().toLowerCase(java.util.Locale.ROOT))
-          .increment();
-    }
     String problem = core.lastError();
-    if (problem != null && problem.equals(lastLoggedProblem)) {
-      // Already logged when the stream was stopped, or on an earlier attempt.
-      log.debug("node {} peer {}: stream ended; retrying in {} ms", shared.nodeId(), peer.id(), delay.toMillis());
-    } else if (wasConnected) {
-      log.info(
-          "node {} peer {}: disconnected ({}); reconnecting in {} ms",
-          shared.nodeId(), peer.id(), problem, delay.toMillis());
-    } else {
-      // Log a failing peer once per distinct problem, not once per attempt.
-      log.warn(
-          "node {} peer {}: cannot subscribe: {}; retrying in {} ms",
-          shared.nodeId(), peer.id(), problem, delay.toMillis());
+    ProblemReports.Report report = reports.ended(status, problem, wasConnected);
+    if (report.errorKind() != null) {
+      shared.metrics().errors(peer.id(), report.errorKind()).increment();
     }
-    lastLoggedProblem = problem;
+    switch (report.level()) {
+      // Already logged when the stream was stopped, or on an earlier attempt.
+      case DEBUG ->
+          log.debug("node {} peer {}: stream ended; retrying in {} ms", shared.nodeId(), peer.id(), delay.toMillis());
+      case INFO ->
+          log.info(
+              "node {} peer {}: disconnected ({}); reconnecting in {} ms",
+              shared.nodeId(), peer.id(), problem, delay.toMillis());
+      case WARN ->
+          log.warn(
+              "node {} peer {}: cannot subscribe: {}; retrying in {} ms",
+              shared.nodeId(), peer.id(), problem, delay.toMillis());
+    }
     try {
       reconnectTask = shared.scheduler().schedule(this::reconnect, delay.toNanos(), TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
@@ -261,7 +251,7 @@ final class PeerLink {
               "node {} peer {}: connected to {}, resuming log {} after seq {} (head seq {})",
               shared.nodeId(), peer.id(), peer.address(), w.getLogId(), out.fromSeq(), w.getHeadSeq());
     }
-    lastLoggedProblem = null;
+    reports.connected();
     stream.request(1);
   }
 
@@ -370,15 +360,7 @@ final class PeerLink {
 
   private void watermarkFailed(Watermark watermark, RuntimeException e) {
     synchronized (this) {
-      Failure failure =
-          core.failCurrent(
-              new Failure(
-                  "watermark_io",
-                  null,
-                  StreamStatus.Code.INTERNAL,
-                  "cannot persist the watermark of peer '" + peer.id() + "' (seq " + watermark.seq()
-                      + "): " + e.getMessage() + "; replication from this peer stops until it can"),
-              now());
+      Failure failure = core.onWatermarkWriteFailed(watermark.seq(), e.getMessage(), now());
       shared.metrics().errors(peer.id(), failure.kind()).increment();
       log.error("node {} peer {}: {}", shared.nodeId(), peer.id(), failure.message(), e);
       if (stream != null) {
@@ -426,23 +408,6 @@ final class PeerLink {
     }
     connection.close();
     return failure;
-  }
-
-  /**
-   * Stops the subscription as a crash would: timers cancelled, nothing awaited, no watermark
-   * written. The stream is left to the transport, which the caller closes.
-   */
-  synchronized void abort() {
-    closed = true;
-    if (reconnectTask != null) {
-      reconnectTask.cancel(false);
-      reconnectTask = null;
-    }
-    if (tickTask != null) {
-      tickTask.cancel(false);
-      tickTask = null;
-    }
-    stream = null;
   }
 
   /** The status of this peer as seen from this node's subscription. */

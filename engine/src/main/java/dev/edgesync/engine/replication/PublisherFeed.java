@@ -43,10 +43,13 @@ final class PublisherFeed implements Transport.ServerListener {
   /** What the feed needs from its engine. */
   interface Registry {
     /**
-     * A subscriber was accepted. Returns its counters, or a failure when the subscriber may not
-     * be tracked (too many distinct subscribers).
+     * What a registry says to a subscriber whose Hello was accepted: its counters, or the failure
+     * that refuses it all the same (e.g. too many distinct subscribers).
      */
-    SubscriberStats accepted(PublisherFeed feed);
+    record Admission(SubscriberStats stats, Failure refusal) {}
+
+    /** A subscriber's Hello was accepted. */
+    Admission accepted(PublisherFeed feed);
 
     /** The feed ended. */
     void ended(PublisherFeed feed);
@@ -134,22 +137,16 @@ final class PublisherFeed implements Transport.ServerListener {
       end(out.refusal().status());
       return false;
     }
-    SubscriberStats s = registry.accepted(this);
-    if (s == null) {
-      shared.metrics().refused("too_many_subscribers").increment();
-      Failure f =
-          new Failure(
-              "too_many_subscribers",
-              dev.edgesync.proto.Refusal.Code.NOT_ALLOWED,
-              StreamStatus.Code.RESOURCE_EXHAUSTED,
-              "node '" + shared.nodeId() + "' already tracks " + ReplicationEngine.MAX_SUBSCRIBERS
-                  + " distinct subscribers (replication.maxSubscribers); refusing '" + core.subscriberId() + "'");
+    Registry.Admission admission = registry.accepted(this);
+    if (admission.refusal() != null) {
+      Failure f = admission.refusal();
+      shared.metrics().refused(f.kind()).increment();
       log.warn("node {}: {}", shared.nodeId(), f.message());
       stream.send(PublisherMessage.newBuilder().setRefusal(f.refusalMessage()).build());
       end(f.status());
       return false;
     }
-    stats = s;
+    stats = admission.stats();
     stream.send(PublisherMessage.newBuilder().setWelcome(out.welcome()).build());
     core.sent(now);
     log.info(
@@ -216,16 +213,6 @@ final class PublisherFeed implements Transport.ServerListener {
                     .setMessage(why))
             .build());
     end(StreamStatus.of(StreamStatus.Code.UNAVAILABLE, why));
-  }
-
-  /**
-   * Forgets the stream as a crash would: timers and the commit listener go, nothing is sent; the
-   * caller closes the transport.
-   */
-  synchronized void abandon() {
-    if (!ended) {
-      cleanup();
-    }
   }
 
   /**

@@ -2,16 +2,12 @@ package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
-import dev.edgesync.engine.replication.core.AckTracker;
-import dev.edgesync.engine.replication.core.SubscriberStats;
+import dev.edgesync.engine.storage.LocalLogGuard;
 import dev.edgesync.engine.storage.VersionedStore;
-import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.engine.transport.Transport;
-import dev.edgesync.watermark.Watermark;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -20,15 +16,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -49,21 +41,20 @@ import org.slf4j.LoggerFactory;
  * handed to the store on the transport's callback threads, which block while the store's write
  * queue is full (backpressure).
  *
- * <p><b>Ownership.</b> The engine owns the transport and closes it; it does not close the store,
- * the watermark store or the scheduler, which belong to its creator and must outlive it.
+ * <p><b>Ownership.</b> The engine owns the transport and the I/O executor and closes them; it does
+ * not close the store, the watermark store or the scheduler, which belong to its creator and must
+ * outlive it.
+ *
+ * <p><b>Stopping without {@link #close()}.</b> Everything the engine does runs on what it was given:
+ * the transport's callbacks, the scheduler and the I/O executor. A creator that closes the transport
+ * and shuts both executors down ({@code shutdownNow}) stops it dead, as a killed process would: no
+ * batch is waited for, no watermark is flushed, no subscriber is told; what was persisted stays as
+ * it is, and commits still reported by the store only reach a closed stream (acks, requests and
+ * cancels on it do nothing). The engine must then be dropped, not used. This is how the simulation
+ * crashes a node.
  */
 public final class ReplicationEngine implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicationEngine.class);
-
-  /** Most distinct subscriber ids tracked ({@code replication.maxSubscribers}). */
-  static final int MAX_SUBSCRIBERS = 4096;
-
-  /**
-   * The pseudo peer id under which the log id of this node's own database is kept among the
-   * watermarks. It is not a valid peer id (see {@link PeerSpec#isValidId}), so it cannot clash
-   * with a peer.
-   */
-  static final String LOCAL_LOG_MARKER = "#local-log";
 
   /** How long {@link #close()} and {@link #removePeer} wait for batches handed to the store. */
   static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
@@ -77,7 +68,9 @@ public final class ReplicationEngine implements AutoCloseable {
   private final Shared shared;
   private final Transport transport;
   private final long randomSeed;
-  private final AckTracker acks = new AckTracker();
+  private final AckWaiters acks;
+  private final SubscriberRegistry subscribers;
+  private final LocalLogGuard localLog;
   private final Transport.StreamOptions streamOptions;
 
   private final Object lock = new Object();
@@ -86,10 +79,6 @@ public final class ReplicationEngine implements AutoCloseable {
   private final Map<String, PeerSpec> peers = new LinkedHashMap<>();
   private final Map<String, PeerLink> links = new LinkedHashMap<>();
   private Transport.Server server;
-
-  private final Set<PublisherFeed> feeds = ConcurrentHashMap.newKeySet();
-  private final Map<String, PublisherFeed> activeFeeds = new ConcurrentHashMap<>();
-  private final Map<String, SubscriberStats> subscribers = new ConcurrentHashMap<>();
 
   /**
    * Makes an engine; nothing runs until {@link #start()}.
@@ -101,41 +90,9 @@ public final class ReplicationEngine implements AutoCloseable {
    * @param metrics where meters go
    * @param clock wall clock for watermarks, heartbeats and lag
    * @param scheduler runs timers; must not be shut down before {@link #close()}
-   */
-  public ReplicationEngine(
-      VersionedStore store,
-      WatermarkStore watermarks,
-      ReplicationSettings settings,
-      Transport transport,
-      EngineMetrics metrics,
-      InstantSource clock,
-      ScheduledExecutorService scheduler) {
-    this(store, watermarks, settings, transport, metrics, clock, scheduler, ThreadLocalRandom.current().nextLong());
-  }
-
-  /**
-   * As {@link #ReplicationEngine(VersionedStore, WatermarkStore, ReplicationSettings, Transport,
-   * EngineMetrics, InstantSource, ScheduledExecutorService)}, with the seed of the reconnect
-   * jitter fixed (for tests and simulations).
-   */
-  public ReplicationEngine(
-      VersionedStore store,
-      WatermarkStore watermarks,
-      ReplicationSettings settings,
-      Transport transport,
-      EngineMetrics metrics,
-      InstantSource clock,
-      ScheduledExecutorService scheduler,
-      long randomSeed) {
-    this(store, watermarks, settings, transport, metrics, clock, scheduler, randomSeed, null);
-  }
-
-  /**
-   * As {@link #ReplicationEngine(VersionedStore, WatermarkStore, ReplicationSettings, Transport,
-   * EngineMetrics, InstantSource, ScheduledExecutorService, long)}, running the engine's blocking
-   * work (store reads for subscribers, watermark writes) on {@code io} instead of an internal
-   * pool: the simulation passes an executor it drives. The engine owns {@code io} and shuts it
-   * down when it closes. A null {@code io} means the internal pool.
+   * @param randomSeed seeds the reconnect jitter (a fixed seed replays it: tests, simulation)
+   * @param io runs the blocking work (store reads for subscribers, watermark writes); owned by the
+   *     engine from now on, shut down by {@link #close()}. {@link #ioPool} makes the usual one.
    */
   public ReplicationEngine(
       VersionedStore store,
@@ -153,25 +110,33 @@ public final class ReplicationEngine implements AutoCloseable {
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(scheduler, "scheduler");
+    Objects.requireNonNull(io, "io");
     this.transport = Objects.requireNonNull(transport, "transport");
     if (!store.nodeId().equals(settings.nodeId())) {
       throw new IllegalArgumentException(
           "the store belongs to node '" + store.nodeId() + "' but replication is configured for node '"
               + settings.nodeId() + "'");
     }
-    if (io == null) {
-      AtomicInteger threads = new AtomicInteger();
-      io =
-          Executors.newCachedThreadPool(
-              r -> {
-                Thread t = new Thread(r, "edgesync-repl-" + settings.nodeId() + "-" + threads.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
-    }
     this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io);
     this.randomSeed = randomSeed;
     this.streamOptions = new Transport.StreamOptions(settings.maxInboundMessageBytes(), settings.compression());
+    this.acks = new AckWaiters(scheduler);
+    this.subscribers = new SubscriberRegistry(shared, acks);
+    this.localLog = new LocalLogGuard(store, watermarks, clock);
+  }
+
+  /**
+   * The I/O executor an engine of node {@code nodeId} usually gets: a cached pool of daemon
+   * threads, bounded in practice by one task per stream and per peer.
+   */
+  public static ExecutorService ioPool(String nodeId) {
+    AtomicInteger threads = new AtomicInteger();
+    return Executors.newCachedThreadPool(
+        r -> {
+          Thread t = new Thread(r, "edgesync-repl-" + nodeId + "-" + threads.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /**
@@ -187,7 +152,7 @@ public final class ReplicationEngine implements AutoCloseable {
         throw new IllegalStateException("replication of node '" + nodeId() + "' is already " + state);
       }
       ReplicationSettings s = shared.settings();
-      checkWatermarksBelongToStore();
+      localLog.checkAtStart();
       try {
         server = transport.serve(s.listenHost(), s.listenPort(), streamOptions, this::accept);
       } catch (IOException e) {
@@ -292,8 +257,7 @@ public final class ReplicationEngine implements AutoCloseable {
     List<PeerStatus> out = new ArrayList<>();
     for (PeerLink link : snapshot) {
       String id = link.peer().id();
-      SubscriberStats s = subscribers.get(id);
-      out.add(link.status(s == null ? 0 : s.entriesSent.get(), acks.acked(id)));
+      out.add(link.status(subscribers.entriesSent(id), acks.acked(id)));
     }
     for (PeerSpec p : notStarted) {
       out.add(
@@ -323,32 +287,14 @@ public final class ReplicationEngine implements AutoCloseable {
         return CompletableFuture.failedFuture(closedError(seq, peers));
       }
     }
-    AckTracker.Waiter w = acks.register(seq, peers);
-    if (w.settled) {
-      w.future.complete(null);
-      return w.future;
-    }
-    ScheduledFuture<?> timer =
-        shared
-            .scheduler()
-            .schedule(
-                () -> {
-                  if (acks.expire(w)) {
-                    w.future.completeExceptionally(new AckTimeoutException(seq, peers, acks.confirmed(seq), timeout));
-                  }
-                },
-                timeout.toNanos(),
-                TimeUnit.NANOSECONDS);
-    // Not kept: cancelling the timer cannot fail.
-    var unused = w.future.whenComplete((r, e) -> timer.cancel(false));
-    return w.future;
+    return acks.await(seq, peers, timeout);
   }
 
   /**
    * Stops replication, in this order: cancels every subscription, waits (up to 10 s each) for
    * batches already handed to the store and persists each peer's newest committed watermark;
    * ends every subscriber's stream with {@code Refusal.SHUTTING_DOWN}; records the store's head seq
-   * (see {@link #checkWatermarksBelongToStore}); stops the server; fails
+   * (see {@link LocalLogGuard}); stops the server; fails
    * pending {@link #awaitAcks} futures; closes the transport and the internal threads. Idempotent.
    * The store is not closed (its owner closes it after this).
    *
@@ -374,11 +320,11 @@ public final class ReplicationEngine implements AutoCloseable {
       }
       shared.metrics().removePeerGauges(link.peer().id());
     }
-    for (PublisherFeed feed : List.copyOf(feeds)) {
+    for (PublisherFeed feed : subscribers.openFeeds()) {
       feed.shutdown("node '" + nodeId() + "' is shutting down");
     }
     try {
-      recordLocalHead();
+      localLog.recordHead();
     } catch (RuntimeException e) {
       failures.add(e);
     }
@@ -389,9 +335,7 @@ public final class ReplicationEngine implements AutoCloseable {
     if (s != null) {
       s.close();
     }
-    for (AckTracker.Waiter w : acks.drain()) {
-      w.future.completeExceptionally(closedError(w.seq, w.required));
-    }
+    acks.failAll(this::closedError);
     transport.close();
     shared.io().shutdown();
     try {
@@ -410,39 +354,6 @@ public final class ReplicationEngine implements AutoCloseable {
     }
   }
 
-  /**
-   * Stops at once, as a killed process would, for the simulation and tests: no waiting for
-   * batches handed to the store, no final watermark write, no goodbye to subscribers. Timers are
-   * cancelled, the internal executor is stopped ({@code shutdownNow}: queued store reads and
-   * watermark writes never run), the transport is closed (peers see their streams fail) and
-   * pending {@link #awaitAcks} futures fail. Whatever watermark was persisted before stays as it
-   * is. Idempotent; does nothing after {@link #close()}.
-   */
-  public void crash() {
-    List<PeerLink> toAbort;
-    synchronized (lock) {
-      if (state == State.CLOSED) {
-        return;
-      }
-      state = State.CLOSED;
-      toAbort = new ArrayList<>(links.values());
-      links.clear();
-    }
-    shared.io().shutdownNow();
-    for (PeerLink link : toAbort) {
-      link.abort();
-      shared.metrics().removePeerGauges(link.peer().id());
-    }
-    for (PublisherFeed feed : List.copyOf(feeds)) {
-      feed.abandon();
-    }
-    transport.close();
-    for (AckTracker.Waiter w : acks.drain()) {
-      w.future.completeExceptionally(closedError(w.seq, w.required));
-    }
-    log.info("node {}: replication crashed (on purpose)", nodeId());
-  }
-
   // ------------------------------------------------------------------ internals
 
   private String nodeId() {
@@ -459,66 +370,6 @@ public final class ReplicationEngine implements AutoCloseable {
     return new IllegalStateException(
         "replication of node '" + nodeId() + "' closed before " + peers + " peers confirmed seq " + seq
             + "; the write is committed locally and replicates once the node runs again");
-  }
-
-  /**
-   * Watermarks say what the local database holds. If the database was wiped (or replaced) while
-   * the watermark directory survived, they claim entries the database lacks, and resuming from
-   * them would never bring those entries back. The log id of the database the watermarks were
-   * written for is kept under {@link #LOCAL_LOG_MARKER}; when it differs from the store's, every
-   * peer's watermark is dropped and each peer re-syncs from seq 0 (safe: applying is idempotent).
-   * Watermarks from before the marker existed are dropped only next to an empty database.
-   *
-   * <p>The marker also records this database's head seq at every start and clean close. A head
-   * below the recorded one means the database lost commits it had made (iq80 LevelDB drops a
-   * damaged block at the end of its log together with the meta written in it, leaving an older
-   * but consistent state), or an older copy of it was put back. Running on would lose those
-   * acknowledged writes without a word and, worse, give their seqs to new writes that subscribers
-   * already hold watermarks past, so they would never receive them: the node refuses to start.
-   *
-   * @throws StorageException when the database's head is below the recorded one
-   */
-  private void checkWatermarksBelongToStore() {
-    WatermarkStore watermarks = shared.watermarks();
-    String logId = shared.store().logId();
-    long head = shared.store().headSeq();
-    Watermark marker = watermarks.read(LOCAL_LOG_MARKER);
-    if (marker.peerLogId().equals(logId)) {
-      if (marker.seq() > head) {
-        Path dataDir = watermarks.directory().getParent();
-        throw new StorageException(
-            "the database of node '" + nodeId() + "' in " + dataDir + " ends at seq " + head + " but it had committed"
-                + " up to seq " + marker.seq() + " (recorded in " + watermarks.fileFor(LOCAL_LOG_MARKER) + " on "
-                + marker.updatedAt() + "): committed writes were lost (LevelDB drops the records of a damaged log"
-                + " block when it recovers) or an older copy of the database was put back; move the data dir"
-                + " aside and restart: the node re-syncs its state from its peers");
-      }
-      recordLocalHead();
-      return;
-    }
-    boolean stale = !marker.peerLogId().isEmpty() || shared.store().headSeq() == 0;
-    if (stale) {
-      List<String> dropped = new ArrayList<>();
-      for (Map.Entry<String, Watermark> e : watermarks.readAll().entrySet()) {
-        if (!e.getKey().equals(LOCAL_LOG_MARKER) && !e.getValue().isZero()) {
-          watermarks.delete(e.getKey());
-          dropped.add(e.getKey());
-        }
-      }
-      if (!dropped.isEmpty()) {
-        log.warn(
-            "node {}: the watermarks in {} were written for database log '{}' but the database now has"
-                + " log {} (wiped or replaced): dropping the watermarks of {} and re-syncing them from seq 0",
-            nodeId(), watermarks.directory(), marker.peerLogId(), logId, dropped);
-      }
-    }
-    recordLocalHead();
-  }
-
-  /** Records the store's log id and head seq under {@link #LOCAL_LOG_MARKER} (see above). */
-  private void recordLocalHead() {
-    VersionedStore store = shared.store();
-    shared.watermarks().write(new Watermark(LOCAL_LOG_MARKER, store.logId(), store.headSeq(), shared.clock().instant()));
   }
 
   /** Under lock. */
@@ -552,8 +403,8 @@ public final class ReplicationEngine implements AutoCloseable {
   }
 
   private Transport.ServerListener accept(Transport.ServerStream stream) {
-    PublisherFeed feed = new PublisherFeed(shared, registry, stream);
-    feeds.add(feed);
+    PublisherFeed feed = new PublisherFeed(shared, subscribers, stream);
+    subscribers.opened(feed);
     boolean closing;
     synchronized (lock) {
       closing = state == State.CLOSED;
@@ -563,43 +414,4 @@ public final class ReplicationEngine implements AutoCloseable {
     }
     return feed;
   }
-
-  private final PublisherFeed.Registry registry =
-      new PublisherFeed.Registry() {
-        @Override
-        public SubscriberStats accepted(PublisherFeed feed) {
-          String id = feed.subscriberId();
-          if (subscribers.size() >= MAX_SUBSCRIBERS && !subscribers.containsKey(id)) {
-            return null;
-          }
-          SubscriberStats stats =
-              subscribers.computeIfAbsent(id, k -> new SubscriberStats(shared.metrics().entriesSent(k)));
-          PublisherFeed previous = activeFeeds.put(id, feed);
-          if (previous != null && previous != feed) {
-            // Not under the new feed's lock: the old feed takes its own lock to close.
-            try {
-              shared.io().execute(previous::supersede);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-              // Closing: close() shuts every feed down anyway.
-            }
-          }
-          return stats;
-        }
-
-        @Override
-        public void ended(PublisherFeed feed) {
-          feeds.remove(feed);
-          String id = feed.subscriberId();
-          if (id != null) {
-            activeFeeds.remove(id, feed);
-          }
-        }
-
-        @Override
-        public void acked(String subscriberId, long seq) {
-          for (AckTracker.Waiter w : acks.onAck(subscriberId, seq)) {
-            w.future.complete(null);
-          }
-        }
-      };
 }

@@ -47,7 +47,9 @@ public final class TestNode implements AutoCloseable {
     this.store = GroupCommitStore.open(kv, dir.resolve("db").toString(), StoreOptions.defaults(id, storeClock), metrics);
     this.watermarks = WatermarkStore.open(dir, Clock.systemUTC());
     this.engine =
-        new ReplicationEngine(store, watermarks, settings, transport, metrics, Clock.systemUTC(), scheduler, seed);
+        new ReplicationEngine(
+            store, watermarks, settings, transport, metrics, Clock.systemUTC(), scheduler, seed,
+            ReplicationEngine.ioPool(id));
   }
 
   /** The spec other nodes use to reach this one. */

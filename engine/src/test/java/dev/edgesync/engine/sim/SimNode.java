@@ -46,6 +46,7 @@ final class SimNode {
   GroupCommitStore store;
   WatermarkStore watermarks;
   ReplicationEngine engine;
+  private InMemoryTransport transport;
   private SimLoop.View transportView;
   private SimLoop.View ioView;
   private SimLoop.View schedulerView;
@@ -95,12 +96,13 @@ final class SimNode {
     transportView = loop.view(tag + "/transport");
     ioView = loop.view(tag + "/io");
     schedulerView = loop.view(tag + "/scheduler");
+    transport = network.transport(id, transportView);
     engine =
         new ReplicationEngine(
             store,
             watermarks,
             settings,
-            network.transport(id, transportView),
+            transport,
             metrics,
             clock,
             schedulerView,
@@ -122,11 +124,14 @@ final class SimNode {
     transportView.shutdownNow();
     ioView.shutdownNow();
     schedulerView.shutdownNow();
-    engine.crash();
+    // The engine stops dead without these (see ReplicationEngine, "Stopping without close()"):
+    // its peers see their streams fail, as when a process dies.
+    transport.close();
     loop.unregister(store);
     store.crash();
     watermarks.close();
     engine = null;
+    transport = null;
     store = null;
     watermarks = null;
   }

@@ -100,7 +100,7 @@ class SubscriberCoreTest {
   void watermarkAdvancesOnlyAfterCommitAndInBatchOrder() {
     SubscriberCore core = core(Watermark.zero("site-b"));
     long id = core.open(now).attemptId();
-    assertEquals(SubscriberCore.Resume.FIRST_SYNC, core.onWelcome(id, welcome(LOG, 30, 0), now).resume());
+    assertEquals(Resume.FIRST_SYNC, core.onWelcome(id, welcome(LOG, 30, 0), now).resume());
 
     SubscriberCore.BatchOutcome b1 = core.onBatch(id, batch(10, 30, entry("a", 5), entry("b", 10)), now);
     SubscriberCore.BatchOutcome b2 = core.onBatch(id, batch(20, 30, entry("c", 20)), now);
@@ -171,7 +171,7 @@ class SubscriberCoreTest {
     long id = core.open(now).attemptId();
     SubscriberCore.WelcomeOutcome out = core.onWelcome(id, welcome("log-2", 7, 0), now);
     assertNull(out.failure());
-    assertEquals(SubscriberCore.Resume.LOG_CHANGED, out.resume());
+    assertEquals(Resume.LOG_CHANGED, out.resume());
     assertEquals(LOG, out.previousLogId());
     assertEquals("log-2", core.peerLogId());
     assertEquals(0, core.committedSeq());
@@ -204,7 +204,7 @@ class SubscriberCoreTest {
     // (the epoch of the persisted watermark travels in Hello)
     SubscriberCore fresh = core(new Watermark("site-b", LOG, 42, Instant.EPOCH, "e1"));
     assertEquals("e1", fresh.open(now).hello().getSinceEpoch());
-    assertEquals(SubscriberCore.Resume.RESUMED, core.onWelcome(id, welcome(LOG, 60, 42), now).resume());
+    assertEquals(Resume.RESUMED, core.onWelcome(id, welcome(LOG, 60, 42), now).resume());
     SubscriberCore.BatchOutcome b1 = core.onBatch(id, batch(50, 60, entry("a", 50)).toBuilder().setLastSeqEpoch("e1").build(), now);
     SubscriberCore.BatchOutcome b2 = core.onBatch(id, batch(60, 60, entry("b", 60)).toBuilder().setLastSeqEpoch("e2").build(), now);
     assertEquals(new Watermark("site-b", LOG, 50, now, "e1"), core.onApplied(b1.token(), applied(1), now).watermark());
@@ -228,7 +228,7 @@ class SubscriberCoreTest {
     long second = core.open(now).attemptId();
     SubscriberCore.WelcomeOutcome out = core.onWelcome(second, welcome(LOG, 25, 0), now);
     assertNull(out.failure());
-    assertEquals(SubscriberCore.Resume.HISTORY_CHANGED, out.resume());
+    assertEquals(Resume.HISTORY_CHANGED, out.resume());
     assertEquals(10, out.previousSeq());
     assertEquals(0, core.committedSeq());
     assertEquals("", core.committedEpoch());

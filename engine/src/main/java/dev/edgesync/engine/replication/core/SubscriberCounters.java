@@ -1,0 +1,56 @@
+package dev.edgesync.engine.replication.core;
+
+import dev.edgesync.engine.storage.ApplyResult;
+import java.time.Instant;
+
+/**
+ * What the subscription to one peer did since the peer was added: entries applied, duplicates,
+ * conflicts, reconnects, and the last problem. Not thread-safe.
+ */
+final class SubscriberCounters {
+  private long entriesApplied;
+  private long duplicates;
+  private long conflicts;
+  private long reconnects;
+  private String lastError;
+  private Instant lastErrorAt;
+
+  void applied(ApplyResult result) {
+    entriesApplied += result.applied();
+    duplicates += result.duplicates();
+    conflicts += result.conflicts();
+  }
+
+  void reconnected() {
+    reconnects++;
+  }
+
+  void error(String message, Instant at) {
+    lastError = message;
+    lastErrorAt = at;
+  }
+
+  long entriesApplied() {
+    return entriesApplied;
+  }
+
+  long duplicates() {
+    return duplicates;
+  }
+
+  long conflicts() {
+    return conflicts;
+  }
+
+  long reconnects() {
+    return reconnects;
+  }
+
+  String lastError() {
+    return lastError;
+  }
+
+  Instant lastErrorAt() {
+    return lastErrorAt;
+  }
+}
