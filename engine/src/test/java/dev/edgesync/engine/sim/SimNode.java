@@ -10,6 +10,7 @@ import dev.edgesync.engine.storage.StoreOptions;
 import dev.edgesync.engine.storage.kv.KvStore;
 import dev.edgesync.engine.storage.kv.LevelDbKvStore;
 import dev.edgesync.engine.storage.kv.MemoryKvStore;
+import dev.edgesync.engine.transport.inmemory.InMemoryTransport;
 import dev.edgesync.engine.transport.inmemory.Network;
 import dev.edgesync.watermark.WatermarkStore;
 import io.micrometer.core.instrument.Counter;
