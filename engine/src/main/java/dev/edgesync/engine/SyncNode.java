@@ -3,6 +3,7 @@ package dev.edgesync.engine;
 import dev.edgesync.conflict.HybridLogicalClock;
 import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.replication.ReplicationEngine;
 import dev.edgesync.engine.replication.ReplicationSettings;
@@ -483,27 +484,27 @@ public final class SyncNode implements AutoCloseable {
     private static final String SOURCE = "SyncNode.builder()";
 
     private String nodeId;
-    private String cluster = "default";
+    private String cluster = Defaults.CLUSTER;
     private Path dataDir;
-    private String listenHost = "0.0.0.0";
-    private int listenPort = 7400;
+    private String listenHost = Defaults.LISTEN_HOST;
+    private int listenPort = Defaults.LISTEN_PORT;
     private final Map<String, PeerSpec> peers = new LinkedHashMap<>();
-    private Durability durability = Durability.FSYNC;
-    private int maxKeyBytes = 1024;
-    private int maxValueBytes = 1024 * 1024;
-    private int writeQueueDepth = 10_000;
-    private int groupCommitMaxEntries = 4096;
-    private int cacheMaxEntries = 100_000;
-    private int batchMaxEntries = 1000;
-    private int batchMaxBytes = 1024 * 1024;
-    private int maxBatchesInFlight = ReplicationSettings.DEFAULT_MAX_BATCHES_IN_FLIGHT;
-    private int listenerQueueCapacity = 10_000;
-    private Duration maxClockSkew = HybridLogicalClock.DEFAULT_MAX_CLOCK_SKEW;
-    private Duration heartbeatInterval = Duration.ofSeconds(1);
-    private Duration heartbeatTimeout = Duration.ofSeconds(5);
-    private Duration reconnectBaseDelay = Duration.ofMillis(200);
-    private Duration reconnectMaxDelay = Duration.ofSeconds(30);
-    private boolean compression;
+    private Durability durability = Defaults.FSYNC ? Durability.FSYNC : Durability.BUFFERED;
+    private int maxKeyBytes = Defaults.MAX_KEY_BYTES;
+    private int maxValueBytes = Defaults.MAX_VALUE_BYTES;
+    private int writeQueueDepth = Defaults.WRITE_QUEUE_DEPTH;
+    private int groupCommitMaxEntries = Defaults.GROUP_COMMIT_MAX_ENTRIES;
+    private int cacheMaxEntries = Defaults.CACHE_MAX_ENTRIES;
+    private int batchMaxEntries = Defaults.BATCH_MAX_ENTRIES;
+    private int batchMaxBytes = Defaults.BATCH_MAX_BYTES;
+    private int maxBatchesInFlight = Defaults.MAX_BATCHES_IN_FLIGHT;
+    private int listenerQueueCapacity = Defaults.LISTENER_QUEUE_CAPACITY;
+    private Duration maxClockSkew = Defaults.MAX_CLOCK_SKEW;
+    private Duration heartbeatInterval = Defaults.HEARTBEAT_INTERVAL;
+    private Duration heartbeatTimeout = Defaults.HEARTBEAT_TIMEOUT;
+    private Duration reconnectBaseDelay = Defaults.RECONNECT_BASE_DELAY;
+    private Duration reconnectMaxDelay = Defaults.RECONNECT_MAX_DELAY;
+    private boolean compression = Defaults.COMPRESSION;
     private InstantSource clock = InstantSource.system();
     private MeterRegistry meterRegistry;
     private ConflictListener conflictListener;
@@ -513,10 +514,10 @@ public final class SyncNode implements AutoCloseable {
     private final Map<String, SecuritySettings.PeerTls> peerTls = new LinkedHashMap<>();
     private ClusterToken token;
     private final Set<String> allowedPeers = new TreeSet<>();
-    private int maxInboundStreams = SecuritySettings.DEFAULT_MAX_INBOUND_STREAMS;
-    private int maxStreamsPerPeer = SecuritySettings.DEFAULT_MAX_STREAMS_PER_PEER;
-    private Duration handshakeTimeout = SecuritySettings.DEFAULT_HANDSHAKE_TIMEOUT;
-    private Duration securityReloadInterval = SecuritySettings.DEFAULT_RELOAD_INTERVAL;
+    private int maxInboundStreams = Defaults.MAX_INBOUND_STREAMS;
+    private int maxStreamsPerPeer = Defaults.MAX_STREAMS_PER_PEER;
+    private Duration handshakeTimeout = Defaults.HANDSHAKE_TIMEOUT;
+    private Duration securityReloadInterval = Defaults.SECURITY_RELOAD_INTERVAL;
     private SecuritySettings security;
 
     private Builder() {}
@@ -882,7 +883,7 @@ public final class SyncNode implements AutoCloseable {
           batchMaxEntries,
           batchMaxBytes,
           // The largest message is one batch at its byte limit, plus framing.
-          batchMaxBytes + maxKeyBytes + maxValueBytes + 64 * 1024,
+          batchMaxBytes + maxKeyBytes + maxValueBytes + ReplicationSettings.MIN_MESSAGE_HEADROOM_BYTES,
           maxBatchesInFlight,
           compression,
           security);
