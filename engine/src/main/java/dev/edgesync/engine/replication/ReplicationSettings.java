@@ -1,6 +1,7 @@
 package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.security.SecuritySettings;
 import java.time.Duration;
 import java.util.Objects;
@@ -48,38 +49,11 @@ public record ReplicationSettings(
     boolean compression,
     SecuritySettings security) {
 
-  /** Default {@link #heartbeatInterval()}. */
-  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
-
-  /** Default {@link #heartbeatTimeout()}. */
-  public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
-
-  /** Default {@link #reconnectBaseDelay()}. */
-  public static final Duration DEFAULT_RECONNECT_BASE_DELAY = Duration.ofMillis(200);
-
-  /** Default {@link #reconnectMaxDelay()}. */
-  public static final Duration DEFAULT_RECONNECT_MAX_DELAY = Duration.ofSeconds(30);
-
-  /** Default {@link #batchMaxEntries()}. */
-  public static final int DEFAULT_BATCH_MAX_ENTRIES = 1000;
-
-  /** Default {@link #batchMaxBytes()}: 1 MiB. */
-  public static final int DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
-
   /**
-   * Default {@link #maxInboundMessageBytes()}: 16 MiB, room for a full batch plus one maximal
-   * (1 MiB) value and the per-entry framing of the wire format.
+   * Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch; {@code
+   * SyncNode.Builder} adds it to derive {@link #maxInboundMessageBytes()}.
    */
-  public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-  /**
-   * Default {@link #maxBatchesInFlight()}: enough that the store commits one group while the next
-   * batches arrive and decode, few enough that a node catching up holds a few MiB per peer.
-   */
-  public static final int DEFAULT_MAX_BATCHES_IN_FLIGHT = 4;
-
-  /** Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch. */
-  static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
+  public static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
 
   /** Settings without security ({@link SecuritySettings#none()}); validates like the canonical one. */
   public ReplicationSettings(
@@ -97,7 +71,7 @@ public record ReplicationSettings(
       boolean compression) {
     this(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, DEFAULT_MAX_BATCHES_IN_FLIGHT,
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, Defaults.MAX_BATCHES_IN_FLIGHT,
         compression, SecuritySettings.none());
   }
 
@@ -134,32 +108,33 @@ public record ReplicationSettings(
         maxInboundMessageBytes,
         "at least batchMaxBytes (" + batchMaxBytes + ") + " + MIN_MESSAGE_HEADROOM_BYTES
             + " bytes of framing; a batch may also overshoot batchMaxBytes by one entry, so allow"
-            + " for the largest value too (default " + DEFAULT_MAX_INBOUND_MESSAGE_BYTES + ")");
+            + " for the largest value too (default " + Defaults.MAX_INBOUND_MESSAGE_BYTES + ")");
     require(
         maxBatchesInFlight >= 1 && maxBatchesInFlight <= 1024,
         "maxBatchesInFlight",
         maxBatchesInFlight,
-        "1 to 1024 (default " + DEFAULT_MAX_BATCHES_IN_FLIGHT + ")");
+        "1 to 1024 (default " + Defaults.MAX_BATCHES_IN_FLIGHT + ")");
   }
 
   /**
-   * The design defaults: bind {@code 0.0.0.0:7400}, 1 s heartbeats with a 5 s timeout, reconnect
-   * between 200 ms and 30 s, batches of 1000 entries or 1 MiB, 16 MiB messages, no compression.
+   * The design defaults ({@link Defaults}): bind {@code 0.0.0.0:7400}, 1 s heartbeats with a 5 s
+   * timeout, reconnect between 200 ms and 30 s, batches of 1000 entries or 1 MiB, 16 MiB messages,
+   * no compression.
    */
   public static ReplicationSettings defaults(String nodeId, String cluster) {
     return new ReplicationSettings(
         nodeId,
         cluster,
-        "0.0.0.0",
-        7400,
-        DEFAULT_HEARTBEAT_INTERVAL,
-        DEFAULT_HEARTBEAT_TIMEOUT,
-        DEFAULT_RECONNECT_BASE_DELAY,
-        DEFAULT_RECONNECT_MAX_DELAY,
-        DEFAULT_BATCH_MAX_ENTRIES,
-        DEFAULT_BATCH_MAX_BYTES,
-        DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
-        false);
+        Defaults.LISTEN_HOST,
+        Defaults.LISTEN_PORT,
+        Defaults.HEARTBEAT_INTERVAL,
+        Defaults.HEARTBEAT_TIMEOUT,
+        Defaults.RECONNECT_BASE_DELAY,
+        Defaults.RECONNECT_MAX_DELAY,
+        Defaults.BATCH_MAX_ENTRIES,
+        Defaults.BATCH_MAX_BYTES,
+        Defaults.MAX_INBOUND_MESSAGE_BYTES,
+        Defaults.COMPRESSION);
   }
 
   /** A copy listening on {@code host:port}. */

@@ -1,6 +1,7 @@
 package dev.edgesync.engine.security;
 
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.config.Defaults;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -53,18 +54,6 @@ public record SecuritySettings(
     int maxStreamsPerPeer,
     Duration handshakeTimeout,
     Duration reloadInterval) {
-
-  /** Default {@link #maxInboundStreams()}. */
-  public static final int DEFAULT_MAX_INBOUND_STREAMS = 64;
-
-  /** Default {@link #maxStreamsPerPeer()}. */
-  public static final int DEFAULT_MAX_STREAMS_PER_PEER = 2;
-
-  /** Default {@link #handshakeTimeout()}. */
-  public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
-
-  /** Default {@link #reloadInterval()}. */
-  public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(5);
 
   /**
    * PEM files of this node's TLS identity and of the CAs it trusts.
@@ -129,17 +118,17 @@ public record SecuritySettings(
     requirePositive(reloadInterval, "security.reloadInterval");
   }
 
-  /** No TLS, no token, no allowlist; the default bounds. */
+  /** No TLS, no token, no allowlist; the default bounds ({@link Defaults}). */
   public static SecuritySettings none() {
     return new SecuritySettings(
         null,
         Map.of(),
         null,
         Set.of(),
-        DEFAULT_MAX_INBOUND_STREAMS,
-        DEFAULT_MAX_STREAMS_PER_PEER,
-        DEFAULT_HANDSHAKE_TIMEOUT,
-        DEFAULT_RELOAD_INTERVAL);
+        Defaults.MAX_INBOUND_STREAMS,
+        Defaults.MAX_STREAMS_PER_PEER,
+        Defaults.HANDSHAKE_TIMEOUT,
+        Defaults.SECURITY_RELOAD_INTERVAL);
   }
 
   /** True when subscribers must prove who they are (a client certificate or the token). */

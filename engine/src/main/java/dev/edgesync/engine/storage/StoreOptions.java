@@ -1,5 +1,6 @@
 package dev.edgesync.engine.storage;
 
+import dev.edgesync.engine.config.Defaults;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Objects;
@@ -53,9 +54,18 @@ public record StoreOptions(
     }
   }
 
-  /** Defaults for tests and the simulation: fsync on, design defaults for every limit. */
+  /** Defaults for tests and the simulation: the design defaults ({@link Defaults}) for every limit. */
   public static StoreOptions defaults(String nodeId, InstantSource wallClock) {
     return new StoreOptions(
-        nodeId, true, 1024, 1024 * 1024, 10_000, 4096, 100_000, wallClock, Duration.ofSeconds(60), null);
+        nodeId,
+        Defaults.FSYNC,
+        Defaults.MAX_KEY_BYTES,
+        Defaults.MAX_VALUE_BYTES,
+        Defaults.WRITE_QUEUE_DEPTH,
+        Defaults.GROUP_COMMIT_MAX_ENTRIES,
+        Defaults.CACHE_MAX_ENTRIES,
+        wallClock,
+        Defaults.MAX_CLOCK_SKEW,
+        null);
   }
 }

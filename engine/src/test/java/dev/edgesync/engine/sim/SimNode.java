@@ -1,6 +1,8 @@
 package dev.edgesync.engine.sim;
 
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.NodeRuntime;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.replication.ReplicationEngine;
 import dev.edgesync.engine.replication.ReplicationSettings;
@@ -17,14 +19,13 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 
 /**
  * One simulated node: the real {@link GroupCommitStore}, {@link WatermarkStore} and {@link
- * ReplicationEngine}, wired to the simulation's loop (executors, scheduler), its clock and its
- * in-memory network. Its "disk" (the key-value store and the watermark directory) outlives
+ * ReplicationEngine}, wired by the node's own {@link NodeRuntime} to the simulation's loop
+ * (executors, scheduler), its clock and its in-memory network. Its "disk" (the key-value store and the watermark directory) outlives
  * {@link #crash()}, so {@link #start} after a crash is a process restart over the same data.
  */
 final class SimNode {
@@ -82,39 +83,45 @@ final class SimNode {
     return incarnation;
   }
 
-  /** Starts (or restarts) the node over its disk and subscribes to {@code peers}. */
+  /**
+   * Starts (or restarts) the node over its disk and subscribes to {@code peers}, through the same
+   * wiring as {@code SyncNode.start} ({@link NodeRuntime}) with the loop's parts injected.
+   */
   void start(List<String> peers) {
     incarnation++;
-    KvStore kv = levelDb ? LevelDbKvStore.open(dir.resolve("db")) : new KeepOpenKvStore(memoryDisk);
-    StoreOptions options =
-        new StoreOptions(
-            id, true, 1024, 64 * 1024, 10_000, groupCommitMaxEntries, 100_000, clock, maxClockSkew, null);
-    EngineMetrics metrics = new EngineMetrics(registry);
-    store = GroupCommitStore.open(kv, dir.resolve("db").toString(), options, metrics);
-    loop.register(store);
-    watermarks = WatermarkStore.open(dir, Clock.systemUTC());
     String tag = id + "#" + incarnation;
     transportView = loop.view(tag + "/transport");
     ioView = loop.view(tag + "/io");
     schedulerView = loop.view(tag + "/scheduler");
-    transport = network.transport(id, transportView);
-    engine =
-        new ReplicationEngine(
-            store,
-            watermarks,
-            settings,
-            transport,
-            metrics,
+    StoreOptions options =
+        new StoreOptions(
+            id,
+            Defaults.FSYNC,
+            Defaults.MAX_KEY_BYTES,
+            64 * 1024,
+            Defaults.WRITE_QUEUE_DEPTH,
+            groupCommitMaxEntries,
+            Defaults.CACHE_MAX_ENTRIES,
             clock,
-            schedulerView,
-            seed * 31 + incarnation,
-            ioView);
-    engine.start();
-    for (String p : peers) {
-      if (!p.equals(id)) {
-        engine.addPeer(new PeerSpec(p, p, PORT));
-      }
-    }
+            maxClockSkew,
+            null);
+    List<PeerSpec> specs =
+        peers.stream().filter(p -> !p.equals(id)).map(p -> new PeerSpec(p, p, PORT)).toList();
+    transport = network.transport(id, transportView);
+    NodeRuntime runtime =
+        NodeRuntime.start(
+            new NodeRuntime.Settings(dir, options, settings, specs, Defaults.LISTENER_QUEUE_CAPACITY),
+            new NodeRuntime.Parts()
+                .kvStore(() -> levelDb ? LevelDbKvStore.open(dir.resolve("db")) : new KeepOpenKvStore(memoryDisk))
+                .storeOpened(loop::register)
+                .transport(transport)
+                .scheduler(schedulerView)
+                .io(ioView)
+                .randomSeed(seed * 31 + incarnation),
+            new EngineMetrics(registry));
+    store = runtime.store();
+    watermarks = runtime.watermarks();
+    engine = runtime.replication();
   }
 
   /**

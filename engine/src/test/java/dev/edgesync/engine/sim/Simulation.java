@@ -2,6 +2,7 @@ package dev.edgesync.engine.sim;
 
 import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoreClosedException;
@@ -165,7 +166,7 @@ final class Simulation {
               .withListen(id, SimNode.PORT)
               .withHeartbeat(Duration.ofMillis(100), Duration.ofMillis(1_000))
               .withReconnect(Duration.ofMillis(20), Duration.ofMillis(1_000))
-              .withBatch(batchMaxEntries, ReplicationSettings.DEFAULT_BATCH_MAX_BYTES);
+              .withBatch(batchMaxEntries, Defaults.BATCH_MAX_BYTES);
       SimNode node =
           new SimNode(
               id, root.resolve(id), loop, network, levelDb, Duration.ofMillis(skewMillis), settings, groupMax,

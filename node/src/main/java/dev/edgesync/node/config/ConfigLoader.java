@@ -8,8 +8,8 @@ import dev.edgesync.discovery.PeerFileSource;
 import dev.edgesync.discovery.PeerListParser;
 import dev.edgesync.discovery.PeerSet;
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.security.ClusterToken;
-import dev.edgesync.engine.security.SecuritySettings;
 import dev.edgesync.engine.storage.Durability;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -88,11 +88,11 @@ public final class ConfigLoader {
   /** Environment variable naming the config file when {@code --config} is not given. */
   public static final String ENV_CONFIG = "EDGESYNC_CONFIG";
 
-  /** Default cluster name. */
-  public static final String DEFAULT_CLUSTER = "default";
+  /** Default cluster name ({@link Defaults#CLUSTER}). */
+  public static final String DEFAULT_CLUSTER = Defaults.CLUSTER;
 
-  /** Default gRPC bind address. */
-  public static final String DEFAULT_LISTEN = "0.0.0.0:7400";
+  /** Default gRPC bind address ({@link Defaults#LISTEN}). */
+  public static final String DEFAULT_LISTEN = Defaults.LISTEN;
 
   /**
    * Default HTTP bind address: loopback only. Any other address needs {@code security.http.token}
@@ -100,18 +100,8 @@ public final class ConfigLoader {
    */
   public static final String DEFAULT_HTTP = "127.0.0.1:7480";
 
-  // Defaults mirror SyncNode.Builder's so that `edgesync run` and an embedding app behave alike.
-  static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
-  static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
-  static final Duration DEFAULT_RECONNECT_BASE_DELAY = Duration.ofMillis(200);
-  static final Duration DEFAULT_RECONNECT_MAX_DELAY = Duration.ofSeconds(30);
-  static final int DEFAULT_BATCH_MAX_ENTRIES = 1000;
-  // An entry larger than this is sent in a batch of its own, so it need not fit the largest value.
-  static final int DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
-  static final Duration DEFAULT_MAX_CLOCK_SKEW = Duration.ofSeconds(60);
-  static final int DEFAULT_MAX_KEY_BYTES = 1024;
-  static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
-  static final int DEFAULT_WRITE_QUEUE_DEPTH = 10_000;
+  // Every default of the engine comes from engine.config.Defaults, as SyncNode.Builder's do, so
+  // that `edgesync run` and an embedding app behave alike. Only the HTTP API's are the node's own.
 
   /** HTTP bodies may exceed the largest value by this much (bulk JSON, framing). */
   static final int HTTP_BODY_SLACK_BYTES = 1024 * 1024;
@@ -767,34 +757,34 @@ public final class ConfigLoader {
     final Setting<HostPort> http = new Setting<>(HostPort.parse(DEFAULT_HTTP, DEFAULTS, "http"));
     final Setting<Path> dataDir = new Setting<>(null);
     final Setting<PeerSet> peers = new Setting<>(PeerSet.empty());
-    final Setting<Durability> durability = new Setting<>(Durability.FSYNC);
-    final Setting<Duration> heartbeatInterval = new Setting<>(DEFAULT_HEARTBEAT_INTERVAL);
-    final Setting<Duration> heartbeatTimeout = new Setting<>(DEFAULT_HEARTBEAT_TIMEOUT);
-    final Setting<Duration> reconnectBaseDelay = new Setting<>(DEFAULT_RECONNECT_BASE_DELAY);
-    final Setting<Duration> reconnectMaxDelay = new Setting<>(DEFAULT_RECONNECT_MAX_DELAY);
-    final Setting<Integer> batchMaxEntries = new Setting<>(DEFAULT_BATCH_MAX_ENTRIES);
-    final Setting<Integer> batchMaxBytes = new Setting<>(DEFAULT_BATCH_MAX_BYTES);
+    final Setting<Durability> durability = new Setting<>(Defaults.FSYNC ? Durability.FSYNC : Durability.BUFFERED);
+    final Setting<Duration> heartbeatInterval = new Setting<>(Defaults.HEARTBEAT_INTERVAL);
+    final Setting<Duration> heartbeatTimeout = new Setting<>(Defaults.HEARTBEAT_TIMEOUT);
+    final Setting<Duration> reconnectBaseDelay = new Setting<>(Defaults.RECONNECT_BASE_DELAY);
+    final Setting<Duration> reconnectMaxDelay = new Setting<>(Defaults.RECONNECT_MAX_DELAY);
+    final Setting<Integer> batchMaxEntries = new Setting<>(Defaults.BATCH_MAX_ENTRIES);
+    final Setting<Integer> batchMaxBytes = new Setting<>(Defaults.BATCH_MAX_BYTES);
     final Setting<Integer> maxBatchesInFlight =
-        new Setting<>(dev.edgesync.engine.replication.ReplicationSettings.DEFAULT_MAX_BATCHES_IN_FLIGHT);
-    final Setting<Boolean> compression = new Setting<>(false);
-    final Setting<Duration> maxClockSkew = new Setting<>(DEFAULT_MAX_CLOCK_SKEW);
-    final Setting<Integer> maxKeyBytes = new Setting<>(DEFAULT_MAX_KEY_BYTES);
-    final Setting<Integer> maxValueBytes = new Setting<>(DEFAULT_MAX_VALUE_BYTES);
-    final Setting<Integer> writeQueueDepth = new Setting<>(DEFAULT_WRITE_QUEUE_DEPTH);
+        new Setting<>(Defaults.MAX_BATCHES_IN_FLIGHT);
+    final Setting<Boolean> compression = new Setting<>(Defaults.COMPRESSION);
+    final Setting<Duration> maxClockSkew = new Setting<>(Defaults.MAX_CLOCK_SKEW);
+    final Setting<Integer> maxKeyBytes = new Setting<>(Defaults.MAX_KEY_BYTES);
+    final Setting<Integer> maxValueBytes = new Setting<>(Defaults.MAX_VALUE_BYTES);
+    final Setting<Integer> writeQueueDepth = new Setting<>(Defaults.WRITE_QUEUE_DEPTH);
     final Setting<Integer> httpMaxBodyBytes = new Setting<>(null);
     final Setting<Integer> maxInboundStreams =
-        new Setting<>(SecuritySettings.DEFAULT_MAX_INBOUND_STREAMS);
+        new Setting<>(Defaults.MAX_INBOUND_STREAMS);
     final Setting<Integer> maxStreamsPerPeer =
-        new Setting<>(SecuritySettings.DEFAULT_MAX_STREAMS_PER_PEER);
+        new Setting<>(Defaults.MAX_STREAMS_PER_PEER);
     final Setting<Duration> handshakeTimeout =
-        new Setting<>(SecuritySettings.DEFAULT_HANDSHAKE_TIMEOUT);
+        new Setting<>(Defaults.HANDSHAKE_TIMEOUT);
     final Setting<Path> tlsCert = new Setting<>(null);
     final Setting<Path> tlsKey = new Setting<>(null);
     final Setting<Path> tlsCa = new Setting<>(null);
     final Setting<Map<String, NodeConfig.PeerTls>> peerTls = new Setting<>(Map.of());
     final Setting<NodeConfig.Secret> token = new Setting<>(null);
     final Setting<List<String>> allowedPeers = new Setting<>(List.of());
-    final Setting<Duration> reloadInterval = new Setting<>(SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    final Setting<Duration> reloadInterval = new Setting<>(Defaults.SECURITY_RELOAD_INTERVAL);
     final Setting<NodeConfig.Secret> httpToken = new Setting<>(null);
     final Setting<Path> httpTlsCert = new Setting<>(null);
     final Setting<Path> httpTlsKey = new Setting<>(null);

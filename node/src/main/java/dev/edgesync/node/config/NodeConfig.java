@@ -1,7 +1,7 @@
 package dev.edgesync.node.config;
 
 import dev.edgesync.discovery.PeerSet;
-import dev.edgesync.engine.security.SecuritySettings;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.storage.Durability;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -187,10 +187,10 @@ public record NodeConfig(
           Map.of(),
           null,
           List.of(),
-          SecuritySettings.DEFAULT_RELOAD_INTERVAL,
-          SecuritySettings.DEFAULT_MAX_INBOUND_STREAMS,
-          SecuritySettings.DEFAULT_MAX_STREAMS_PER_PEER,
-          SecuritySettings.DEFAULT_HANDSHAKE_TIMEOUT,
+          Defaults.SECURITY_RELOAD_INTERVAL,
+          Defaults.MAX_INBOUND_STREAMS,
+          Defaults.MAX_STREAMS_PER_PEER,
+          Defaults.HANDSHAKE_TIMEOUT,
           null,
           null,
           null);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.engine.metrics.EngineMetrics;
+import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.replication.TestNode;
 import dev.edgesync.engine.security.SecuritySettings;
@@ -95,7 +96,7 @@ class GrpcTlsTest {
   }
 
   private Node start(String id, TestPki.Issued issued) {
-    return start(id, files(id, issued), SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    return start(id, files(id, issued), Defaults.SECURITY_RELOAD_INTERVAL);
   }
 
   @Test
@@ -113,7 +114,7 @@ class GrpcTlsTest {
   @Test
   void serverWhoseCertificateNamesAnotherNodeIsRefusedByTheClient() {
     Node a = start("site-a", ca.issue("site-a"));
-    Node b = start("site-b", files("site-b", ca.issue("mallory")), SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    Node b = start("site-b", files("site-b", ca.issue("mallory")), Defaults.SECURITY_RELOAD_INTERVAL);
     b.node.put("from-b", "x");
     a.node.engine.addPeer(b.node.spec());
     await().atMost(Duration.ofSeconds(20)).until(() -> a.transportMetrics.errors("site-b", "tls_server_identity").count() >= 1);
@@ -126,7 +127,7 @@ class GrpcTlsTest {
   void clientWhoseCertificateNamesAnotherNodeIsRefusedByTheServer() {
     Node a = start("site-a", ca.issue("site-a"));
     a.node.put("secret", "x");
-    Node c = start("site-c", files("site-c", ca.issue("site-b")), SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    Node c = start("site-c", files("site-c", ca.issue("site-b")), Defaults.SECURITY_RELOAD_INTERVAL);
     c.node.engine.addPeer(a.node.spec());
     await().atMost(Duration.ofSeconds(20)).until(() -> a.node.metrics.refused("identity_mismatch").count() >= 1);
     await().atMost(Duration.ofSeconds(20)).until(() -> c.node.status("site-a").lastError() != null);
@@ -147,7 +148,7 @@ class GrpcTlsTest {
     Path cert = dir.resolve("partner.crt");
     Path key = dir.resolve("partner.key");
     partnerCert.write(cert, key);
-    Node partner = start("partner", new SecuritySettings.Tls(cert, key, bothCas), SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    Node partner = start("partner", new SecuritySettings.Tls(cert, key, bothCas), Defaults.SECURITY_RELOAD_INTERVAL);
     partner.node.put("from-partner", "p");
 
     SecuritySettings.Tls aFiles = files("site-a", ca.issue("site-a"));
@@ -178,7 +179,7 @@ class GrpcTlsTest {
     a.node.put("secret", "x");
     TestPki.Ca other = TestPki.newCa("another CA");
     // d trusts a's CA (it is public) but its own certificate comes from another CA.
-    Node d = start("site-d", files("site-d", other.issue("site-d")), SecuritySettings.DEFAULT_RELOAD_INTERVAL);
+    Node d = start("site-d", files("site-d", other.issue("site-d")), Defaults.SECURITY_RELOAD_INTERVAL);
     d.node.engine.addPeer(a.node.spec());
     await().atMost(Duration.ofSeconds(20)).until(() -> a.transportMetrics.refused("untrusted_certificate").count() >= 1);
     assertTrue(a.node.engine.peerStatuses().isEmpty());
