@@ -87,6 +87,22 @@ public final class Defaults {
    */
   public static final int MAX_BATCHES_IN_FLIGHT = 4;
 
+  /**
+   * {@code replication.antiEntropySettle}: 10 s. How long two nodes caught up with each other must
+   * keep showing different digests before a repair starts: a few heartbeats, so that writes in
+   * flight between them never count as a divergence.
+   */
+  public static final Duration ANTI_ENTROPY_SETTLE = Duration.ofSeconds(10);
+
+  /** {@code replication.antiEntropyMinInterval}: 60 s between the starts of two repairs of one link. */
+  public static final Duration ANTI_ENTROPY_MIN_INTERVAL = Duration.ofSeconds(60);
+
+  /**
+   * {@code replication.repairMaxEntries}: 10,000 rows sent per repair round (and at most 4 x
+   * batchMaxBytes of keys and values); a larger difference is repaired over several rounds.
+   */
+  public static final int REPAIR_MAX_ENTRIES = 10_000;
+
   /** {@code replication.compression}: off. */
   public static final boolean COMPRESSION = false;
 

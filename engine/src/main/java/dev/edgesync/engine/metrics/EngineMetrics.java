@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
@@ -146,6 +147,43 @@ public final class EngineMetrics {
     registry.gauge("edgesync.replication.lag.entries", tags, source, lagEntries);
     registry.gauge("edgesync.replication.lag.seconds", tags, source, lagSeconds);
     registry.gauge("edgesync.replication.connected", tags, source, connected);
+  }
+
+  /** Anti-entropy repairs this node started against publisher {@code peer}. */
+  public Counter antiEntropyRepairs(String peer) {
+    return Counter.builder("edgesync.replication.antientropy.repairs")
+        .description("Anti-entropy repairs started: digests differed while both sides were caught up")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /** Keys whose version a repair from {@code peer} replaced (the repaired entry won LWW). */
+  public Counter antiEntropyKeysRepaired(String peer) {
+    return Counter.builder("edgesync.replication.antientropy.keys.repaired")
+        .description("Keys repaired by anti-entropy: received in a repair and newer than the stored version")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /** Rows sent to subscriber {@code peer} in answer to its repair requests. */
+  public Counter antiEntropyEntriesSent(String peer) {
+    return Counter.builder("edgesync.replication.antientropy.entries.sent")
+        .description("State rows sent to a subscriber in answer to its anti-entropy requests")
+        .tag("peer", peer)
+        .register(registry);
+  }
+
+  /**
+   * Registers the time (epoch milliseconds in {@code millis}, 0 for never) at which the digests of
+   * this node and {@code peer} last differed while both were caught up, exported in seconds.
+   */
+  public void antiEntropyLastDivergence(String peer, AtomicLong millis) {
+    io.micrometer.core.instrument.Gauge.builder(
+            "edgesync.replication.antientropy.last.divergence.timestamp", millis, m -> m.get() / 1000.0)
+        .description("When the state digests of this node and the peer last differed while both were caught up (0: never)")
+        .baseUnit("seconds")
+        .tag("peer", peer)
+        .register(registry);
   }
 
   /** Removes the per-peer gauges of a removed peer. */

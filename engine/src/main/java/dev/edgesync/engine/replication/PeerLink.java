@@ -28,6 +28,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,11 @@ import org.slf4j.LoggerFactory;
  * the store or waiting. The one blocking call, {@code submitRemote} on a full write queue, runs
  * on the transport's callback thread outside the lock: the stream has not requested another
  * message yet, so the publisher stops sending (backpressure) while heartbeats and acks go on.
+ *
+ * <p><b>Size.</b> Over 500 lines on purpose: this is the one place where every event of a
+ * subscription (stream, store commit, timer, anti-entropy scan) takes the link's lock and carries
+ * out a decision. The decisions themselves live in {@link SubscriberCore} and {@link
+ * SubscriberRepair}; splitting the handlers across classes would spread the lock discipline.
  *
  * <p><b>Lifecycle.</b> {@link #start()} opens the first stream; a stream that ends for any reason
  * is re-opened after a backoff delay until {@link #close(Duration)}, which cancels the stream,
@@ -62,6 +68,7 @@ final class PeerLink {
   private final DistributionSummary batchEntries;
   private final Timer applyLatency;
   private final Set<CompletableFuture<Void>> applying = ConcurrentHashMap.newKeySet();
+  private final SubscriberRepair repair;
 
   // Guarded by this.
   private Transport.ClientStream stream;
@@ -90,6 +97,7 @@ final class PeerLink {
             s.maxBatchesInFlight(),
             persisted,
             shared.clock().instant());
+    this.repair = new SubscriberRepair(shared, peer.id());
     this.watermarkWriter = new WatermarkWriter(shared.watermarks(), shared.io(), this::watermarkFailed);
     var metrics = shared.metrics();
     this.applied = metrics.entriesApplied(peer.id());
@@ -171,6 +179,7 @@ final class PeerLink {
     if (delay == null) {
       return;
     }
+    repair.abandon();
     stream = null;
     if (tickTask != null) {
       tickTask.cancel(false);
@@ -269,39 +278,18 @@ final class PeerLink {
     }
     List<StoredEntry> entries = out.entries();
     long token = out.token();
-    CompletableFuture<ApplyResult> commit;
     Timer.Sample sample = Timer.start(shared.metrics().registry());
-    if (entries.isEmpty()) {
-      commit = CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, -1));
-    } else {
+    if (!entries.isEmpty()) {
       batchEntries.record(entries.size());
-      try {
-        // May block while the store's write queue is full: that is the backpressure.
-        commit = shared.store().submitRemote(peer.id(), entries);
-      } catch (RuntimeException e) {
-        commit = CompletableFuture.failedFuture(e);
-      }
     }
-    // Tracks the end of our handling of the commit, not just the commit: close() must not flush
-    // the watermark before the commit's watermark was offered.
-    CompletableFuture<Void> handled = new CompletableFuture<>();
-    applying.add(handled);
-    // Not kept: close() waits on handled instead. Removing handled from applying relies on
-    // identity, which is what CompletableFuture's equals is.
-    @SuppressWarnings("CollectionUndefinedEquality")
-    var unused =
-        commit.whenComplete(
-            (result, error) -> {
-              try {
-                if (!entries.isEmpty()) {
-                  sample.stop(applyLatency);
-                }
-                onApplied(token, result, error);
-              } finally {
-                applying.remove(handled);
-                handled.complete(null);
-              }
-            });
+    apply(
+        entries,
+        (result, error) -> {
+          if (!entries.isEmpty()) {
+            sample.stop(applyLatency);
+          }
+          onApplied(token, result, error);
+        });
     synchronized (this) {
       // At maxBatchesInFlight the next message is asked for by the commit that frees a slot.
       if (core.handedOff(id, now()) && attemptId == id && stream != null && core.isCurrent(id)) {
@@ -338,10 +326,139 @@ final class PeerLink {
   }
 
   private synchronized void onHeartbeat(long id, PublisherMessage message) {
-    core.onHeartbeat(id, message.getHeartbeat(), now());
-    if (core.isCurrent(id)) {
+    Instant now = now();
+    core.onHeartbeat(id, message.getHeartbeat(), now);
+    if (!core.isCurrent(id)) {
+      return;
+    }
+    stream.request(1);
+    long round = repair.onHeartbeat(message.getHeartbeat(), core.committedInStreamedLog(id), now);
+    if (round >= 0) {
+      askForRepair(id, round);
+    }
+  }
+
+  // ------------------------------------------------------------------ anti-entropy
+
+  /** Scans this node's state on the I/O executor, then sends the request if the stream is still on. */
+  private void askForRepair(long id, long round) {
+    try {
+      shared
+          .io()
+          .execute(
+              () -> {
+                SubscriberMessage request;
+                try {
+                  request = repair.request(round);
+                } catch (RuntimeException e) {
+                  log.error("node {} peer {}: anti-entropy scan failed", shared.nodeId(), peer.id(), e);
+                  synchronized (this) {
+                    repair.abandon();
+                  }
+                  return;
+                }
+                synchronized (this) {
+                  if (attemptId == id && stream != null && core.isCurrent(id)) {
+                    stream.send(request);
+                    core.sent(id, now());
+                  } else {
+                    repair.abandon();
+                  }
+                }
+              });
+    } catch (RejectedExecutionException e) {
+      repair.abandon(); // closing
+    }
+  }
+
+  /** A repair batch: applied by LWW like any batch, outside the watermark's order, one at a time. */
+  private void onRepairBatch(long id, PublisherMessage message) {
+    SubscriberCore.BatchOutcome out;
+    synchronized (this) {
+      out = core.onRepairBatch(id, message.getBatch(), repair.expecting(), now());
+      if (out == null) {
+        return;
+      }
+      if (out.failure() != null) {
+        stop(id, out.failure());
+        return;
+      }
+    }
+    List<StoredEntry> entries = out.entries();
+    apply(
+        entries,
+        (result, error) -> {
+          synchronized (this) {
+            onRepairApplied(id, entries.size(), result, error);
+          }
+        });
+  }
+
+  /**
+   * Hands {@code entries} to the store and runs {@code then} when their commit ends. May block
+   * while the store's write queue is full: that is the backpressure. {@link #close} waits for
+   * {@code then} to have run, not just for the commit, so that it never flushes a watermark before
+   * the commit's watermark was offered.
+   */
+  private void apply(List<StoredEntry> entries, BiConsumer<ApplyResult, Throwable> then) {
+    CompletableFuture<ApplyResult> commit;
+    if (entries.isEmpty()) {
+      commit = CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, -1));
+    } else {
+      try {
+        commit = shared.store().submitRemote(peer.id(), entries);
+      } catch (RuntimeException e) {
+        commit = CompletableFuture.failedFuture(e);
+      }
+    }
+    CompletableFuture<Void> handled = new CompletableFuture<>();
+    applying.add(handled);
+    // Not kept: close() waits on handled instead. Removing handled from applying relies on
+    // identity, which is what CompletableFuture's equals is.
+    @SuppressWarnings("CollectionUndefinedEquality")
+    var unused =
+        commit.whenComplete(
+            (result, error) -> {
+              try {
+                then.accept(result, error);
+              } finally {
+                applying.remove(handled);
+                handled.complete(null);
+              }
+            });
+  }
+
+  /** Under the lock. */
+  private void onRepairApplied(long id, int received, ApplyResult result, Throwable error) {
+    Instant now = now();
+    if (error != null) {
+      Failure failure = core.onRepairApplyFailed(id, unwrap(error), now);
+      if (failure != null) {
+        stop(id, failure);
+      }
+      return;
+    }
+    repair.onBatchApplied(received, result.applied());
+    if (core.repairApplied(id, now) && attemptId == id && stream != null) {
       stream.request(1);
     }
+  }
+
+  private synchronized void onRepairDone(long id, PublisherMessage message) {
+    if (!core.heard(id, now())) {
+      return;
+    }
+    if (!repair.onDone(message.getRepairDone())) {
+      onUnexpected(id, "sent RepairDone for round " + message.getRepairDone().getRound() + ", which was not asked for");
+      return;
+    }
+    stream.request(1);
+  }
+
+  /** What this node has committed of the peer's log (told to the peer for its anti-entropy). */
+  synchronized AppliedPosition appliedPosition() {
+    String logId = core.peerLogId();
+    return logId.isEmpty() ? AppliedPosition.NONE : new AppliedPosition(logId, core.committedSeq());
   }
 
   private synchronized void onRefusal(long id, PublisherMessage message) {
@@ -467,7 +584,14 @@ final class PeerLink {
     public void onMessage(PublisherMessage message) {
       switch (message.getKindCase()) {
         case WELCOME -> onWelcome(id, message);
-        case BATCH -> onBatch(id, message);
+        case BATCH -> {
+          if (message.getBatch().getRepair()) {
+            onRepairBatch(id, message);
+          } else {
+            onBatch(id, message);
+          }
+        }
+        case REPAIR_DONE -> onRepairDone(id, message);
         case HEARTBEAT -> onHeartbeat(id, message);
         case REFUSAL -> onRefusal(id, message);
         default -> onUnexpected(id, "sent a message of unknown kind " + message.getKindCase());

@@ -7,10 +7,13 @@ import dev.edgesync.engine.replication.core.PublisherCore;
 import dev.edgesync.engine.replication.core.SubscriberStats;
 import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.engine.storage.VersionedStore;
 import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.SubscriberMessage;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +72,9 @@ final class PublisherFeed implements Transport.ServerListener {
   private SubscriberStats stats;
   private AutoCloseable commitSubscription;
   private ScheduledFuture<?> tickTask;
+  // Anti-entropy: the rows still to send for the round being answered, or null.
+  private ArrayDeque<StoredEntry> repairPending;
+  private RepairScan.Result repairResult;
 
   PublisherFeed(Shared shared, Registry registry, Transport.ServerStream stream) {
     this.shared = shared;
@@ -99,12 +105,15 @@ final class PublisherFeed implements Transport.ServerListener {
     boolean welcomed;
     long acked;
     String subscriber;
+    PublisherCore.RepairAsk repair = null;
     synchronized (this) {
       if (ended) {
         return;
       }
       if (core.accepted()) {
-        acked = onLaterMessage(message);
+        PublisherCore.Inbound in = onLaterMessage(message);
+        acked = in == null ? -1 : in.ackedSeq();
+        repair = in == null ? null : in.repair();
         subscriber = core.subscriberId();
         welcomed = false;
       } else {
@@ -119,6 +128,9 @@ final class PublisherFeed implements Transport.ServerListener {
     if (acked >= 0) {
       // Outside the lock: completing a waiter runs the writer's continuation.
       registry.acked(subscriber, acked);
+    }
+    if (repair != null) {
+      answerRepair(repair);
     }
   }
 
@@ -160,24 +172,91 @@ final class PublisherFeed implements Transport.ServerListener {
     return true;
   }
 
-  /** Under the lock. Returns the newly acknowledged seq, or -1. */
-  private long onLaterMessage(SubscriberMessage message) {
+  /** Under the lock. Returns what the message asks of the driver, or null for nothing. */
+  private PublisherCore.Inbound onLaterMessage(SubscriberMessage message) {
     PublisherCore.Inbound in = core.onMessage(message, now());
     if (in.failure() != null) {
       fail(in.failure());
-      return -1;
+      return null;
     }
     if (in.subscriberRefusal() != null) {
       // The subscriber stops the stream itself right after; its reason belongs in our log.
       log.warn(
           "node {}: subscriber {} stopped its stream: {}",
           shared.nodeId(), core.subscriberId(), in.subscriberRefusal());
-      return -1;
+      return null;
     }
     if (in.ackedSeq() >= 0) {
       stats.ackedSeq.accumulateAndGet(in.ackedSeq(), Math::max);
     }
-    return in.ackedSeq();
+    return in;
+  }
+
+  // ------------------------------------------------------------------ anti-entropy
+
+  /**
+   * Answers a repair request: two sequential scans of the state table on the I/O executor (this
+   * node's buckets, then the rows of the buckets that differ, within the repair limits), then the
+   * drain sends them as repair batches and a {@code RepairDone}.
+   */
+  private void answerRepair(PublisherCore.RepairAsk ask) {
+    ReplicationSettings s = shared.settings();
+    VersionedStore store = shared.store();
+    try {
+      shared
+          .io()
+          .execute(
+              () -> {
+                RepairScan.Result result;
+                try {
+                  result =
+                      RepairScan.collect(store::scanState, ask.digests(), s.antiEntropy().repairMaxEntries(), 4L * s.batchMaxBytes());
+                } catch (RuntimeException e) {
+                  log.error("node {}: anti-entropy scan for subscriber {} failed", shared.nodeId(), subscriberId(), e);
+                  synchronized (this) {
+                    fail(
+                        new Failure(
+                            "storage",
+                            null,
+                            StreamStatus.Code.INTERNAL,
+                            "node '" + shared.nodeId() + "' cannot scan its state for anti-entropy: " + e.getMessage()));
+                  }
+                  return;
+                }
+                synchronized (this) {
+                  if (ended) {
+                    return;
+                  }
+                  repairResult = result;
+                  repairPending = new ArrayDeque<>(result.entries());
+                }
+                if (result.bucketsDiffered() > 0) {
+                  log.info(
+                      "node {}: anti-entropy round {} for subscriber {}: {} of {} buckets differ, sending {} rows{}",
+                      shared.nodeId(), ask.round(), subscriberId(), result.bucketsDiffered(), ask.digests().size(),
+                      result.entries().size(), result.truncated() ? " (repair limit reached)" : "");
+                }
+                signal();
+              });
+    } catch (RejectedExecutionException e) {
+      // The engine is closing; its close() ends this stream.
+    }
+  }
+
+  /** Under the lock: sends the next repair batch, or the RepairDone after the last one. */
+  private void sendRepair() throws PublisherCore.MessageTooLargeException {
+    if (repairPending.isEmpty()) {
+      stream.send(
+          core.repairDone(
+              repairResult.bucketsDiffered(), repairResult.entries().size(), repairResult.truncated()));
+      repairPending = null;
+      repairResult = null;
+    } else {
+      PublisherCore.Outgoing out = core.repairBatch(repairPending, shared.settings().batchMaxEntries());
+      stream.send(out.message());
+      shared.metrics().antiEntropyEntriesSent(core.subscriberId()).increment(out.entries());
+    }
+    core.sent(now());
   }
 
   @Override
@@ -275,6 +354,15 @@ final class PublisherFeed implements Transport.ServerListener {
         if (ended || !core.accepted() || !stream.isReady()) {
           return;
         }
+        if (repairPending != null) {
+          try {
+            sendRepair();
+          } catch (PublisherCore.MessageTooLargeException e) {
+            fail(new Failure("message_too_large", null, StreamStatus.Code.RESOURCE_EXHAUSTED, e.getMessage()));
+            return;
+          }
+          continue;
+        }
         cursor = core.cursor();
       }
       ReplicationSettings s = shared.settings();
@@ -317,17 +405,24 @@ final class PublisherFeed implements Transport.ServerListener {
     }
   }
 
-  private synchronized void tick() {
-    if (ended) {
-      return;
-    }
-    Instant now = now();
-    PublisherCore.Tick t = core.tick(now);
-    if (t.timeout() != null) {
-      fail(t.timeout());
-    } else if (t.heartbeat() && stream.isReady()) {
-      stream.send(core.heartbeat(shared.store().headSeq(), now));
-      core.sent(now);
+  private void tick() {
+    // Read before the lock (it takes the subscription's lock) and before the (head, digest) pair,
+    // so the digest covers the applied position it is sent with.
+    String subscriber = subscriberId();
+    AppliedPosition applied = subscriber == null ? AppliedPosition.NONE : shared.appliedFrom().apply(subscriber);
+    synchronized (this) {
+      if (ended) {
+        return;
+      }
+      Instant now = now();
+      PublisherCore.Tick t = core.tick(now);
+      if (t.timeout() != null) {
+        fail(t.timeout());
+      } else if (t.heartbeat() && stream.isReady()) {
+        VersionedStore.StateAtHead state = shared.store().stateAtHead();
+        stream.send(core.heartbeat(state.headSeq(), state.digest(), applied.logId(), applied.seq(), now));
+        core.sent(now);
+      }
     }
   }
 

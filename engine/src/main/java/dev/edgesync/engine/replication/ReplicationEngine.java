@@ -117,12 +117,21 @@ public final class ReplicationEngine implements AutoCloseable {
           "the store belongs to node '" + store.nodeId() + "' but replication is configured for node '"
               + settings.nodeId() + "'");
     }
-    this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io);
+    this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io, this::appliedFrom);
     this.randomSeed = randomSeed;
     this.streamOptions = new Transport.StreamOptions(settings.maxInboundMessageBytes(), settings.compression());
     this.acks = new AckWaiters(scheduler);
     this.subscribers = new SubscriberRegistry(shared, acks);
     this.localLog = new LocalLogGuard(store, watermarks, clock);
+  }
+
+  /** What this node has committed of {@code peerId}'s log; NONE when it does not pull from it. */
+  private AppliedPosition appliedFrom(String peerId) {
+    PeerLink link;
+    synchronized (lock) {
+      link = links.get(peerId);
+    }
+    return link == null ? AppliedPosition.NONE : link.appliedPosition();
   }
 
   /**

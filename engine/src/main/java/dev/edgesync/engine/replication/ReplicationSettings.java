@@ -32,6 +32,7 @@ import java.util.Objects;
  * @param compression gzip every stream this node opens and every stream it serves
  * @param security TLS, token, allowlist and inbound stream bounds ({@link SecuritySettings#none()}
  *     for plaintext without authentication)
+ * @param antiEntropy when digests that differ start a repair, and how much one repair sends
  */
 public record ReplicationSettings(
     String nodeId,
@@ -47,13 +48,36 @@ public record ReplicationSettings(
     int maxInboundMessageBytes,
     int maxBatchesInFlight,
     boolean compression,
-    SecuritySettings security) {
+    SecuritySettings security,
+    AntiEntropySettings antiEntropy) {
 
   /**
    * Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch; {@code
    * SyncNode.Builder} adds it to derive {@link #maxInboundMessageBytes()}.
    */
   public static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
+
+  /** Settings with the default anti-entropy ({@link AntiEntropySettings#DEFAULTS}). */
+  public ReplicationSettings(
+      String nodeId,
+      String cluster,
+      String listenHost,
+      int listenPort,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Duration reconnectBaseDelay,
+      Duration reconnectMaxDelay,
+      int batchMaxEntries,
+      int batchMaxBytes,
+      int maxInboundMessageBytes,
+      int maxBatchesInFlight,
+      boolean compression,
+      SecuritySettings security) {
+    this(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
+        compression, security, AntiEntropySettings.DEFAULTS);
+  }
 
   /** Settings without security ({@link SecuritySettings#none()}); validates like the canonical one. */
   public ReplicationSettings(
@@ -78,6 +102,7 @@ public record ReplicationSettings(
   /** Validates every field; see the record description for the rules. */
   public ReplicationSettings {
     Objects.requireNonNull(security, "replication.security (use SecuritySettings.none())");
+    Objects.requireNonNull(antiEntropy, "replication.antiEntropy (use AntiEntropySettings.DEFAULTS)");
     require(nodeId != null && PeerSpec.isValidId(nodeId), "nodeId", nodeId, PeerSpec.ID_FORMAT);
     require(
         cluster != null && !cluster.isBlank() && cluster.length() <= 128,
@@ -141,28 +166,28 @@ public record ReplicationSettings(
   public ReplicationSettings withListen(String host, int port) {
     return new ReplicationSettings(
         nodeId, cluster, host, port, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
   }
 
   /** A copy with other heartbeat timers. */
   public ReplicationSettings withHeartbeat(Duration interval, Duration timeout) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, interval, timeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
   }
 
   /** A copy with other reconnect delays. */
   public ReplicationSettings withReconnect(Duration base, Duration max) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, base, max,
-        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
+        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
   }
 
   /** A copy with other batch bounds. */
   public ReplicationSettings withBatch(int maxEntries, int maxBytes) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security);
+        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
   }
 
   /** A copy holding at most {@code n} uncommitted batches per peer. */
@@ -170,14 +195,14 @@ public record ReplicationSettings(
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
         reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, n,
-        compression, security);
+        compression, security, antiEntropy);
   }
 
   /** A copy with compression on or off. */
   public ReplicationSettings withCompression(boolean on) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, on, security);
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, on, security, antiEntropy);
   }
 
   /** A copy with other security settings. */
@@ -185,7 +210,15 @@ public record ReplicationSettings(
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
         reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, newSecurity);
+        compression, newSecurity, antiEntropy);
+  }
+
+  /** A copy with other anti-entropy settings. */
+  public ReplicationSettings withAntiEntropy(AntiEntropySettings newAntiEntropy) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
+        compression, security, newAntiEntropy);
   }
 
   private static void requirePositive(Duration value, String field) {

@@ -6,12 +6,16 @@ import dev.edgesync.watermark.WatermarkStore;
 import java.time.InstantSource;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Function;
 
 /**
  * What the parts of one engine share: settings, the store, the clocks and the threads.
  *
  * @param io runs blocking work (store reads for publishers, watermark writes); never timers
  * @param scheduler runs timers (heartbeats, reconnects, ack timeouts); tasks on it never block
+ * @param appliedFrom what this node has committed of a peer's log, by peer id (anti-entropy's
+ *     "caught up both ways" is told to the peer in heartbeats); {@link AppliedPosition#NONE} for a
+ *     node this one does not pull from
  */
 record Shared(
     ReplicationSettings settings,
@@ -20,7 +24,8 @@ record Shared(
     EngineMetrics metrics,
     InstantSource clock,
     ScheduledExecutorService scheduler,
-    ExecutorService io) {
+    ExecutorService io,
+    Function<String, AppliedPosition> appliedFrom) {
 
   String nodeId() {
     return settings.nodeId();

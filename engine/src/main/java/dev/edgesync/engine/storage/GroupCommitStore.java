@@ -148,6 +148,9 @@ public final class GroupCommitStore implements VersionedStore {
   // Written by the writer thread only, after the commit that made them true is durable.
   private volatile long headSeq;
   private volatile StateDigest digest;
+  // The head and the digest at it, published together after each commit (anti-entropy compares
+  // them as one moment of the store).
+  private volatile StateAtHead atHead;
 
   private volatile Throwable failure;
   private volatile boolean closing;
@@ -170,6 +173,7 @@ public final class GroupCommitStore implements VersionedStore {
     this.epochs = meta.epochs;
     this.headSeq = meta.headSeq;
     this.digest = meta.digest;
+    this.atHead = new StateAtHead(meta.headSeq, meta.digest);
     this.clock = new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), meta.hlc);
     this.queue = new ArrayBlockingQueue<>(options.writeQueueDepth());
     // Maintenance runs on the calling thread (the writer): no pool threads, deterministic tests.
@@ -408,6 +412,16 @@ public final class GroupCommitStore implements VersionedStore {
   @Override
   public StateDigest recomputeDigest() {
     return digestOf(kv, key -> {});
+  }
+
+  @Override
+  public StateAtHead stateAtHead() {
+    return atHead;
+  }
+
+  @Override
+  public void scanState(Consumer<StoredEntry> visitor) {
+    scanState(kv, (key, row) -> visitor.accept(StoreLayout.decodeState(key, row)));
   }
 
   /** Sums the digest of the whole state table; {@code eachKey} sees every user key on the way. */
@@ -1062,6 +1076,7 @@ public final class GroupCommitStore implements VersionedStore {
       // Publish only now that the batch is durable; readers rely on head <= what is stored.
       digest = newDigest;
       headSeq = seq;
+      atHead = new StateAtHead(seq, newDigest);
       // Refresh only keys the cache holds (found by this group's lookups or earlier): a key that
       // is new to the store is not cached by its first write, so a catch-up of millions of new
       // keys does not churn the cache, and the first update of such a key reads its row once.

@@ -66,6 +66,24 @@ public record StateDigest(long high, long low) {
     return contribution(entry.key(), entry.version(), entry.tombstone(), entry.value());
   }
 
+  /** The wire form: 16 bytes, {@code high} then {@code low}, each big-endian. */
+  public byte[] toBytes() {
+    return ByteBuffer.allocate(16).putLong(high).putLong(low).array();
+  }
+
+  /**
+   * Parses {@link #toBytes()}.
+   *
+   * @throws IllegalArgumentException when {@code bytes} is not 16 bytes long
+   */
+  public static StateDigest fromBytes(byte[] bytes) {
+    if (bytes.length != 16) {
+      throw new IllegalArgumentException("a state digest is 16 bytes, got " + bytes.length);
+    }
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    return new StateDigest(in.getLong(), in.getLong());
+  }
+
   /** 32 hex digits. */
   public String toHex() {
     return String.format("%016x%016x", high, low);

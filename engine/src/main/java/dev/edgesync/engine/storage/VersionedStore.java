@@ -4,6 +4,7 @@ import dev.edgesync.conflict.ClockSkewException;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * The node's versioned key-value state over a {@link KvStore}: the {@code state} table, the
@@ -104,4 +105,16 @@ public interface VersionedStore extends AutoCloseable {
     @Override
     void close();
   }
+
+  /** The head seq and the state digest at that head, read as one moment of the store. */
+  record StateAtHead(long headSeq, StateDigest digest) {}
+
+  /** The head seq and the state digest at it, published together by each commit. */
+  StateAtHead stateAtHead();
+
+  /**
+   * Visits every state row, tombstones included, in key order, from one snapshot. Reads the whole
+   * state table sequentially: call it from an I/O thread.
+   */
+  void scanState(Consumer<StoredEntry> visitor);
 }

@@ -50,6 +50,22 @@ final class BatchCheck {
     return new Result(null, entries);
   }
 
+  /**
+   * An anti-entropy batch ({@code Batch.repair}): only its entries' checksums are checked, since
+   * its entries are state rows in key order, outside the log's seq order.
+   */
+  static Result checkRepair(Batch batch, long watermarkSeq, SubscriberFailures failures) {
+    List<StoredEntry> entries = new ArrayList<>(batch.getEntriesCount());
+    for (Entry entry : batch.getEntriesList()) {
+      try {
+        entries.add(EntryCodec.decode(entry));
+      } catch (EntryCodec.CorruptEntryException e) {
+        return refused(failures.corruptBatch(0, 0, "repair batch: " + e.getMessage(), watermarkSeq));
+      }
+    }
+    return new Result(null, entries);
+  }
+
   private static Result refused(Failure failure) {
     return new Result(failure, List.of());
   }

@@ -1,11 +1,14 @@
 package dev.edgesync.engine.replication.core;
 
+import com.google.protobuf.ByteString;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.replication.wire.EntryCodec;
 import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.replication.wire.Untrusted;
+import dev.edgesync.engine.storage.BucketDigests;
 import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.StateDigest;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.proto.Batch;
 import dev.edgesync.proto.Entry;
@@ -13,10 +16,13 @@ import dev.edgesync.proto.Heartbeat;
 import dev.edgesync.proto.Hello;
 import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.Refusal;
+import dev.edgesync.proto.RepairDone;
+import dev.edgesync.proto.RepairRequest;
 import dev.edgesync.proto.SubscriberMessage;
 import dev.edgesync.proto.Welcome;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Deque;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -53,6 +59,8 @@ public final class PublisherCore {
   private long cursor;
   private long ackedSeq;
   private boolean accepted;
+  // The anti-entropy round being answered, or -1.
+  private long repairRound = -1;
 
   /**
    * @param maxMessageBytes the largest message this node sends; subscribers are expected to
@@ -285,10 +293,24 @@ public final class PublisherCore {
         .build();
   }
 
-  /** What a later subscriber message means. */
-  public record Inbound(long ackedSeq, Failure failure, String subscriberRefusal) {
-    static final Inbound NOTHING = new Inbound(-1, null, null);
+  /**
+   * What a later subscriber message means.
+   *
+   * @param ackedSeq a newly acknowledged seq, or -1
+   * @param failure a reason to end the stream, or null
+   * @param subscriberRefusal the subscriber's reason for stopping, or null
+   * @param repair a repair to answer ({@code RepairRequest}), or null
+   */
+  public record Inbound(long ackedSeq, Failure failure, String subscriberRefusal, RepairAsk repair) {
+    static final Inbound NOTHING = new Inbound(-1, null, null, null);
+
+    Inbound(long ackedSeq, Failure failure, String subscriberRefusal) {
+      this(ackedSeq, failure, subscriberRefusal, null);
+    }
   }
+
+  /** A subscriber's anti-entropy request: its round and its bucket digests. */
+  public record RepairAsk(long round, BucketDigests digests) {}
 
   /** A message after the {@code Hello}. */
   public Inbound onMessage(SubscriberMessage message, Instant now) {
@@ -308,6 +330,9 @@ public final class PublisherCore {
       case HEARTBEAT -> {
         return Inbound.NOTHING;
       }
+      case REPAIR_REQUEST -> {
+        return onRepairRequest(message.getRepairRequest());
+      }
       case REFUSAL -> {
         Refusal r = message.getRefusal();
         return new Inbound(-1, null, r.getCode() + ": " + Untrusted.text(r.getMessage()));
@@ -316,6 +341,66 @@ public final class PublisherCore {
         return new Inbound(-1, protocolError("sent " + message.getKindCase() + " after its Hello"), null);
       }
     }
+  }
+
+  private Inbound onRepairRequest(RepairRequest request) {
+    if (repairRound >= 0) {
+      return new Inbound(
+          -1, protocolError("sent RepairRequest round " + request.getRound() + " while round " + repairRound + " is answered"), null);
+    }
+    BucketDigests digests;
+    try {
+      digests = BucketDigests.fromBytes(request.getBucketBits(), request.getBucketDigests().toByteArray());
+    } catch (IllegalArgumentException e) {
+      return new Inbound(-1, protocolError("sent a malformed RepairRequest: " + e.getMessage()), null);
+    }
+    repairRound = request.getRound();
+    return new Inbound(-1, null, null, new RepairAsk(request.getRound(), digests));
+  }
+
+  /**
+   * Takes the next repair batch from the front of {@code entries} (as many as fit one message and
+   * {@code maxEntries}) and removes them from it.
+   *
+   * @throws MessageTooLargeException when a single entry does not fit a message
+   */
+  public Outgoing repairBatch(Deque<StoredEntry> entries, int maxEntries) throws MessageTooLargeException {
+    Batch.Builder builder = Batch.newBuilder().setRepair(true);
+    long size = BATCH_FRAMING_BYTES;
+    int n = 0;
+    while (!entries.isEmpty() && n < maxEntries) {
+      StoredEntry stored = entries.peekFirst();
+      Entry entry = EntryCodec.encode(stored);
+      int entrySize = entry.getSerializedSize() + 6;
+      if (size + entrySize > sendLimit) {
+        if (n == 0) {
+          throw new MessageTooLargeException(
+              "a repair entry of node '" + nodeId + "' (key of " + stored.key().length + " bytes, value of "
+                  + stored.value().length + " bytes) does not fit a message of " + sendLimit + " bytes, the "
+                  + sendLimitSource + ": give every node the same limits.maxValueBytes");
+        }
+        break;
+      }
+      size += entrySize;
+      builder.addEntries(entry);
+      entries.pollFirst();
+      n++;
+    }
+    return new Outgoing(PublisherMessage.newBuilder().setBatch(builder).build(), n);
+  }
+
+  /** Ends the repair round being answered; the next {@code RepairRequest} may come. */
+  public PublisherMessage repairDone(int bucketsDiffered, long entriesSent, boolean truncated) {
+    long round = repairRound;
+    repairRound = -1;
+    return PublisherMessage.newBuilder()
+        .setRepairDone(
+            RepairDone.newBuilder()
+                .setRound(round)
+                .setBucketsDiffered(bucketsDiffered)
+                .setEntriesSent(entriesSent)
+                .setTruncated(truncated))
+        .build();
   }
 
   /** What the periodic tick decided: a heartbeat, or a timeout. */
@@ -343,6 +428,26 @@ public final class PublisherCore {
   public PublisherMessage heartbeat(long headSeq, Instant now) {
     return PublisherMessage.newBuilder()
         .setHeartbeat(Heartbeat.newBuilder().setSeq(headSeq).setWallMillis(now.toEpochMilli()))
+        .build();
+  }
+
+  /**
+   * The heartbeat to send with what anti-entropy needs (see {@code Heartbeat} in the {@code
+   * .proto}): {@code appliedLogId}/{@code appliedSeq} must have been read before the {@code
+   * (headSeq, digest)} pair.
+   *
+   * @param appliedLogId the subscriber's log id this node follows, empty when it does not pull
+   *     from the subscriber
+   */
+  public PublisherMessage heartbeat(long headSeq, StateDigest digest, String appliedLogId, long appliedSeq, Instant now) {
+    return PublisherMessage.newBuilder()
+        .setHeartbeat(
+            Heartbeat.newBuilder()
+                .setSeq(headSeq)
+                .setWallMillis(now.toEpochMilli())
+                .setStateDigest(ByteString.copyFrom(digest.toBytes()))
+                .setAppliedLogId(appliedLogId)
+                .setAppliedSeq(appliedSeq))
         .build();
   }
 

@@ -287,6 +287,72 @@ public final class SubscriberCore {
     }
   }
 
+  /**
+   * An anti-entropy {@code Batch} (flagged {@code repair}) arrived. Its checksums are checked as
+   * for any batch, but it stands outside the log's order: it neither moves nor waits for the
+   * watermark. Until {@link #repairApplied} the attempt does not listen (one repair batch in the
+   * store at a time). Null when the attempt is stale.
+   *
+   * @param expected whether this node asked for a repair that has not finished
+   */
+  public BatchOutcome onRepairBatch(long attemptId, Batch batch, boolean expected, Instant now) {
+    Attempt a = live(attemptId);
+    if (a == null) {
+      return null;
+    }
+    a.liveness.heard(now);
+    if (!a.welcomed || !expected) {
+      return new BatchOutcome(fail(a, failures.protocol("sent a repair Batch that was not asked for"), now), 0, List.of(), 0);
+    }
+    BatchCheck.Result checked = BatchCheck.checkRepair(batch, position.committedSeq(), failures);
+    if (checked.failure() != null) {
+      return new BatchOutcome(fail(a, checked.failure(), now), 0, List.of(), 0);
+    }
+    a.liveness.pause();
+    return new BatchOutcome(null, 0, checked.entries(), 0);
+  }
+
+  /**
+   * The repair batch of {@code attemptId} was committed: the attempt listens again. Returns true
+   * when the driver should ask the stream for the next message.
+   */
+  public boolean repairApplied(long attemptId, Instant now) {
+    Attempt a = live(attemptId);
+    if (a == null) {
+      return false;
+    }
+    a.liveness.resume(now);
+    return true;
+  }
+
+  /** The store failed a repair batch: the attempt stops, as for a failed log batch. */
+  public Failure onRepairApplyFailed(long attemptId, Throwable cause, Instant now) {
+    Attempt a = live(attemptId);
+    return a == null ? null : fail(a, failures.applyFailed(cause), now);
+  }
+
+  /**
+   * A message that only proves the peer alive arrived ({@code RepairDone}). Returns false when
+   * the attempt is stale or not yet welcomed.
+   */
+  public boolean heard(long attemptId, Instant now) {
+    Attempt a = live(attemptId);
+    if (a == null) {
+      return false;
+    }
+    a.liveness.heard(now);
+    return a.welcomed;
+  }
+
+  /**
+   * The seq of the publisher's log up to which this node has committed, when {@code attemptId}
+   * streams the log the watermark follows; -1 otherwise (before the Welcome, or another log).
+   */
+  public long committedInStreamedLog(long attemptId) {
+    Attempt a = live(attemptId);
+    return a != null && a.welcomed && a.logId.equals(position.logId()) ? position.committedSeq() : -1;
+  }
+
   /** The peer refused the subscription; the stream is over. */
   public Failure onRefusal(long attemptId, Refusal refusal, Instant now) {
     Attempt a = live(attemptId);
