@@ -198,7 +198,8 @@ public final class NodeRuntime implements AutoCloseable {
     long seed = parts.randomSeed != null ? parts.randomSeed : ThreadLocalRandom.current().nextLong();
     replication =
         new ReplicationEngine(
-            store, watermarks, rs, transport, metrics, settings.store().wallClock(), scheduler, seed, parts.io);
+            store, watermarks, rs, transport, metrics, settings.store().wallClock(), scheduler, seed,
+            parts.io != null ? parts.io : ReplicationEngine.ioPool(nodeId));
     replication.setPeers(settings.peers());
     replication.start();
   }
