@@ -2,12 +2,8 @@ package dev.edgesync.engine.storage;
 
 import static dev.edgesync.engine.storage.StoreLayout.EMPTY;
 import static dev.edgesync.engine.storage.StoreLayout.META_DIGEST;
-import static dev.edgesync.engine.storage.StoreLayout.META_EPOCHS;
-import static dev.edgesync.engine.storage.StoreLayout.META_FORMAT;
 import static dev.edgesync.engine.storage.StoreLayout.META_HEAD_SEQ;
 import static dev.edgesync.engine.storage.StoreLayout.META_HLC;
-import static dev.edgesync.engine.storage.StoreLayout.META_LOG_ID;
-import static dev.edgesync.engine.storage.StoreLayout.META_NODE_ID;
 import static dev.edgesync.engine.storage.StoreLayout.metaKey;
 import static dev.edgesync.engine.storage.StoreLayout.printable;
 import static dev.edgesync.engine.storage.StoreLayout.seqKey;
@@ -23,24 +19,18 @@ import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.engine.storage.kv.KvStore;
 import dev.edgesync.engine.storage.kv.KvStore.Mutation;
-import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,13 +56,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Epochs</h2>
  *
- * <p>Every {@link #open} starts a new epoch of the log: a random id whose first seq is the head
- * seq + 1, appended to the {@code epochs} list in meta in one synced write before the writer starts
- * (the first epoch of a database starts at seq 1). A database restored from an older copy keeps
- * its log id but gets a brand-new epoch at its older head + 1, so the seqs it issues again belong
- * to an epoch no subscriber has seen: a subscriber names the epoch of its watermark and the
- * publisher resumes only if its log still has that seq in that epoch ({@link #epochOf}). The list
- * grows by one 16-byte record per open and is held in memory.
+ * <p>Every {@link #open} starts a new epoch of the log ({@link LogEpochs}), recorded in meta by
+ * {@link StoreMeta} before the writer starts; {@link #epochOf} tells which epoch issued a seq.
  *
  * <p>Every group commit writes state rows, by-seq rows and the meta rows {@code headSeq}, {@code
  * hlc} and {@code digest} in one atomic {@link KvStore#write}.
@@ -135,13 +120,14 @@ public final class GroupCommitStore implements VersionedStore {
   private final StoreOptions options;
   private final EngineMetrics metrics;
   private final String logId;
-  // Oldest first; fixed for the life of this open (a new epoch starts only at the next open).
-  private final List<StoreLayout.Epoch> epochs;
+  private final LogEpochs epochs;
   private final HybridLogicalClock clock;
   private final ArrayBlockingQueue<Command> queue;
   private final Cache<KeyBytes, StoredVersion> cache;
   private final KeyFilter keyFilter; // used by the writer only, once open
   private final RecentLog recent;
+  private final StateReader state;
+  private final ChangeLogReader changes;
   private final CopyOnWriteArrayList<CommitListener> listeners = new CopyOnWriteArrayList<>();
   private final Thread writer;
 
@@ -161,21 +147,23 @@ public final class GroupCommitStore implements VersionedStore {
   private boolean closed; // guarded by this
 
   private GroupCommitStore(
-      KvStore kv, String location, StoreOptions options, EngineMetrics metrics, Meta meta) {
+      KvStore kv, String location, StoreOptions options, EngineMetrics metrics, StoreMeta meta) {
     this.kv = kv;
     this.location = location;
     this.options = options;
     this.metrics = metrics;
-    this.logId = meta.logId;
-    this.epochs = meta.epochs;
-    this.headSeq = meta.headSeq;
-    this.digest = meta.digest;
-    this.clock = new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), meta.hlc);
+    this.logId = meta.logId();
+    this.epochs = meta.epochs();
+    this.headSeq = meta.headSeq();
+    this.digest = meta.digest();
+    this.clock = new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), meta.hlc());
     this.queue = new ArrayBlockingQueue<>(options.writeQueueDepth());
     // Maintenance runs on the calling thread (the writer): no pool threads, deterministic tests.
     this.cache = Caffeine.newBuilder().maximumSize(options.cacheMaxEntries()).executor(Runnable::run).build();
-    this.keyFilter = meta.keyFilter;
-    this.recent = new RecentLog(meta.headSeq, RECENT_LOG_ENTRIES, RECENT_LOG_BYTES);
+    this.keyFilter = meta.keyFilter();
+    this.recent = new RecentLog(meta.headSeq(), RECENT_LOG_ENTRIES, RECENT_LOG_BYTES);
+    this.state = new StateReader(kv);
+    this.changes = new ChangeLogReader(kv, recent, () -> headSeq);
     this.writer = new Thread(this::runWriter, "edgesync-writer-" + options.nodeId());
     this.writer.setDaemon(true);
   }
@@ -198,7 +186,7 @@ public final class GroupCommitStore implements VersionedStore {
     Objects.requireNonNull(metrics, "metrics");
     GroupCommitStore store;
     try {
-      Meta meta = loadOrCreateMeta(kv, location, options.nodeId());
+      StoreMeta meta = StoreMeta.loadOrCreate(kv, location, options.nodeId());
       store = new GroupCommitStore(kv, location, options, metrics, meta);
     } catch (RuntimeException | Error e) {
       try {
@@ -216,122 +204,10 @@ public final class GroupCommitStore implements VersionedStore {
         store.logId,
         store.headSeq,
         store.currentEpoch(),
-        store.epochs.get(store.epochs.size() - 1).firstSeq(),
-        store.epochs.size(),
+        store.epochs.current().firstSeq(),
+        store.epochs.list().size(),
         store.digest);
     return store;
-  }
-
-  private record Meta(
-      String logId, long headSeq, long hlc, StateDigest digest, List<StoreLayout.Epoch> epochs, KeyFilter keyFilter) {}
-
-  private static final SecureRandom EPOCH_IDS = new SecureRandom();
-
-  /** The epoch this open starts, at {@code firstSeq}. */
-  private static StoreLayout.Epoch newEpoch(long firstSeq) {
-    return new StoreLayout.Epoch(EPOCH_IDS.nextLong(), firstSeq);
-  }
-
-  private static Meta loadOrCreateMeta(KvStore kv, String location, String nodeId) {
-    KeyFilter keyFilter = KeyFilter.withHeapBudget(location);
-    byte[] storedId = kv.get(metaKey(META_NODE_ID));
-    if (storedId == null) {
-      try (KvStore.RowIterator any = kv.iterate(null, EMPTY)) {
-        if (any.hasNext()) {
-          throw new StorageException(
-              "database at " + location + " holds data but no node id: it is not an edgesync database, or it is"
-                  + " damaged; give the node an empty data dir (a damaged one can be moved aside: the node re-syncs"
-                  + " its state from its peers)");
-        }
-      }
-      String logId = UUID.randomUUID().toString();
-      List<StoreLayout.Epoch> epochs = List.of(newEpoch(1));
-      kv.write(
-          List.of(
-              Mutation.put(metaKey(META_FORMAT), StoreLayout.encodeLong(StoreLayout.FORMAT_VERSION)),
-              Mutation.put(metaKey(META_NODE_ID), nodeId.getBytes(StandardCharsets.UTF_8)),
-              Mutation.put(metaKey(META_LOG_ID), logId.getBytes(StandardCharsets.UTF_8)),
-              Mutation.put(metaKey(META_HEAD_SEQ), StoreLayout.encodeLong(0)),
-              Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(0)),
-              Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(StateDigest.EMPTY)),
-              Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs))),
-          true);
-      log.info("created database {} for node {} with log id {}", location, nodeId, logId);
-      return new Meta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter);
-    }
-    String stored = new String(storedId, StandardCharsets.UTF_8);
-    if (!stored.equals(nodeId)) {
-      throw new NodeIdMismatchException(location, stored, nodeId);
-    }
-    long format = StoreLayout.decodeLong(META_FORMAT, requiredMeta(kv, location, META_FORMAT));
-    if (format != StoreLayout.FORMAT_VERSION) {
-      throw new StorageException(
-          "database at " + location + " has layout version " + format + " but this edgesync reads version "
-              + StoreLayout.FORMAT_VERSION + ": run the edgesync version that wrote it");
-    }
-    String logId = new String(requiredMeta(kv, location, META_LOG_ID), StandardCharsets.UTF_8);
-    long head = StoreLayout.decodeLong(META_HEAD_SEQ, requiredMeta(kv, location, META_HEAD_SEQ));
-    long hlc = StoreLayout.decodeLong(META_HLC, requiredMeta(kv, location, META_HLC));
-    StateDigest digest = StoreLayout.decodeDigest(requiredMeta(kv, location, META_DIGEST));
-    if (kv.mayLoseRecordsSilently()) {
-      verifyDigest(kv, location, digest, keyFilter);
-    } else {
-      scanState(kv, (key, row) -> keyFilter.add(key));
-    }
-    // Head and rows are written in one atomic batch, so a by-seq row above the head means the
-    // database was damaged or written by something else; better to stop here than to reuse seqs.
-    try (KvStore.RowIterator after = kv.iterate(null, seqKey(head + 1))) {
-      if (after.hasNext()) {
-        byte[] key = after.next().key();
-        if (StoreLayout.isSeqKey(key)) {
-          throw new StorageException(
-              "database at " + location + " is inconsistent: by-seq row " + StoreLayout.seqOf(key)
-                  + " is above the head seq " + head + "; move the data dir aside and restart: the node re-syncs"
-                  + " its state from its peers");
-        }
-      }
-    }
-    List<StoreLayout.Epoch> epochs = new ArrayList<>(StoreLayout.decodeEpochs(kv.get(metaKey(META_EPOCHS))));
-    // A database from before epochs has none: its first epoch covers its whole history.
-    epochs.add(newEpoch(epochs.isEmpty() ? 1 : head + 1));
-    kv.write(List.of(Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs))), true);
-    return new Meta(logId, head, hlc, digest, List.copyOf(epochs), keyFilter);
-  }
-
-  /**
-   * The digest in meta is written in the same atomic batch as the rows it sums, so a state that
-   * sums to another digest lost (or gained) rows of some batch after it was committed: iq80
-   * dropping a damaged block of its log on recovery does exactly that. Running on such a state
-   * would serve it as the truth and lose acknowledged writes for good, so the store refuses to
-   * open. Costs one scan of the state table (about a second per million keys).
-   *
-   * <p>What this cannot see: a damaged block at the very end of the log takes the meta of the
-   * batches in it along, leaving an older but consistent state. The replication engine catches
-   * that case from the head seq it recorded outside the database (see {@code
-   * ReplicationEngine}).
-   */
-  private static void verifyDigest(KvStore kv, String location, StateDigest stored, KeyFilter keyFilter) {
-    long start = System.nanoTime();
-    StateDigest actual = digestOf(kv, keyFilter::add);
-    if (!actual.equals(stored)) {
-      throw new StorageException(
-          "database at " + location + " is damaged: its state no longer sums to the digest recorded with its last"
-              + " commit (" + stored.toHex() + " recorded, " + actual.toHex() + " found), so committed writes were"
-              + " lost (LevelDB drops the records of a damaged log block when it recovers); move the data dir aside"
-              + " and restart: the node re-syncs its state from its peers");
-    }
-    log.info(
-        "verified the state digest of {} in {} ms", location, (System.nanoTime() - start) / 1_000_000);
-  }
-
-  private static byte[] requiredMeta(KvStore kv, String location, String name) {
-    byte[] value = kv.get(metaKey(name));
-    if (value == null) {
-      throw new StorageException(
-          "database at " + location + " lacks meta '" + name + "': it is damaged; move the data dir aside and"
-              + " restart: the node re-syncs its state from its peers");
-    }
-    return value;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -354,26 +230,17 @@ public final class GroupCommitStore implements VersionedStore {
 
   @Override
   public String epochOf(long seq) {
-    if (seq <= 0) {
-      return "";
-    }
-    for (int i = epochs.size() - 1; i >= 0; i--) {
-      StoreLayout.Epoch e = epochs.get(i);
-      if (e.firstSeq() <= seq) {
-        return e.idText();
-      }
-    }
-    return "";
+    return epochs.epochOf(seq);
   }
 
   @Override
   public String currentEpoch() {
-    return epochs.get(epochs.size() - 1).idText();
+    return epochs.current().idText();
   }
 
   /** The log's epochs, oldest first, for tests. */
   List<StoreLayout.Epoch> epochs() {
-    return epochs;
+    return epochs.list();
   }
 
   @Override
@@ -407,34 +274,7 @@ public final class GroupCommitStore implements VersionedStore {
    */
   @Override
   public StateDigest recomputeDigest() {
-    return digestOf(kv, key -> {});
-  }
-
-  /** Sums the digest of the whole state table; {@code eachKey} sees every user key on the way. */
-  private static StateDigest digestOf(KvStore kv, Consumer<byte[]> eachKey) {
-    StateDigest[] sum = {StateDigest.EMPTY};
-    scanState(
-        kv,
-        (key, row) -> {
-          sum[0] = sum[0].plus(StateDigest.contribution(StoreLayout.decodeState(key, row)));
-          eachKey.accept(key);
-        });
-    return sum[0];
-  }
-
-  /** Calls {@code visitor} with the user key and the row of every state row, in key order. */
-  private static void scanState(KvStore kv, BiConsumer<byte[], byte[]> visitor) {
-    byte[] prefix = {StoreLayout.STATE};
-    try (KvStore.Snapshot snapshot = kv.snapshot();
-        KvStore.RowIterator rows = kv.iterate(snapshot, prefix)) {
-      while (rows.hasNext()) {
-        KvStore.Row row = rows.next();
-        if (!StoreLayout.hasPrefix(row.key(), prefix)) {
-          break;
-        }
-        visitor.accept(StoreLayout.userKey(row.key()), row.value());
-      }
-    }
+    return state.recomputeDigest();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -646,141 +486,40 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Reads
-
   @Override
   public Optional<StoredEntry> get(byte[] key) {
-    Objects.requireNonNull(key, "key");
-    byte[] row = kv.get(stateKey(key));
-    return row == null ? Optional.empty() : Optional.of(StoreLayout.decodeState(key.clone(), row));
+    return state.get(key);
   }
 
   /**
    * {@inheritDoc}
    *
    * <p>Reads the latest state through one store iterator, holding one row at a time on LevelDB
-   * ({@link MemoryKvStore} copies the rows from the prefix on). The iterator is consistent as of
-   * when it was opened, except on LevelDB after a retried read, where versions written since may
-   * show (see {@link LevelDbKvStore}); no key is ever missing, since deletes keep tombstone rows.
+   * ({@link dev.edgesync.engine.storage.kv.MemoryKvStore} copies the rows from the prefix on). The
+   * iterator is consistent as of when it was opened, except on LevelDB after a retried read, where
+   * versions written since may show (see {@link dev.edgesync.engine.storage.kv.LevelDbKvStore}); no
+   * key is ever missing, since deletes keep tombstone rows.
    */
   @Override
   public EntryIterator scan(byte[] prefix) {
-    return scan(prefix, null);
+    return state.scan(prefix, null);
   }
 
   @Override
   public EntryIterator scan(byte[] prefix, byte[] startAfter) {
-    byte[] statePrefix = stateKey(prefix == null ? EMPTY : prefix);
-    byte[] from = statePrefix;
-    if (startAfter != null) {
-      // The smallest key strictly after startAfter is startAfter followed by a zero byte.
-      byte[] after = Arrays.copyOf(stateKey(startAfter), stateKey(startAfter).length + 1);
-      if (Arrays.compareUnsigned(after, statePrefix) > 0) {
-        from = after;
-      }
-    }
-    KvStore.RowIterator rows = kv.iterate(null, from);
-    return new EntryIterator() {
-      private StoredEntry next;
-      private boolean done;
-
-      @Override
-      public boolean hasNext() {
-        while (next == null && !done) {
-          if (!rows.hasNext()) {
-            done = true;
-            break;
-          }
-          KvStore.Row row = rows.next();
-          if (!StoreLayout.hasPrefix(row.key(), statePrefix)) {
-            done = true;
-            break;
-          }
-          StoredEntry entry = StoreLayout.decodeState(StoreLayout.userKey(row.key()), row.value());
-          if (!entry.tombstone()) {
-            next = entry;
-          }
-        }
-        return next != null;
-      }
-
-      @Override
-      public StoredEntry next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        StoredEntry entry = next;
-        next = null;
-        return entry;
-      }
-
-      @Override
-      public void close() {
-        done = true;
-        rows.close();
-      }
-    };
+    return state.scan(prefix, startAfter);
   }
 
   /**
    * {@inheritDoc}
    *
    * <p>Batches stay within {@code maxBytes} (by {@link StoredEntry#approximateBytes()}) unless a
-   * single entry is larger. A by-seq row whose state row, read at the same snapshot, is missing or
-   * carries another seq is skipped: the key was overwritten after the snapshot (iq80 LevelDB
-   * compactions can drop the version a snapshot should see), and its newer version has a later
-   * seq, so a later read delivers it.
+   * single entry is larger. A key overwritten after the read's snapshot may be skipped: its newer
+   * version has a later seq, so a later read delivers it (see {@link ChangeLogReader}).
    */
   @Override
   public ChangeBatch readChanges(long afterSeq, int maxEntries, long maxBytes) {
-    if (afterSeq < 0 || maxEntries < 1 || maxBytes < 1) {
-      throw new IllegalArgumentException(
-          "readChanges needs afterSeq >= 0, maxEntries >= 1, maxBytes >= 1; got " + afterSeq + ", " + maxEntries
-              + ", " + maxBytes);
-    }
-    // The newest commits are in memory: a subscriber that keeps up never reads the database.
-    ChangeBatch recentRun = recent.read(afterSeq, maxEntries, maxBytes);
-    if (recentRun != null) {
-      return recentRun;
-    }
-    // The head is read before the snapshot: the snapshot holds every commit up to it, and possibly
-    // whole later commits whose head is not published yet. Their rows are returned too, and the
-    // highest seq seen then stands for the snapshot's head (a commit's top seq always has its row
-    // in that commit).
-    long head = headSeq;
-    List<StoredEntry> entries = new ArrayList<>();
-    long bytes = 0;
-    long lastSeq = afterSeq;
-    long highestSeen = head;
-    boolean reachedEnd = true;
-    try (KvStore.Snapshot snapshot = kv.snapshot();
-        KvStore.RowIterator rows = kv.iterate(snapshot, seqKey(afterSeq + 1))) {
-      while (rows.hasNext()) {
-        KvStore.Row row = rows.next();
-        if (!StoreLayout.isSeqKey(row.key())) {
-          break;
-        }
-        long seq = StoreLayout.seqOf(row.key());
-        highestSeen = Math.max(highestSeen, seq);
-        byte[] key = row.value();
-        byte[] state = kv.get(snapshot, stateKey(key));
-        StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
-        if (entry == null || entry.seq() != seq) {
-          lastSeq = seq; // overwritten since the snapshot; the newer version comes later
-          continue;
-        }
-        int size = entry.approximateBytes();
-        if (entries.size() >= maxEntries || (!entries.isEmpty() && bytes + size > maxBytes)) {
-          reachedEnd = false;
-          break;
-        }
-        entries.add(entry);
-        bytes += size;
-        lastSeq = seq;
-      }
-    }
-    long snapshotHead = highestSeen;
-    return new ChangeBatch(entries, reachedEnd ? Math.max(lastSeq, snapshotHead) : lastSeq, snapshotHead);
+    return changes.readChanges(afterSeq, maxEntries, maxBytes);
   }
 
   @Override
