@@ -30,7 +30,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,7 +101,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #open} starts the writer. {@link #close()} refuses new writes ({@link
  * StoreClosedException}), lets the writer commit everything queued, joins it and closes the {@link
- * KvStore}. It must not be called from a listener (that is, from the writer thread).
+ * KvStore}. It must not be called from a listener (that is, from the writer thread). A harness
+ * that must decide when group commits happen passes a {@link WriterGate} to {@link
+ * #open(KvStore, String, StoreOptions, EngineMetrics, WriterGate)}.
  *
  * <p>Thread safety: all public methods may be called from any thread.
  */
@@ -137,18 +138,14 @@ public final class GroupCommitStore implements VersionedStore {
 
   private volatile Throwable failure;
   private volatile boolean closing;
-  private volatile boolean crashed;
-  // Commands submitted and not yet finished (committed or failed, callbacks run); see awaitQuiet.
-  private final AtomicLong unfinished = new AtomicLong();
-  private final Object quiet = new Object();
-  // While true the writer takes no new group (see holdWriter). Guarded by quiet.
-  private boolean held;
+  private final WriterGate gate;
   private volatile boolean writerDone;
   private boolean closed; // guarded by this
 
   private GroupCommitStore(
-      KvStore kv, String location, StoreOptions options, EngineMetrics metrics, StoreMeta meta) {
+      KvStore kv, String location, StoreOptions options, EngineMetrics metrics, StoreMeta meta, WriterGate gate) {
     this.kv = kv;
+    this.gate = gate;
     this.location = location;
     this.options = options;
     this.metrics = metrics;
@@ -180,14 +177,25 @@ public final class GroupCommitStore implements VersionedStore {
    * @throws StorageException if the database cannot be read or is inconsistent
    */
   public static GroupCommitStore open(KvStore kv, String location, StoreOptions options, EngineMetrics metrics) {
+    return open(kv, location, options, metrics, WriterGate.NONE);
+  }
+
+  /**
+   * Like {@link #open(KvStore, String, StoreOptions, EngineMetrics)}, with the writer consulting
+   * {@code gate} around each group commit (for a deterministic simulation; production passes
+   * {@link WriterGate#NONE}).
+   */
+  public static GroupCommitStore open(
+      KvStore kv, String location, StoreOptions options, EngineMetrics metrics, WriterGate gate) {
     Objects.requireNonNull(kv, "kv");
     Objects.requireNonNull(location, "location");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(metrics, "metrics");
+    Objects.requireNonNull(gate, "gate");
     GroupCommitStore store;
     try {
       StoreMeta meta = StoreMeta.loadOrCreate(kv, location, options.nodeId());
-      store = new GroupCommitStore(kv, location, options, metrics, meta);
+      store = new GroupCommitStore(kv, location, options, metrics, meta, gate);
     } catch (RuntimeException | Error e) {
       try {
         kv.close();
@@ -299,9 +307,9 @@ public final class GroupCommitStore implements VersionedStore {
       return CompletableFuture.failedFuture(refused);
     }
     LocalWrite write = new LocalWrite(key.clone(), value == null ? null : value.clone(), new CompletableFuture<>());
-    unfinished.incrementAndGet();
+    gate.submitted();
     if (!queue.offer(write)) {
-      finished(1);
+      gate.finished(1);
       return CompletableFuture.failedFuture(
           new LimitExceededException(
               "limits.writeQueueDepth",
@@ -336,11 +344,11 @@ public final class GroupCommitStore implements VersionedStore {
       return CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, headSeq));
     }
     RemoteBatch batch = new RemoteBatch(peerId, List.copyOf(entries), new CompletableFuture<>());
-    unfinished.incrementAndGet();
+    gate.submitted();
     try {
       queue.put(batch);
     } catch (InterruptedException e) {
-      finished(1);
+      gate.finished(1);
       Thread.currentThread().interrupt();
       return CompletableFuture.failedFuture(e);
     }
@@ -433,59 +441,14 @@ public final class GroupCommitStore implements VersionedStore {
       try {
         c.fail(closingError());
       } finally {
-        finished(1);
-      }
-    }
-  }
-
-  private void finished(int commands) {
-    if (unfinished.addAndGet(-commands) == 0) {
-      synchronized (quiet) {
-        quiet.notifyAll();
-      }
-    }
-  }
-
-  /**
-   * True when every write and remote batch submitted so far is finished: committed or failed,
-   * with its future completed and the commit listeners told. For the simulation, which runs the
-   * rest of the engine on one thread and waits for the writer between steps.
-   */
-  public boolean isQuiet() {
-    return unfinished.get() == 0;
-  }
-
-  /**
-   * For the simulation, which runs the engine's callbacks on one thread in a fixed order: while
-   * held, the writer starts no new group commit, so that writes submitted by one simulated step
-   * are committed together after the step, and their futures complete on the writer thread
-   * (never inside the submitting call, which would make callback order depend on thread timing).
-   * Writes still queue while held. {@link #close()} and {@link #crash()} release the hold.
-   */
-  public void holdWriter(boolean hold) {
-    synchronized (quiet) {
-      held = hold;
-      quiet.notifyAll();
-    }
-  }
-
-  /**
-   * Waits until {@link #isQuiet()}. For the simulation (see there).
-   *
-   * @throws InterruptedException when interrupted while waiting
-   */
-  public void awaitQuiet() throws InterruptedException {
-    if (isQuiet()) {
-      return;
-    }
-    synchronized (quiet) {
-      while (!isQuiet()) {
-        quiet.wait();
+        gate.finished(1);
       }
     }
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Reads
+
   @Override
   public Optional<StoredEntry> get(byte[] key) {
     return state.get(key);
@@ -539,30 +502,11 @@ public final class GroupCommitStore implements VersionedStore {
    * @throws IllegalStateException when called from the writer thread (from a listener)
    */
   @Override
-  public void close() {
-    shutdown(false);
-  }
-
-  /**
-   * Stops the store as a killed process would, for the simulation and tests: a group commit already
-   * writing finishes (its writes are durable and acknowledged); every write still queued fails
-   * with {@link StoreClosedException} and none of it reaches the {@link KvStore}, which is then
-   * closed. Unlike {@link #close()}, nothing queued is committed. Idempotent, also after close.
-   *
-   * @throws IllegalStateException when called from the writer thread (from a listener)
-   */
-  public void crash() {
-    shutdown(true);
-  }
-
-  private synchronized void shutdown(boolean crash) {
+  public synchronized void close() {
     if (closed) {
       return;
     }
-    if (crash) {
-      crashed = true;
-    }
-    holdWriter(false);
+    gate.closing();
     if (Thread.currentThread() == writer) {
       throw new IllegalStateException(
           "close() of store " + location + " called from its writer thread (a commit or conflict listener):"
@@ -596,8 +540,7 @@ public final class GroupCommitStore implements VersionedStore {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
-      log.info(
-          "{} store {} of node {} at head seq {}", crash ? "crashed (on purpose)" : "closed", location, nodeId(), headSeq);
+      log.info("closed store {} of node {} at head seq {}", location, nodeId(), headSeq);
     }
   }
 
@@ -611,6 +554,7 @@ public final class GroupCommitStore implements VersionedStore {
       group.clear();
       int entries = 0;
       Command command = takeUninterruptibly();
+      boolean commit = gate.beforeGroup();
       while (true) {
         if (command == CloseMarker.INSTANCE) {
           stop = true;
@@ -625,7 +569,7 @@ public final class GroupCommitStore implements VersionedStore {
         command = queue.poll(); // the writer is the only consumer, so this is `next`
       }
       if (!group.isEmpty()) {
-        processGroup(group, entries);
+        processGroup(group, entries, commit);
       }
     }
   }
@@ -640,33 +584,24 @@ public final class GroupCommitStore implements VersionedStore {
         log.warn("writer of store {} was interrupted; it stops only through close()", location);
       }
     }
-    synchronized (quiet) {
-      while (held) {
-        try {
-          quiet.wait();
-        } catch (InterruptedException e) {
-          log.warn("writer of store {} was interrupted while held; it stops only through close()", location);
-        }
-      }
-    }
     return c;
   }
 
-  private void processGroup(List<Command> group, int entries) {
+  private void processGroup(List<Command> group, int entries, boolean commit) {
     try {
-      commitGroup(group, entries);
+      if (commit) {
+        commitGroup(group, entries);
+      } else {
+        // The gate dropped the group (a simulated crash): it dies with the process, uncommitted.
+        StoreClosedException gone = closingError();
+        group.forEach(c -> c.fail(gone));
+      }
     } finally {
-      finished(group.size());
+      gate.finished(group.size());
     }
   }
 
   private void commitGroup(List<Command> group, int entries) {
-    if (crashed) {
-      // Simulated crash: what is still queued dies with the process, uncommitted.
-      StoreClosedException gone = closingError();
-      group.forEach(c -> c.fail(gone));
-      return;
-    }
     Throwable f = failure;
     if (f != null) {
       StorageException stopped = stoppedError(f);

@@ -44,6 +44,7 @@ final class SimNode {
   private int incarnation;
 
   GroupCommitStore store;
+  private SimWriterGate writerGate;
   WatermarkStore watermarks;
   ReplicationEngine engine;
   private SimLoop.View transportView;
@@ -88,8 +89,9 @@ final class SimNode {
         new StoreOptions(
             id, true, 1024, 64 * 1024, 10_000, groupCommitMaxEntries, 100_000, clock, maxClockSkew, null);
     EngineMetrics metrics = new EngineMetrics(registry);
-    store = GroupCommitStore.open(kv, dir.resolve("db").toString(), options, metrics);
-    loop.register(store);
+    writerGate = new SimWriterGate();
+    store = GroupCommitStore.open(kv, dir.resolve("db").toString(), options, metrics, writerGate);
+    loop.register(writerGate);
     watermarks = WatermarkStore.open(dir, Clock.systemUTC());
     String tag = id + "#" + incarnation;
     transportView = loop.view(tag + "/transport");
@@ -123,11 +125,13 @@ final class SimNode {
     ioView.shutdownNow();
     schedulerView.shutdownNow();
     engine.crash();
-    loop.unregister(store);
-    store.crash();
+    loop.unregister(writerGate);
+    writerGate.crash();
+    store.close(); // after crash(): what is still queued fails uncommitted
     watermarks.close();
     engine = null;
     store = null;
+    writerGate = null;
     watermarks = null;
   }
 
