@@ -7,6 +7,7 @@ import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.storage.GroupCommitStore;
 import dev.edgesync.engine.storage.StoreOptions;
 import dev.edgesync.engine.storage.VersionedStore;
+import dev.edgesync.engine.storage.WriterGate;
 import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.engine.storage.kv.KvStore;
 import dev.edgesync.engine.storage.kv.LevelDbKvStore;
@@ -25,7 +26,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,7 +87,7 @@ public final class NodeRuntime implements AutoCloseable {
    */
   public static final class Parts {
     private Supplier<KvStore> kvStore;
-    private Consumer<? super GroupCommitStore> storeOpened = store -> {};
+    private WriterGate writerGate = WriterGate.NONE;
     private Transport transport;
     private ScheduledExecutorService scheduler;
     private ExecutorService io;
@@ -103,11 +103,11 @@ public final class NodeRuntime implements AutoCloseable {
     }
 
     /**
-     * Called with the store right after it opened, before anything else uses it (the simulation
-     * takes control of its writer here).
+     * Lets a harness control the store's writer (hold it, crash it; see {@link WriterGate});
+     * default {@link WriterGate#NONE}.
      */
-    public Parts storeOpened(Consumer<? super GroupCommitStore> hook) {
-      this.storeOpened = Objects.requireNonNull(hook, "storeOpened");
+    public Parts writerGate(WriterGate gate) {
+      this.writerGate = Objects.requireNonNull(gate, "writerGate");
       return this;
     }
 
@@ -184,8 +184,7 @@ public final class NodeRuntime implements AutoCloseable {
     Files.createDirectories(dataDir);
     Path db = dataDir.resolve("db");
     KvStore kv = parts.kvStore != null ? parts.kvStore.get() : LevelDbKvStore.open(db);
-    store = GroupCommitStore.open(kv, db.toString(), settings.store(), metrics);
-    parts.storeOpened.accept(store);
+    store = GroupCommitStore.open(kv, db.toString(), settings.store(), metrics, parts.writerGate);
     notifier = new ChangeNotifier(nodeId, settings.listenerQueueCapacity());
     store.addCommitListener(notifier);
     metrics.headSeq(store, VersionedStore::headSeq);

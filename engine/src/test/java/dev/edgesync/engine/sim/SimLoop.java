@@ -1,6 +1,5 @@
 package dev.edgesync.engine.sim;
 
-import dev.edgesync.engine.storage.GroupCommitStore;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,10 +23,9 @@ import java.util.concurrent.TimeUnit;
  * transport callbacks, its replication I/O executor and its scheduler. Tasks submitted to any
  * view go to the one ready queue; timers fire when the harness {@linkplain #advance advances}
  * simulated time, in (due time, submission order). The one thread of the engine the loop cannot
- * run is each store's writer: the loop keeps every writer {@linkplain
- * GroupCommitStore#holdWriter held} and, between two tasks chosen by the seed (always when no
- * task is ready), releases one writer at a time until it is {@linkplain GroupCommitStore#isQuiet
- * quiet}. So whatever was submitted since the last settling is committed as one group, and the
+ * run is each store's writer: the loop keeps every writer {@linkplain SimWriterGate#hold held}
+ * and, between two tasks chosen by the seed (always when no task is ready), releases one writer
+ * at a time until it is {@linkplain SimWriterGate#isQuiet quiet}. So whatever was submitted since the last settling is committed as one group, and the
  * callbacks of that commit (which enqueue further tasks) run while the harness waits: the order of
  * everything is a function of the seed.
  *
@@ -47,7 +45,7 @@ final class SimLoop {
   private final ArrayDeque<Task> ready = new ArrayDeque<>();
   private final PriorityQueue<Timed> timers =
       new PriorityQueue<>(Comparator.comparingLong((Timed t) -> t.due).thenComparingLong(t -> t.order));
-  private final List<GroupCommitStore> stores = new ArrayList<>();
+  private final List<SimWriterGate> writers = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
   // Only the thread that drives the simulation (advance, jump) writes it, so reading and then
   // writing it needs no lock; volatile makes it visible to the stores' writer threads.
@@ -94,16 +92,16 @@ final class SimLoop {
     return new View(name);
   }
 
-  /** Holds {@code store}'s writer and lets the loop settle it between tasks. */
-  void register(GroupCommitStore store) {
-    store.holdWriter(true);
+  /** Holds the writer behind {@code gate} and lets the loop settle it between tasks. */
+  void register(SimWriterGate gate) {
+    gate.hold(true);
     synchronized (this) {
-      stores.add(store);
+      writers.add(gate);
     }
   }
 
-  synchronized void unregister(GroupCommitStore store) {
-    stores.remove(store);
+  synchronized void unregister(SimWriterGate gate) {
+    writers.remove(gate);
   }
 
   /** Runs tasks until none is ready and every writer is quiet. */
@@ -153,20 +151,20 @@ final class SimLoop {
   }
 
   private void settleWriters() {
-    List<GroupCommitStore> snapshot;
+    List<SimWriterGate> snapshot;
     synchronized (this) {
-      snapshot = List.copyOf(stores);
+      snapshot = List.copyOf(writers);
     }
-    for (GroupCommitStore s : snapshot) {
+    for (SimWriterGate s : snapshot) {
       if (!s.isQuiet()) {
-        s.holdWriter(false);
+        s.hold(false);
         try {
           s.awaitQuiet();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IllegalStateException("interrupted while waiting for a writer", e);
         } finally {
-          s.holdWriter(true);
+          s.hold(true);
         }
       }
     }

@@ -46,6 +46,7 @@ final class SimNode {
   private int incarnation;
 
   GroupCommitStore store;
+  private SimWriterGate writerGate;
   WatermarkStore watermarks;
   ReplicationEngine engine;
   private InMemoryTransport transport;
@@ -108,12 +109,14 @@ final class SimNode {
     List<PeerSpec> specs =
         peers.stream().filter(p -> !p.equals(id)).map(p -> new PeerSpec(p, p, PORT)).toList();
     transport = network.transport(id, transportView);
+    writerGate = new SimWriterGate();
+    loop.register(writerGate);
     NodeRuntime runtime =
         NodeRuntime.start(
             new NodeRuntime.Settings(dir, options, settings, specs, Defaults.LISTENER_QUEUE_CAPACITY),
             new NodeRuntime.Parts()
                 .kvStore(() -> levelDb ? LevelDbKvStore.open(dir.resolve("db")) : new KeepOpenKvStore(memoryDisk))
-                .storeOpened(loop::register)
+                .writerGate(writerGate)
                 .transport(transport)
                 .scheduler(schedulerView)
                 .io(ioView)
@@ -135,12 +138,14 @@ final class SimNode {
     // The engine stops dead without these (see ReplicationEngine, "Stopping without close()"):
     // its peers see their streams fail, as when a process dies.
     transport.close();
-    loop.unregister(store);
-    store.crash();
+    loop.unregister(writerGate);
+    writerGate.crash();
+    store.close(); // after crash(): what is still queued fails uncommitted
     watermarks.close();
     engine = null;
     transport = null;
     store = null;
+    writerGate = null;
     watermarks = null;
   }
 

@@ -1,0 +1,182 @@
+package dev.edgesync.engine.storage;
+
+import static dev.edgesync.engine.storage.StoreLayout.EMPTY;
+import static dev.edgesync.engine.storage.StoreLayout.META_DIGEST;
+import static dev.edgesync.engine.storage.StoreLayout.META_HEAD_SEQ;
+import static dev.edgesync.engine.storage.StoreLayout.META_HLC;
+import static dev.edgesync.engine.storage.StoreLayout.metaKey;
+import static dev.edgesync.engine.storage.StoreLayout.printable;
+import static dev.edgesync.engine.storage.StoreLayout.seqKey;
+import static dev.edgesync.engine.storage.StoreLayout.stateKey;
+
+import dev.edgesync.conflict.ClockSkewException;
+import dev.edgesync.conflict.HybridLogicalClock;
+import dev.edgesync.conflict.LwwResolver;
+import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.storage.VersionLookup.KeyBytes;
+import dev.edgesync.engine.storage.VersionLookup.StoredVersion;
+import dev.edgesync.engine.storage.WriteCommand.LocalWrite;
+import dev.edgesync.engine.storage.WriteCommand.RemoteBatch;
+import dev.edgesync.engine.storage.kv.KvStore.Mutation;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One group commit, resolved: LWW of every entry of a group of commands against the committed
+ * versions and an overlay of the group's own winners (so several writes to one key in one group
+ * resolve correctly), dense seqs for the winners, and the mutations that store them, ready for one
+ * atomic {@code KvStore.write}.
+ *
+ * <p>Resolving reads committed versions through a {@link VersionLookup} and writes nothing; its
+ * only effects are those a resolution must have: the HLC advances (a local write takes {@code
+ * now()}, a remote batch updates it past its timestamps), new keys are noted in the key filter,
+ * and a remote batch refused for clock skew fails at once (nothing of it is resolved; the other
+ * commands of the group go on).
+ *
+ * <p>Thread safety: built and read on the writer thread only.
+ */
+final class LwwGroup {
+  /** What a remote batch did, for its {@link ApplyResult}. */
+  record Counts(int applied, int duplicates, int conflicts) {}
+
+  /** An incoming version that lost LWW, for the conflict listener. */
+  record Conflict(byte[] key, Version winner, Version loser, String fromPeer) {}
+
+  final List<Object> results = new ArrayList<>(); // per command: WriteResult, Counts, or null (failed)
+  final List<List<StoredEntry>> stored = new ArrayList<>(); // per command, in seq order
+  final List<Conflict> losers = new ArrayList<>();
+  final List<Long> replacedSeqs = new ArrayList<>(); // seqs whose by-seq row this commit deletes
+  // The group's winners by key; after the commit, the committed version of each key written.
+  final Map<KeyBytes, StoredVersion> overlay = new HashMap<>();
+  // Empty when the group stores nothing (only duplicates and losers): nothing is written then.
+  final List<Mutation> mutations = new ArrayList<>();
+  int localWrites;
+  long headSeq;
+  StateDigest digest;
+
+  private final VersionLookup versions;
+
+  private LwwGroup(long headSeq, StateDigest digest, VersionLookup versions) {
+    this.headSeq = headSeq;
+    this.digest = digest;
+    this.versions = versions;
+  }
+
+  /**
+   * Resolves {@code group} on top of the committed {@code headSeq} and {@code digest}. When it
+   * stores anything, the mutations end with the meta rows head seq, HLC mark and digest.
+   *
+   * @throws IllegalStateException when a local write's new version is not after the stored one
+   *     (a broken clock invariant)
+   */
+  static LwwGroup resolve(
+      List<WriteCommand> group,
+      long headSeq,
+      StateDigest digest,
+      HybridLogicalClock clock,
+      String nodeId,
+      VersionLookup versions) {
+    LwwGroup g = new LwwGroup(headSeq, digest, versions);
+    for (WriteCommand command : group) {
+      List<StoredEntry> stored = new ArrayList<>();
+      g.stored.add(stored);
+      if (command instanceof LocalWrite w) {
+        g.resolveLocal(w, stored, clock, nodeId);
+      } else if (command instanceof RemoteBatch b) {
+        g.resolveRemote(b, stored, clock);
+      } else {
+        throw new IllegalStateException("unexpected command " + command);
+      }
+    }
+    if (!g.mutations.isEmpty()) {
+      g.mutations.add(Mutation.put(metaKey(META_HEAD_SEQ), StoreLayout.encodeLong(g.headSeq)));
+      g.mutations.add(Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(clock.current())));
+      g.mutations.add(Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(g.digest)));
+    }
+    // A group of duplicates and losers only writes nothing: they are already covered by stored
+    // versions, whose timestamps the persisted HLC mark already exceeds.
+    return g;
+  }
+
+  private void resolveLocal(LocalWrite w, List<StoredEntry> stored, HybridLogicalClock clock, String nodeId) {
+    Version version = new Version(clock.now(), nodeId);
+    KeyBytes key = new KeyBytes(w.key());
+    StoredVersion old = lookup(key);
+    if (old != null && !version.isAfter(old.version())) {
+      // now() exceeds every timestamp stored or seen (the clock restarts above the persisted
+      // mark and is updated with every remote entry), so this is a broken invariant.
+      throw new IllegalStateException(
+          "local write got version " + version + " which is not after the stored " + old.version() + " of key "
+              + printable(w.key()));
+    }
+    boolean tombstone = w.value() == null;
+    StoredEntry entry = new StoredEntry(w.key(), tombstone ? EMPTY : w.value(), tombstone, version, ++headSeq);
+    store(entry, key, old);
+    stored.add(entry);
+    results.add(new WriteResult(version, headSeq));
+    localWrites++;
+  }
+
+  private void resolveRemote(RemoteBatch b, List<StoredEntry> stored, HybridLogicalClock clock) {
+    try {
+      for (StoredEntry e : b.entries()) {
+        clock.check(e.version().hlc());
+      }
+      for (StoredEntry e : b.entries()) {
+        clock.update(e.version().hlc());
+      }
+    } catch (ClockSkewException skew) {
+      // Nothing of the batch was resolved or written; the clock moved at most to timestamps
+      // that passed the check. The other commands of the group go on.
+      b.future().completeExceptionally(skew);
+      results.add(null);
+      return;
+    }
+    int applied = 0;
+    int duplicates = 0;
+    int conflicts = 0;
+    for (StoredEntry e : b.entries()) {
+      KeyBytes key = new KeyBytes(e.key());
+      StoredVersion old = lookup(key);
+      switch (LwwResolver.resolve(old == null ? null : old.version(), e.version())) {
+        case APPLY -> {
+          StoredEntry entry = new StoredEntry(e.key(), e.value(), e.tombstone(), e.version(), ++headSeq);
+          store(entry, key, old);
+          stored.add(entry);
+          applied++;
+        }
+        case DUPLICATE -> duplicates++;
+        case LOSE -> {
+          losers.add(new Conflict(e.key(), old.version(), e.version(), b.peerId()));
+          conflicts++;
+        }
+      }
+    }
+    results.add(new Counts(applied, duplicates, conflicts));
+  }
+
+  /** Adds the mutations storing {@code entry} over {@code old} and updates the digest. */
+  private void store(StoredEntry entry, KeyBytes key, StoredVersion old) {
+    mutations.add(Mutation.put(stateKey(entry.key()), StoreLayout.encodeState(entry)));
+    if (old != null) {
+      // Deleting a row put earlier in this same batch is fine: mutations apply in order.
+      mutations.add(Mutation.delete(seqKey(old.seq())));
+      replacedSeqs.add(old.seq());
+      digest = digest.minus(old.contribution());
+    } else {
+      versions.addingKey(entry.key());
+    }
+    mutations.add(Mutation.put(seqKey(entry.seq()), entry.key()));
+    StateDigest contribution = StateDigest.contribution(entry);
+    overlay.put(key, new StoredVersion(entry.version(), entry.seq(), contribution));
+    digest = digest.plus(contribution);
+  }
+
+  /** The committed (or, within the group, pending) version of a key; null when never written. */
+  private StoredVersion lookup(KeyBytes key) {
+    StoredVersion v = overlay.get(key);
+    return v != null ? v : versions.committed(key);
+  }
+}

@@ -1,0 +1,75 @@
+package dev.edgesync.engine.storage;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the write queue carries to the writer: a local write, a remote batch, or the marker that
+ * stops the writer. A command is finished once {@link #fail} or {@link #complete} has run; both
+ * are called on the writer thread, except for commands failed after the writer stopped (see
+ * {@code GroupCommitWriter#failQueued}).
+ */
+sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.RemoteBatch, WriteCommand.CloseMarker {
+  /** Entries this command adds to a group, for {@code groupCommitMaxEntries}. */
+  int entryCount();
+
+  void fail(Throwable error);
+
+  /** Completes with the outcome the writer recorded ({@code null}: already failed). */
+  void complete(Object result, long headSeq);
+
+  /** A local put ({@code value != null}) or delete; key and value are the caller's copies. */
+  record LocalWrite(byte[] key, byte[] value, CompletableFuture<WriteResult> future) implements WriteCommand {
+    @Override
+    public int entryCount() {
+      return 1;
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      future.completeExceptionally(error);
+    }
+
+    @Override
+    public void complete(Object result, long headSeq) {
+      future.complete((WriteResult) result);
+    }
+  }
+
+  /** A peer's batch for LWW apply, committed whole in one group. */
+  record RemoteBatch(String peerId, List<StoredEntry> entries, CompletableFuture<ApplyResult> future)
+      implements WriteCommand {
+    @Override
+    public int entryCount() {
+      return entries.size();
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      future.completeExceptionally(error);
+    }
+
+    @Override
+    public void complete(Object result, long headSeq) {
+      if (result instanceof LwwGroup.Counts c) {
+        future.complete(new ApplyResult(c.applied(), c.duplicates(), c.conflicts(), headSeq));
+      }
+    }
+  }
+
+  /** Put by {@code close()}: the writer commits what is ahead of it and stops. */
+  enum CloseMarker implements WriteCommand {
+    INSTANCE;
+
+    @Override
+    public int entryCount() {
+      return 0;
+    }
+
+    @Override
+    public void fail(Throwable error) {}
+
+    @Override
+    public void complete(Object result, long headSeq) {}
+  }
+}
