@@ -268,11 +268,7 @@ final class PeerLink {
     SubscriberCore.BatchOutcome out;
     synchronized (this) {
       out = core.onBatch(id, message.getBatch(), now());
-      if (out == null) {
-        return;
-      }
-      if (out.failure() != null) {
-        stop(id, out.failure());
+      if (refused(id, out)) {
         return;
       }
     }
@@ -296,6 +292,18 @@ final class PeerLink {
         stream.request(1);
       }
     }
+  }
+
+  /** Under the lock: true when the batch is not to be applied (stale, or refused: stream stopped). */
+  private boolean refused(long id, SubscriberCore.BatchOutcome out) {
+    if (out == null) {
+      return true;
+    }
+    if (out.failure() != null) {
+      stop(id, out.failure());
+      return true;
+    }
+    return false;
   }
 
   private synchronized void onApplied(long token, ApplyResult result, Throwable error) {
@@ -376,11 +384,7 @@ final class PeerLink {
     SubscriberCore.BatchOutcome out;
     synchronized (this) {
       out = core.onRepairBatch(id, message.getBatch(), repair.expecting(), now());
-      if (out == null) {
-        return;
-      }
-      if (out.failure() != null) {
-        stop(id, out.failure());
+      if (refused(id, out)) {
         return;
       }
     }

@@ -214,12 +214,7 @@ final class PublisherFeed implements Transport.ServerListener {
                 } catch (RuntimeException e) {
                   log.error("node {}: anti-entropy scan for subscriber {} failed", shared.nodeId(), subscriberId(), e);
                   synchronized (this) {
-                    fail(
-                        new Failure(
-                            "storage",
-                            null,
-                            StreamStatus.Code.INTERNAL,
-                            "node '" + shared.nodeId() + "' cannot scan its state for anti-entropy: " + e.getMessage()));
+                    failInternal("storage", "cannot scan its state for anti-entropy: " + e.getMessage());
                   }
                   return;
                 }
@@ -332,12 +327,7 @@ final class PublisherFeed implements Transport.ServerListener {
       } catch (RuntimeException e) {
         log.error("node {}: streaming to subscriber {} failed", shared.nodeId(), subscriberId(), e);
         synchronized (this) {
-          fail(
-              new Failure(
-                  "internal",
-                  null,
-                  StreamStatus.Code.INTERNAL,
-                  "node '" + shared.nodeId() + "' failed streaming its log: " + e));
+          failInternal("internal", "failed streaming its log: " + e);
         }
       }
       missed = wip.addAndGet(-missed);
@@ -372,13 +362,8 @@ final class PublisherFeed implements Transport.ServerListener {
       } catch (RuntimeException e) {
         log.error("node {}: reading the change log after seq {} failed", shared.nodeId(), cursor, e);
         synchronized (this) {
-          fail(
-              new Failure(
-                  "storage",
-                  null,
-                  StreamStatus.Code.INTERNAL,
-                  "node '" + shared.nodeId() + "' cannot read its change log after seq " + cursor + ": " + e.getMessage()
-                      + "; the subscriber will retry"));
+          failInternal(
+              "storage", "cannot read its change log after seq " + cursor + ": " + e.getMessage() + "; the subscriber will retry");
         }
         return;
       }
@@ -427,6 +412,11 @@ final class PublisherFeed implements Transport.ServerListener {
   }
 
   // ------------------------------------------------------------------ ending
+
+  /** Under the lock: ends the stream for an error of this node ({@code kind} counts it). */
+  private void failInternal(String kind, String what) {
+    fail(new Failure(kind, null, StreamStatus.Code.INTERNAL, "node '" + shared.nodeId() + "' " + what));
+  }
 
   /** Under the lock: ends the stream for {@code failure}, telling the subscriber why. */
   private void fail(Failure failure) {
