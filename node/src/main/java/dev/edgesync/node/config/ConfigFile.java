@@ -76,7 +76,7 @@ final class ConfigFile {
 
   private ConfigFile() {}
 
-  static void apply(ConfigConfigDraft d, Path file) {
+  static void apply(ConfigDraft d, Path file) {
     ObjectNode root = ConfigFileReader.read(file);
     String source = ConfigFileReader.sourceOf(file);
     checkKeys(root, TOP_KEYS, "", source);

@@ -121,8 +121,6 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
-  private ConfigLoader() {}
-
   /**
    * Resolves the configuration.
    *
