@@ -3,6 +3,8 @@ package dev.edgesync.engine;
 import static dev.edgesync.engine.NodeConfigBuilder.invalid;
 
 import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.engine.config.Defaults;
+import dev.edgesync.engine.replication.AntiEntropySettings;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.security.SecuritySettings;
 import dev.edgesync.engine.storage.ConflictListener;
@@ -53,6 +55,8 @@ public final class NodeConfig {
   private final Duration reconnectBaseDelay;
   private final Duration reconnectMaxDelay;
   private final boolean compression;
+  private final Duration stallTimeout;
+  private final AntiEntropySettings antiEntropy;
   private final InstantSource clock;
   private final MeterRegistry meterRegistry;
   private final ConflictListener conflictListener;
@@ -75,6 +79,13 @@ public final class NodeConfig {
       throw invalid(
           "replication.heartbeatTimeout",
           b.heartbeatTimeout.toString(),
+          "at least twice replication.heartbeatInterval (" + b.heartbeatInterval + ")");
+    }
+    Duration stall = b.stallTimeout != null ? b.stallTimeout : Defaults.stallTimeout(b.heartbeatTimeout);
+    if (stall.compareTo(b.heartbeatInterval.multipliedBy(2)) < 0) {
+      throw invalid(
+          "replication.stallTimeout",
+          stall.toString(),
           "at least twice replication.heartbeatInterval (" + b.heartbeatInterval + ")");
     }
     if (b.reconnectMaxDelay.compareTo(b.reconnectBaseDelay) < 0) {
@@ -117,6 +128,9 @@ public final class NodeConfig {
     this.reconnectBaseDelay = b.reconnectBaseDelay;
     this.reconnectMaxDelay = b.reconnectMaxDelay;
     this.compression = b.compression;
+    this.stallTimeout = stall;
+    // Each value was checked by its setter, so this cannot fail.
+    this.antiEntropy = new AntiEntropySettings(b.antiEntropySettle, b.antiEntropyMinInterval, b.repairMaxEntries);
     this.clock = b.clock;
     this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
     this.conflictListener = b.conflictListener;
@@ -167,7 +181,9 @@ public final class NodeConfig {
         batchMaxBytes + maxKeyBytes + maxValueBytes + ReplicationSettings.MIN_MESSAGE_HEADROOM_BYTES,
         maxBatchesInFlight,
         compression,
-        security);
+        security,
+        antiEntropy,
+        stallTimeout);
   }
 
   /** This node's id. */
@@ -273,6 +289,16 @@ public final class NodeConfig {
   /** Longest reconnect delay. */
   public Duration reconnectMaxDelay() {
     return reconnectMaxDelay;
+  }
+
+  /** How long a connected peer this node is behind may go without progress before it counts as stalled. */
+  public Duration stallTimeout() {
+    return stallTimeout;
+  }
+
+  /** When anti-entropy repairs a link, and how much one repair sends. */
+  public AntiEntropySettings antiEntropy() {
+    return antiEntropy;
   }
 
   /** Gzip on replication streams. */

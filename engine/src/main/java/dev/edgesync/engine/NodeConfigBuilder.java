@@ -52,6 +52,11 @@ abstract class NodeConfigBuilder {
   Duration reconnectBaseDelay = Defaults.RECONNECT_BASE_DELAY;
   Duration reconnectMaxDelay = Defaults.RECONNECT_MAX_DELAY;
   boolean compression = Defaults.COMPRESSION;
+  // Null: Defaults.stallTimeout(heartbeatTimeout), derived when the config is built.
+  Duration stallTimeout;
+  Duration antiEntropySettle = Defaults.ANTI_ENTROPY_SETTLE;
+  Duration antiEntropyMinInterval = Defaults.ANTI_ENTROPY_MIN_INTERVAL;
+  int repairMaxEntries = Defaults.REPAIR_MAX_ENTRIES;
   InstantSource clock = InstantSource.system();
   MeterRegistry meterRegistry;
   ConflictListener conflictListener;
@@ -224,6 +229,39 @@ abstract class NodeConfigBuilder {
   /** Longest reconnect delay (default {@link Defaults#RECONNECT_MAX_DELAY}). */
   public SyncNode.Builder reconnectMaxDelay(Duration d) {
     this.reconnectMaxDelay = positive("replication.reconnectMaxDelay", d);
+    return self();
+  }
+
+  /**
+   * How long a connected peer that this node is behind may go without its watermark advancing
+   * before it is reported stalled ({@code PeerStatus.stalledSince}) and its stream reopened
+   * (default {@value Defaults#STALL_TIMEOUT_HEARTBEAT_TIMEOUTS} x the heartbeat timeout); at least
+   * twice the heartbeat interval.
+   */
+  public SyncNode.Builder stallTimeout(Duration d) {
+    this.stallTimeout = positive("replication.stallTimeout", d);
+    return self();
+  }
+
+  /**
+   * How long two nodes caught up with each other must keep showing different state digests before
+   * a repair starts (default {@link Defaults#ANTI_ENTROPY_SETTLE}); 0 repairs at the first such
+   * heartbeat.
+   */
+  public SyncNode.Builder antiEntropySettle(Duration d) {
+    this.antiEntropySettle = notNegative("replication.antiEntropySettle", d);
+    return self();
+  }
+
+  /** Least time between the starts of two repairs of one link (default {@link Defaults#ANTI_ENTROPY_MIN_INTERVAL}). */
+  public SyncNode.Builder antiEntropyMinInterval(Duration d) {
+    this.antiEntropyMinInterval = notNegative("replication.antiEntropyMinInterval", d);
+    return self();
+  }
+
+  /** Most state rows sent for one repair request (default {@value Defaults#REPAIR_MAX_ENTRIES}); the next round continues. */
+  public SyncNode.Builder repairMaxEntries(int n) {
+    this.repairMaxEntries = positive("replication.repairMaxEntries", n, 1_000_000);
     return self();
   }
 
@@ -404,6 +442,13 @@ abstract class NodeConfigBuilder {
   private static Duration positive(String field, Duration d) {
     if (d == null || d.isNegative() || d.isZero()) {
       throw invalid(field, String.valueOf(d), "a positive duration");
+    }
+    return d;
+  }
+
+  private static Duration notNegative(String field, Duration d) {
+    if (d == null || d.isNegative()) {
+      throw invalid(field, String.valueOf(d), "a duration of 0 or more");
     }
     return d;
   }

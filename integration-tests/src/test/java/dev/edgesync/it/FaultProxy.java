@@ -24,6 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@link Mode#RESET}: every open connection is closed with a TCP RST and new ones are
  *       accepted and reset at once.
  *   <li>{@link Mode#DELAY}: like PASS, each chunk waits {@link #delay} before it is forwarded.
+ *   <li>{@link Mode#HOLD_FROM_TARGET}: bytes from the client still reach the target, bytes from
+ *       the target are held (and delivered after healing) like in BLACKHOLE: a link that stays
+ *       open but stops delivering one way.
  * </ul>
  *
  * <p>Blocking sockets, two threads per connection: a handful of connections per test.
@@ -34,7 +37,8 @@ final class FaultProxy implements AutoCloseable {
     PASS,
     BLACKHOLE,
     RESET,
-    DELAY
+    DELAY,
+    HOLD_FROM_TARGET
   }
 
   private final String name;
@@ -126,12 +130,12 @@ final class FaultProxy implements AutoCloseable {
         reset(upstream);
         continue;
       }
-      pump(client, upstream, "up");
-      pump(upstream, client, "down");
+      pump(client, upstream, "up", false);
+      pump(upstream, client, "down", true);
     }
   }
 
-  private void pump(Socket from, Socket to, String direction) {
+  private void pump(Socket from, Socket to, String direction, boolean fromTarget) {
     Thread t =
         new Thread(
             () -> {
@@ -139,7 +143,7 @@ final class FaultProxy implements AutoCloseable {
               try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                  if (!holdWhileBlackholed()) {
+                  if (!holdWhileBlackholed(fromTarget)) {
                     return;
                   }
                   if (mode == Mode.DELAY) {
@@ -148,7 +152,7 @@ final class FaultProxy implements AutoCloseable {
                   out.write(buf, 0, n);
                   out.flush();
                 }
-                if (holdWhileBlackholed()) {
+                if (holdWhileBlackholed(fromTarget)) {
                   to.shutdownOutput();
                 }
               } catch (IOException | InterruptedException e) {
@@ -170,10 +174,13 @@ final class FaultProxy implements AutoCloseable {
     t.start();
   }
 
-  /** Blocks while the mode is BLACKHOLE; false if the connection must die instead (RESET, closed). */
-  private boolean holdWhileBlackholed() throws InterruptedException {
+  /**
+   * Blocks while the mode holds this direction (BLACKHOLE both, HOLD_FROM_TARGET the target's
+   * bytes); false if the connection must die instead (RESET, closed).
+   */
+  private boolean holdWhileBlackholed(boolean fromTarget) throws InterruptedException {
     synchronized (gate) {
-      while (mode == Mode.BLACKHOLE && !closed) {
+      while ((mode == Mode.BLACKHOLE || (fromTarget && mode == Mode.HOLD_FROM_TARGET)) && !closed) {
         gate.wait();
       }
       return mode != Mode.RESET && !closed;

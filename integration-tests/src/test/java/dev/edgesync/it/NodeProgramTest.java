@@ -126,7 +126,7 @@ class NodeProgramTest {
     assertEquals(c.node("alpha").spec.grpcPort, status.path("grpcPort").asInt());
     assertEquals(c.node("alpha").spec.httpPort, status.path("httpPort").asInt());
     JsonNode peer = status.path("peers").path(0);
-    for (String field : List.of("id", "address", "connected", "watermark", "peerHeadSeq", "lagEntries", "lagSeconds", "entriesApplied", "duplicates", "conflicts", "entriesSent", "ackedSeq", "reconnects", "lastError", "lastErrorAt")) {
+    for (String field : List.of("id", "address", "connected", "watermark", "peerHeadSeq", "lagEntries", "lagSeconds", "entriesApplied", "duplicates", "conflicts", "entriesSent", "ackedSeq", "reconnects", "lastError", "lastErrorAt", "stalledSince", "repairs", "keysRepaired", "lastDivergenceAt")) {
       assertTrue(peer.has(field), "/status peers[] has " + field + ": " + peer);
     }
     assertEquals("beta", peer.path("id").asText());

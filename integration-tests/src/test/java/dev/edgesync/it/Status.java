@@ -23,7 +23,8 @@ record Status(String nodeId, String cluster, String logId, long headSeq, String 
       long entriesSent,
       long ackedSeq,
       long reconnects,
-      String lastError) {
+      String lastError,
+      String stalledSince) {
 
     static Peer of(JsonNode p) {
       return new Peer(
@@ -40,7 +41,12 @@ record Status(String nodeId, String cluster, String logId, long headSeq, String 
           p.path("entriesSent").asLong(),
           p.path("ackedSeq").asLong(),
           p.path("reconnects").asLong(),
-          p.path("lastError").isNull() || p.path("lastError").isMissingNode() ? null : p.path("lastError").asText());
+          textOrNull(p.path("lastError")),
+          textOrNull(p.path("stalledSince")));
+    }
+
+    private static String textOrNull(JsonNode v) {
+      return v.isNull() || v.isMissingNode() ? null : v.asText();
     }
   }
 

@@ -66,6 +66,30 @@ public final class Defaults {
   /** {@code replication.heartbeatTimeout}: 5 s. */
   public static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * {@code replication.stallTimeout} when it is not set: this many heartbeat timeouts (see {@link
+   * #stallTimeout(Duration)}).
+   */
+  public static final int STALL_TIMEOUT_HEARTBEAT_TIMEOUTS = 3;
+
+  /**
+   * {@code replication.stallTimeout}: 15 s, three heartbeat timeouts ({@link
+   * #stallTimeout(Duration)} of the default heartbeat timeout).
+   */
+  public static final Duration STALL_TIMEOUT = stallTimeout(HEARTBEAT_TIMEOUT);
+
+  /**
+   * The {@code replication.stallTimeout} of a node that does not set it: {@value
+   * #STALL_TIMEOUT_HEARTBEAT_TIMEOUTS} x its heartbeat timeout. A connected peer that this node is
+   * behind and whose watermark has not advanced for this long is reported stalled and its stream
+   * reopened. Longer than the heartbeat timeout, so that a silent link is reported disconnected
+   * first; it catches a link that still carries heartbeats (or whose silence does not count) but
+   * no data.
+   */
+  public static Duration stallTimeout(Duration heartbeatTimeout) {
+    return heartbeatTimeout.multipliedBy(STALL_TIMEOUT_HEARTBEAT_TIMEOUTS);
+  }
+
   /** {@code replication.reconnectBaseDelay}: 200 ms. */
   public static final Duration RECONNECT_BASE_DELAY = Duration.ofMillis(200);
 

@@ -136,17 +136,23 @@ public final class EngineMetrics {
         .register(registry);
   }
 
-  /** Registers the per-peer gauges (lag in entries and seconds, connected 0/1). */
+  /**
+   * Registers the per-peer gauges: lag in entries and in seconds (0 only while connected and caught
+   * up; it grows while the peer is down), connected 0/1, stalled 0/1 (connected, behind and no
+   * progress for {@code replication.stallTimeout}).
+   */
   public <T> void peerGauges(
       String peer,
       T source,
       ToDoubleFunction<T> lagEntries,
       ToDoubleFunction<T> lagSeconds,
-      ToDoubleFunction<T> connected) {
+      ToDoubleFunction<T> connected,
+      ToDoubleFunction<T> stalled) {
     Tags tags = Tags.of("peer", peer);
     registry.gauge("edgesync.replication.lag.entries", tags, source, lagEntries);
     registry.gauge("edgesync.replication.lag.seconds", tags, source, lagSeconds);
     registry.gauge("edgesync.replication.connected", tags, source, connected);
+    registry.gauge("edgesync.replication.stalled", tags, source, stalled);
   }
 
   /** Anti-entropy repairs this node started against publisher {@code peer}. */

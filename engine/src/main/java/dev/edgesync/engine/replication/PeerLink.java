@@ -92,6 +92,7 @@ final class PeerLink {
             peer.address(),
             s.heartbeatInterval(),
             s.heartbeatTimeout(),
+            s.stallTimeout(),
             new Backoff(s.reconnectBaseDelay(), s.reconnectMaxDelay(), random),
             s.maxInboundMessageBytes(),
             s.maxBatchesInFlight(),
@@ -550,7 +551,11 @@ final class PeerLink {
         ackedSeq,
         core.reconnects(),
         core.lastError(),
-        core.lastErrorAt());
+        core.lastErrorAt(),
+        core.stalledSince(),
+        repair.repairsStarted(),
+        repair.keysRepaired(),
+        repair.lastDivergence());
   }
 
   synchronized double lagEntries() {
@@ -563,6 +568,10 @@ final class PeerLink {
 
   synchronized double connectedGauge() {
     return core.connected() ? 1 : 0;
+  }
+
+  synchronized double stalledGauge() {
+    return core.stalledSince() != null ? 1 : 0;
   }
 
   private Instant now() {

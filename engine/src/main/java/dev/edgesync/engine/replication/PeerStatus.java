@@ -13,7 +13,10 @@ import java.time.Instant;
  * @param peerHeadSeq the peer's head seq as last reported
  * @param lagEntries {@code peerHeadSeq - watermark}, at least 0 (an upper bound: the peer's log is
  *     compacted)
- * @param lagSeconds seconds since this node was last caught up with the peer (0 when caught up)
+ * @param lagSeconds 0 while connected and caught up ({@code watermark >= peerHeadSeq}); otherwise
+ *     the seconds since this node was last caught up with the peer on a connected stream (since
+ *     the peer was added, if never). It grows while the peer is down or unreachable as well as
+ *     while this node is behind, so a dead peer does not show lag 0
  * @param entriesApplied entries from the peer that won LWW and were stored, since start
  * @param duplicates entries from the peer that were already stored, since start
  * @param conflicts entries from the peer that lost LWW, since start
@@ -22,6 +25,14 @@ import java.time.Instant;
  * @param reconnects stream re-openings to the peer, since start
  * @param lastError the last error on the stream, or null
  * @param lastErrorAt when it happened, or null
+ * @param stalledSince when the link was found stalled: connected, behind ({@code lagEntries > 0})
+ *     and the watermark not advancing for {@code replication.stallTimeout}; its stream is then
+ *     reopened, and this stays set until the watermark moves, the lag reaches 0 or the link fails
+ *     for another reason (then it is just disconnected). Null when not stalled
+ * @param repairs anti-entropy repairs this node started against the peer, since start
+ * @param keysRepaired keys whose version such repairs replaced, since start
+ * @param lastDivergenceAt when the state digests of this node and the peer last differed while
+ *     both were caught up with each other, or null if never since start
  */
 public record PeerStatus(
     String id,
@@ -39,4 +50,8 @@ public record PeerStatus(
     long ackedSeq,
     long reconnects,
     String lastError,
-    Instant lastErrorAt) {}
+    Instant lastErrorAt,
+    Instant stalledSince,
+    long repairs,
+    long keysRepaired,
+    Instant lastDivergenceAt) {}

@@ -270,7 +270,8 @@ public final class ReplicationEngine implements AutoCloseable {
     }
     for (PeerSpec p : notStarted) {
       out.add(
-          new PeerStatus(p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null));
+          new PeerStatus(
+              p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null, null, 0, 0, null));
     }
     return out;
   }
@@ -394,7 +395,8 @@ public final class ReplicationEngine implements AutoCloseable {
     links.put(peer.id(), link);
     shared
         .metrics()
-        .peerGauges(peer.id(), link, PeerLink::lagEntries, PeerLink::lagSeconds, PeerLink::connectedGauge);
+        .peerGauges(
+            peer.id(), link, PeerLink::lagEntries, PeerLink::lagSeconds, PeerLink::connectedGauge, PeerLink::stalledGauge);
     link.start();
   }
 

@@ -33,6 +33,12 @@ import java.util.Objects;
  * @param security TLS, token, allowlist and inbound stream bounds ({@link SecuritySettings#none()}
  *     for plaintext without authentication)
  * @param antiEntropy when digests that differ start a repair, and how much one repair sends
+ * @param stallTimeout how long a connected peer that this node is behind may go without its
+ *     watermark advancing before the link is reported stalled and its stream reopened; at least
+ *     twice {@code heartbeatInterval} (ticks come every half interval), and longer than one batch
+ *     takes to arrive and commit. It may be shorter than {@code heartbeatTimeout}: a silent link
+ *     that is behind is then reported stalled before it counts as disconnected. Default {@link
+ *     Defaults#stallTimeout 3 x heartbeatTimeout}
  */
 public record ReplicationSettings(
     String nodeId,
@@ -49,13 +55,38 @@ public record ReplicationSettings(
     int maxBatchesInFlight,
     boolean compression,
     SecuritySettings security,
-    AntiEntropySettings antiEntropy) {
+    AntiEntropySettings antiEntropy,
+    Duration stallTimeout) {
 
   /**
    * Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch; {@code
    * SyncNode.Builder} adds it to derive {@link #maxInboundMessageBytes()}.
    */
   public static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
+
+  /** Settings with the default stall timeout ({@link Defaults#stallTimeout 3 x heartbeatTimeout}). */
+  public ReplicationSettings(
+      String nodeId,
+      String cluster,
+      String listenHost,
+      int listenPort,
+      Duration heartbeatInterval,
+      Duration heartbeatTimeout,
+      Duration reconnectBaseDelay,
+      Duration reconnectMaxDelay,
+      int batchMaxEntries,
+      int batchMaxBytes,
+      int maxInboundMessageBytes,
+      int maxBatchesInFlight,
+      boolean compression,
+      SecuritySettings security,
+      AntiEntropySettings antiEntropy) {
+    this(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
+        compression, security, antiEntropy,
+        heartbeatTimeout == null ? null : Defaults.stallTimeout(heartbeatTimeout));
+  }
 
   /** Settings with the default anti-entropy ({@link AntiEntropySettings#DEFAULTS}). */
   public ReplicationSettings(
@@ -139,6 +170,13 @@ public record ReplicationSettings(
         "maxBatchesInFlight",
         maxBatchesInFlight,
         "1 to 1024 (default " + Defaults.MAX_BATCHES_IN_FLIGHT + ")");
+    requirePositive(stallTimeout, "stallTimeout");
+    require(
+        stallTimeout.compareTo(heartbeatInterval.multipliedBy(2)) >= 0,
+        "stallTimeout",
+        stallTimeout,
+        "at least twice heartbeatInterval (" + heartbeatInterval + "); default "
+            + Defaults.STALL_TIMEOUT_HEARTBEAT_TIMEOUTS + " x heartbeatTimeout");
   }
 
   /**
@@ -166,28 +204,36 @@ public record ReplicationSettings(
   public ReplicationSettings withListen(String host, int port) {
     return new ReplicationSettings(
         nodeId, cluster, host, port, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stallTimeout);
   }
 
-  /** A copy with other heartbeat timers. */
+  /**
+   * A copy with other heartbeat timers. A stall timeout at its default ({@value
+   * Defaults#STALL_TIMEOUT_HEARTBEAT_TIMEOUTS} x the old heartbeat timeout) follows the new one; a
+   * stall timeout set on purpose is kept.
+   */
   public ReplicationSettings withHeartbeat(Duration interval, Duration timeout) {
+    Duration stall =
+        stallTimeout.equals(Defaults.stallTimeout(heartbeatTimeout)) && timeout != null
+            ? Defaults.stallTimeout(timeout)
+            : stallTimeout;
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, interval, timeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
+        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stall);
   }
 
   /** A copy with other reconnect delays. */
   public ReplicationSettings withReconnect(Duration base, Duration max) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, base, max,
-        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
+        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stallTimeout);
   }
 
   /** A copy with other batch bounds. */
   public ReplicationSettings withBatch(int maxEntries, int maxBytes) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy);
+        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stallTimeout);
   }
 
   /** A copy holding at most {@code n} uncommitted batches per peer. */
@@ -195,14 +241,14 @@ public record ReplicationSettings(
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
         reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, n,
-        compression, security, antiEntropy);
+        compression, security, antiEntropy, stallTimeout);
   }
 
   /** A copy with compression on or off. */
   public ReplicationSettings withCompression(boolean on) {
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, on, security, antiEntropy);
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, on, security, antiEntropy, stallTimeout);
   }
 
   /** A copy with other security settings. */
@@ -210,7 +256,7 @@ public record ReplicationSettings(
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
         reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, newSecurity, antiEntropy);
+        compression, newSecurity, antiEntropy, stallTimeout);
   }
 
   /** A copy with other anti-entropy settings. */
@@ -218,7 +264,15 @@ public record ReplicationSettings(
     return new ReplicationSettings(
         nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
         reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, security, newAntiEntropy);
+        compression, security, newAntiEntropy, stallTimeout);
+  }
+
+  /** A copy with another stall timeout. */
+  public ReplicationSettings withStallTimeout(Duration newStallTimeout) {
+    return new ReplicationSettings(
+        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
+        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
+        compression, security, antiEntropy, newStallTimeout);
   }
 
   private static void requirePositive(Duration value, String field) {

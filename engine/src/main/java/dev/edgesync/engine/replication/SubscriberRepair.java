@@ -110,7 +110,7 @@ final class SubscriberRepair {
     roundEntriesReceived += received;
     roundKeysRepaired += applied;
     totalKeysRepaired += applied;
-    keysRepaired.increment(applied);
+    keysRepaired.increment((double) applied);
   }
 
   /**

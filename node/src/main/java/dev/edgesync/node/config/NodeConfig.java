@@ -90,6 +90,12 @@ public record NodeConfig(
    *     commits free a slot
    * @param compression gzip on replication streams
    * @param maxClockSkew how far ahead of the local clock a remote timestamp may be
+   * @param stallTimeout how long a connected peer this node is behind may go without its
+   *     watermark advancing before it is reported stalled and its stream reopened
+   * @param antiEntropySettle how long two caught-up nodes must keep showing different digests
+   *     before a repair starts
+   * @param antiEntropyMinInterval least time between the starts of two repairs of one link
+   * @param repairMaxEntries most state rows sent for one repair request
    */
   public record Replication(
       Duration heartbeatInterval,
@@ -100,7 +106,11 @@ public record NodeConfig(
       int batchMaxBytes,
       int maxBatchesInFlight,
       boolean compression,
-      Duration maxClockSkew) {}
+      Duration maxClockSkew,
+      Duration stallTimeout,
+      Duration antiEntropySettle,
+      Duration antiEntropyMinInterval,
+      int repairMaxEntries) {}
 
   /**
    * Limits ({@code limits:} in the file).

@@ -53,8 +53,17 @@ public final class Json {
       j.put("reconnects", p.reconnects());
       j.put("lastError", p.lastError());
       j.put("lastErrorAt", p.lastErrorAt() == null ? null : p.lastErrorAt().toString());
+      j.put("stalledSince", instant(p.stalledSince()));
+      j.put("repairs", p.repairs());
+      j.put("keysRepaired", p.keysRepaired());
+      j.put("lastDivergenceAt", instant(p.lastDivergenceAt()));
     }
     return o;
+  }
+
+  /** An instant as ISO-8601 text, or null. */
+  private static String instant(java.time.Instant t) {
+    return t == null ? null : t.toString();
   }
 
   /** An error body: {@code {"error": ..., "fix": ...}}; {@code fix} is left out when null. */

@@ -136,6 +136,10 @@ public final class NodeServer implements AutoCloseable {
             .reconnectMaxDelay(c.replication().reconnectMaxDelay())
             .compression(c.replication().compression())
             .maxClockSkew(c.replication().maxClockSkew())
+            .stallTimeout(c.replication().stallTimeout())
+            .antiEntropySettle(c.replication().antiEntropySettle())
+            .antiEntropyMinInterval(c.replication().antiEntropyMinInterval())
+            .repairMaxEntries(c.replication().repairMaxEntries())
             .meterRegistry(registry);
     NodeConfig.Security sec = c.security();
     if (sec.tls()) {

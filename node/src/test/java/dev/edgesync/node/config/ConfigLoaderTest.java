@@ -59,6 +59,66 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void stallAndAntiEntropySettingsComeFromTheFileThenTheEnvironment() throws IOException {
+    NodeConfig defaults = ConfigLoader.load(ConfigOverrides.none(), Map.of("EDGESYNC_NODE_ID", "site-a"));
+    assertEquals(Duration.ofSeconds(15), defaults.replication().stallTimeout(), "3 x heartbeatTimeout");
+    assertEquals(Duration.ofSeconds(10), defaults.replication().antiEntropySettle());
+    assertEquals(Duration.ofSeconds(60), defaults.replication().antiEntropyMinInterval());
+    assertEquals(10_000, defaults.replication().repairMaxEntries());
+
+    Path derived = file("derived.yaml", "id: site-a\nreplication: {heartbeatTimeout: 8s}\n");
+    assertEquals(
+        Duration.ofSeconds(24),
+        ConfigLoader.load(flags(derived.toString()), Map.of()).replication().stallTimeout(),
+        "an unset stallTimeout follows the heartbeat timeout");
+
+    Path f =
+        file(
+            "ae.yaml",
+            """
+            id: site-a
+            replication:
+              stallTimeout: 20s
+              antiEntropySettle: 0s
+              antiEntropyMinInterval: 2m
+              repairMaxEntries: 500
+            """);
+    NodeConfig.Replication r = ConfigLoader.load(flags(f.toString()), Map.of()).replication();
+    assertEquals(Duration.ofSeconds(20), r.stallTimeout());
+    assertEquals(Duration.ZERO, r.antiEntropySettle());
+    assertEquals(Duration.ofMinutes(2), r.antiEntropyMinInterval());
+    assertEquals(500, r.repairMaxEntries());
+
+    NodeConfig.Replication fromEnv =
+        ConfigLoader.load(
+                flags(f.toString()),
+                Map.of(
+                    "EDGESYNC_STALL_TIMEOUT", "3s",
+                    "EDGESYNC_ANTI_ENTROPY_SETTLE", "1s",
+                    "EDGESYNC_ANTI_ENTROPY_MIN_INTERVAL", "5s",
+                    "EDGESYNC_REPAIR_MAX_ENTRIES", "42"))
+            .replication();
+    assertEquals(Duration.ofSeconds(3), fromEnv.stallTimeout());
+    assertEquals(Duration.ofSeconds(1), fromEnv.antiEntropySettle());
+    assertEquals(Duration.ofSeconds(5), fromEnv.antiEntropyMinInterval());
+    assertEquals(42, fromEnv.repairMaxEntries());
+  }
+
+  @Test
+  void aStallTimeoutBelowTwoHeartbeatsNamesItsSource() {
+    ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () ->
+                ConfigLoader.load(
+                    ConfigOverrides.none(),
+                    Map.of("EDGESYNC_NODE_ID", "site-a", "EDGESYNC_STALL_TIMEOUT", "1500ms")));
+    assertEquals("environment variable EDGESYNC_STALL_TIMEOUT", e.getSource());
+    assertEquals("replication.stallTimeout", e.getField());
+    assertTrue(e.getMessage().contains("2 x replication.heartbeatInterval"), e.getMessage());
+  }
+
+  @Test
   void precedenceIsDefaultsThenFileThenEnvThenFlags() throws IOException {
     Path f =
         file(
@@ -183,6 +243,13 @@ class ConfigLoaderTest {
         Arguments.of("replication: {batchMaxBytes: 1TB}", "replication.batchMaxBytes"),
         Arguments.of("replication: {compression: maybe}", "replication.compression"),
         Arguments.of("replication: {maxClockSkew: 0s}", "replication.maxClockSkew"),
+        Arguments.of("replication: {stallTimeout: 0s}", "replication.stallTimeout"),
+        Arguments.of("replication: {stallTimeout: stuck}", "replication.stallTimeout"),
+        Arguments.of("replication: {antiEntropySettle: -1s}", "replication.antiEntropySettle"),
+        Arguments.of("replication: {antiEntropyMinInterval: 2d}", "replication.antiEntropyMinInterval"),
+        Arguments.of("replication: {repairMaxEntries: 0}", "replication.repairMaxEntries"),
+        Arguments.of("replication: {repairMaxEntries: 2000000}", "replication.repairMaxEntries"),
+        Arguments.of("replication: {stalTimeout: 10s}", "replication.stalTimeout"),
         Arguments.of("replication: 5", "replication"),
         Arguments.of("limits: {maxKeyBytes: 100000}", "limits.maxKeyBytes"),
         Arguments.of("limits: {writeQueueDepth: lots}", "limits.writeQueueDepth"),
@@ -190,6 +257,8 @@ class ConfigLoaderTest {
         Arguments.of(
             "replication: {heartbeatInterval: 3s, heartbeatTimeout: 5s}",
             "replication.heartbeatTimeout"),
+        Arguments.of(
+            "replication: {heartbeatInterval: 2s, stallTimeout: 3s}", "replication.stallTimeout"),
         Arguments.of(
             "replication: {reconnectBaseDelay: 10s, reconnectMaxDelay: 1s}",
             "replication.reconnectMaxDelay"),
@@ -220,6 +289,10 @@ class ConfigLoaderTest {
         Arguments.of("EDGESYNC_DATA_DIR", " ", "dataDir"),
         Arguments.of("EDGESYNC_PEERS", "site-b", "peers[0]"),
         Arguments.of("EDGESYNC_DURABILITY", "always", "durability"),
+        Arguments.of("EDGESYNC_STALL_TIMEOUT", "-5s", "replication.stallTimeout"),
+        Arguments.of("EDGESYNC_ANTI_ENTROPY_SETTLE", "later", "replication.antiEntropySettle"),
+        Arguments.of("EDGESYNC_ANTI_ENTROPY_MIN_INTERVAL", "-1m", "replication.antiEntropyMinInterval"),
+        Arguments.of("EDGESYNC_REPAIR_MAX_ENTRIES", "many", "replication.repairMaxEntries"),
         Arguments.of("EDGESYNC_CONFIG", "/no/such/file.yaml", "(file)"));
   }
 

@@ -108,7 +108,11 @@ class TwoNodeHttpTest {
             "ackedSeq",
             "reconnects",
             "lastError",
-            "lastErrorAt")) {
+            "lastErrorAt",
+            "stalledSince",
+            "repairs",
+            "keysRepaired",
+            "lastDivergenceAt")) {
       assertTrue(peer.has(field), field + " missing from /status peers[]: " + peer);
     }
     assertEquals("site-a", peer.path("id").asText());

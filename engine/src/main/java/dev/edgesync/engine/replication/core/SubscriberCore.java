@@ -28,7 +28,8 @@ import java.util.List;
  * <p>It composes small parts: {@link ResumeDecision} takes the {@code Welcome}, {@link BatchCheck}
  * a {@code Batch}, {@link InFlightWindow} holds the watermark invariant and the per-stream limit
  * of batches in the store, {@link SubscriberProgress} the watermark and the lag, {@link
- * SubscriberFailures} says why a stream stops, {@link Liveness} and {@link Backoff} the timing.
+ * SubscriberFailures} says why a stream stops, {@link Liveness} and {@link Backoff} the timing,
+ * {@link StallDetector} whether a connected stream is stuck.
  *
  * <p>Not thread-safe: the driver serialises every call.
  */
@@ -44,6 +45,7 @@ public final class SubscriberCore {
   private final SubscriberProgress position;
   private final SubscriberCounters counters = new SubscriberCounters();
   private final CatchUpProgress catchUp = new CatchUpProgress();
+  private final StallDetector stall;
   private final InFlightWindow<Attempt> window;
 
   // Commits of attempts older than this one are of a history the watermark no longer follows.
@@ -57,6 +59,8 @@ public final class SubscriberCore {
    *     {@code Hello} so that it cuts its batches to fit
    * @param maxBatchesInFlight most batches handed to the store and not yet committed; the driver
    *     asks the stream for the next message only below it (see {@link #handedOff})
+   * @param stallTimeout how long a connected attempt that is behind may go without progress before
+   *     it is stopped as stalled (see {@link StallDetector})
    * @param persisted the watermark read from disk when the peer was added
    * @param now when the peer was added; lag is counted from here until the first catch-up
    */
@@ -67,6 +71,7 @@ public final class SubscriberCore {
       String peerAddress,
       Duration heartbeatInterval,
       Duration heartbeatTimeout,
+      Duration stallTimeout,
       Backoff backoff,
       int maxInboundMessageBytes,
       int maxBatchesInFlight,
@@ -82,6 +87,7 @@ public final class SubscriberCore {
     this.maxInboundMessageBytes = maxInboundMessageBytes;
     this.failures = new SubscriberFailures(nodeId, peerId, peerAddress);
     this.position = new SubscriberProgress(persisted, now);
+    this.stall = new StallDetector(stallTimeout);
   }
 
   // ---------------------------------------------------------------- stream attempts
@@ -158,7 +164,7 @@ public final class SubscriberCore {
     a.logId = welcome.getLogId();
     a.lastBatchSeq = welcome.getStartSeq();
     a.welcomed = true;
-    position.raiseHead(welcome.getHeadSeq(), now);
+    position.raiseHead(welcome.getHeadSeq(), false, now);
     return new WelcomeOutcome(null, resume, previous, welcome.getStartSeq(), previousSeq);
   }
 
@@ -189,7 +195,7 @@ public final class SubscriberCore {
     }
     a.lastBatchSeq = batch.getLastSeq();
     if (a.logId.equals(position.logId())) {
-      position.raiseHead(batch.getHeadSeq(), now);
+      position.raiseHead(batch.getHeadSeq(), true, now);
     }
     long token = window.add(batch.getLastSeq(), batch.getLastSeqEpoch(), checked.entries().size());
     a.liveness.pause();
@@ -282,7 +288,7 @@ public final class SubscriberCore {
     if (a.welcomed) {
       a.healthy = true;
       if (a.logId.equals(position.logId())) {
-        position.raiseHead(heartbeat.getSeq(), now);
+        position.raiseHead(heartbeat.getSeq(), true, now);
       }
     }
   }
@@ -365,7 +371,12 @@ public final class SubscriberCore {
     return a == null ? null : fail(a, failures.protocol(what), now);
   }
 
-  /** What the periodic tick of an attempt decided. */
+  /**
+   * What the periodic tick of an attempt decided.
+   *
+   * @param heartbeat send a heartbeat now
+   * @param timeout stop the stream for this failure (silence, or a stall), or null
+   */
   public record Tick(boolean heartbeat, Failure timeout) {
     static final Tick NOTHING = new Tick(false, null);
   }
@@ -378,6 +389,10 @@ public final class SubscriberCore {
     }
     if (a.liveness.timedOut(now)) {
       return new Tick(false, fail(a, failures.silent(a.liveness.silence(now), heartbeatTimeout), now));
+    }
+    if (a.welcomed && stall.onTick(position.committedSeq(), position.lagEntries(), now)) {
+      Failure stalled = failures.stalled(position.committedSeq(), position.lagEntries(), stall.timeout());
+      return new Tick(false, fail(a, stalled, now));
     }
     return new Tick(a.liveness.heartbeatDue(now), null);
   }
@@ -419,6 +434,11 @@ public final class SubscriberCore {
     }
     current = null;
     catchUp.reset();
+    if (a.failure != null && StallDetector.ERROR_KIND.equals(a.failure.kind())) {
+      stall.onStalledAttemptClosed();
+    } else {
+      stall.onDisconnected();
+    }
     if (a.failure == null) {
       // The stream ended without a decision of ours: record why.
       counters.error(failures.streamEnded(status), now);
@@ -462,9 +482,21 @@ public final class SubscriberCore {
     return position.lagEntries();
   }
 
-  /** Seconds since this node was last caught up with the peer; 0 when caught up. */
+  /**
+   * 0 while connected and caught up; otherwise seconds since this node was last caught up with the
+   * peer (since the peer was added, if never): it grows while the peer is down, too.
+   */
   public double lagSeconds(Instant now) {
-    return position.lagSeconds(now);
+    return position.lagSeconds(connected(), now);
+  }
+
+  /**
+   * When the link was found stalled (connected, behind, and no progress for {@code stallTimeout});
+   * null when it is not. It stays set through the reopen that follows until the watermark moves,
+   * the lag reaches 0 or the link fails for another reason (see {@link StallDetector}).
+   */
+  public Instant stalledSince() {
+    return stall.stalledSince();
   }
 
   public long entriesApplied() {

@@ -125,6 +125,17 @@ final class SubscriberFailures {
             + " reconnecting");
   }
 
+  /** Connected and {@code lag} entries behind, the watermark stayed at {@code committed} for {@code stallTimeout}. */
+  Failure stalled(long committed, long lag, Duration stallTimeout) {
+    return new Failure(
+        StallDetector.ERROR_KIND,
+        null,
+        StreamStatus.Code.UNAVAILABLE,
+        "the stream from peer '" + peerId + "' at " + peerAddress + " is stalled: connected and " + lag
+            + " entries behind, but the watermark stayed at seq " + committed + " for "
+            + stallTimeout.toMillis() + " ms (replication.stallTimeout); reopening the stream");
+  }
+
   /** Why a stream ended without a decision of this side. */
   String streamEnded(StreamStatus status) {
     return status.isOk()

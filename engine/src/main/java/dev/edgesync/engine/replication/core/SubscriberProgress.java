@@ -51,9 +51,15 @@ final class SubscriberProgress {
     return true;
   }
 
-  /** The peer reports its head; if this node was caught up until now, the lag starts now. */
-  void raiseHead(long head, Instant now) {
-    noteCaughtUp(now);
+  /**
+   * The peer reports its head. On a stream that was already connected, a node caught up until now
+   * starts lagging now; the first report of a new stream ({@code wasConnected} false) says nothing
+   * about the time before it, so the lag keeps counting from the last catch-up.
+   */
+  void raiseHead(long head, boolean wasConnected, Instant now) {
+    if (wasConnected) {
+      noteCaughtUp(now);
+    }
     peerHeadSeq = Math.max(peerHeadSeq, head);
     noteCaughtUp(now);
   }
@@ -85,9 +91,13 @@ final class SubscriberProgress {
     return Math.max(0, peerHeadSeq - committedSeq);
   }
 
-  /** Seconds since this node was last caught up with the peer; 0 when caught up. */
-  double lagSeconds(Instant now) {
-    if (committedSeq >= peerHeadSeq) {
+  /**
+   * 0 while {@code connected} and caught up ({@code committedSeq >= peerHeadSeq}); otherwise the
+   * seconds since this node was last seen caught up on a connected stream (since it was made, if
+   * never), so it grows while the peer is unreachable as well as while this node is behind.
+   */
+  double lagSeconds(boolean connected, Instant now) {
+    if (connected && committedSeq >= peerHeadSeq) {
       return 0;
     }
     return Math.max(0, Duration.between(lastCaughtUpAt, now).toMillis() / 1000.0);

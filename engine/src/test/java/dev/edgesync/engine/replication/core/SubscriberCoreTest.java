@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
 class SubscriberCoreTest {
   private static final Duration INTERVAL = Duration.ofSeconds(1);
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration STALL = Duration.ofSeconds(15);
   private static final String LOG = "log-1";
   private static final int MAX_IN_FLIGHT = 2;
   private static final int MAX_MESSAGE_BYTES = 3 << 20;
@@ -45,6 +46,7 @@ class SubscriberCoreTest {
         "10.0.0.2:7400",
         INTERVAL,
         TIMEOUT,
+        STALL,
         new Backoff(Duration.ofMillis(200), Duration.ofSeconds(30), new SplittableRandom(1)),
         MAX_MESSAGE_BYTES,
         MAX_IN_FLIGHT,
