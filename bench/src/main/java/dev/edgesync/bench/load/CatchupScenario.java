@@ -15,19 +15,9 @@ import java.util.Locale;
  * then B starts empty, subscribed to A, and is timed from its subscription to a digest equal to
  * A's.
  */
-final class CatchupScenario {
-  private final Options options;
-  private final Workload workload;
-  private final BenchCluster cluster;
-  private final ObjectNode result;
-  private final ProgressLog log;
-
+final class CatchupScenario extends Scenario {
   CatchupScenario(Options options, Workload workload, BenchCluster cluster, ObjectNode result, ProgressLog log) {
-    this.options = options;
-    this.workload = workload;
-    this.cluster = cluster;
-    this.result = result;
-    this.log = log;
+    super(options, workload, cluster, result, log);
   }
 
   /** Runs the scenario; {@code base} is the raw LevelDB baseline, or null when not measured. */

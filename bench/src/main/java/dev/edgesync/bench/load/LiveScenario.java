@@ -18,26 +18,19 @@ import java.util.Locale;
 
 /**
  * The live scenario: A takes writes at a fixed rate ({@link LivePhase}) while B's lag is measured
- * for every entry; with {@code --max-rate}, a search of the highest rate B keeps up with (steps
+ * for every entry; with {@code --rate max}, a search of the highest rate B keeps up with (steps
  * x1.5, then two bisections, then an optional confirming run). Writes the lag chart next to the
  * JSON.
  */
-final class LiveScenario {
-  private final Options options;
-  private final Workload workload;
-  private final BenchCluster cluster;
-  private final ObjectNode result;
-  private final ProgressLog log;
+final class LiveScenario extends Scenario {
   private final String name;
+  // The index of the first entry of the next phase: every phase writes new keys.
+  private long index;
 
   /** @param name the run's name, which the chart file is named after */
   LiveScenario(
       Options options, Workload workload, BenchCluster cluster, ObjectNode result, ProgressLog log, String name) {
-    this.options = options;
-    this.workload = workload;
-    this.cluster = cluster;
-    this.result = result;
-    this.log = log;
+    super(options, workload, cluster, result, log);
     this.name = name;
   }
 
@@ -57,7 +50,6 @@ final class LiveScenario {
     result.put("twoWay", options.twoWay());
     result.put("pollIntervalMillis", options.pollInterval().toNanos() / 1e6);
     result.put("connections", options.connections());
-    long index = 0;
     if (!options.warmup().isZero()) {
       long rate = options.maxRate() ? options.rateStart() : options.rate();
       log.line(String.format(Locale.ROOT, "live: warm-up, %,d writes/s for %d s (not measured)", rate, options.warmup().toSeconds()));
@@ -81,11 +73,7 @@ final class LiveScenario {
       long firstFail = 0;
       long rate = options.rateStart();
       while (rate <= 5_000_000) {
-        LivePhase.Result step = phase(a, b, rate, options.stepDuration(), index, stepCoverWait());
-        index += step.committed;
-        judge(step);
-        steps.add(stepJson(step, "step"));
-        cluster.awaitCaughtUp(a, b);
+        LivePhase.Result step = searchStep(a, b, rate, "step", steps);
         if (step.keptUp) {
           best = rate;
           bestStep = step;
@@ -98,11 +86,7 @@ final class LiveScenario {
       if (best == 0) {
         // Not even the first step: walk down until one is kept up (or give up at 1,000/s).
         for (rate = roundRate(firstFail / 2); rate >= 1000 && best == 0; rate = roundRate(rate / 2)) {
-          LivePhase.Result step = phase(a, b, rate, options.stepDuration(), index, stepCoverWait());
-          index += step.committed;
-          judge(step);
-          steps.add(stepJson(step, "step-down"));
-          cluster.awaitCaughtUp(a, b);
+          LivePhase.Result step = searchStep(a, b, rate, "step-down", steps);
           if (step.keptUp) {
             best = rate;
             bestStep = step;
@@ -116,11 +100,7 @@ final class LiveScenario {
         if (mid <= best || mid >= firstFail || mid - best < best / 20) {
           break;
         }
-        LivePhase.Result step = phase(a, b, mid, options.stepDuration(), index, stepCoverWait());
-        index += step.committed;
-        judge(step);
-        steps.add(stepJson(step, "bisect"));
-        cluster.awaitCaughtUp(a, b);
+        LivePhase.Result step = searchStep(a, b, mid, "bisect", steps);
         if (step.keptUp) {
           best = mid;
           bestStep = step;
@@ -162,6 +142,17 @@ final class LiveScenario {
     writeChart(main);
   }
 
+  /** One step of the max-rate search: a phase at {@code rate}, judged, recorded, B caught up. */
+  private LivePhase.Result searchStep(NodeProcess a, NodeProcess b, long rate, String kind, ArrayNode steps)
+      throws IOException, InterruptedException {
+    LivePhase.Result step = phase(a, b, rate, options.stepDuration(), index, stepCoverWait());
+    index += step.committed;
+    judge(step);
+    steps.add(stepJson(step, kind));
+    cluster.awaitCaughtUp(a, b);
+    return step;
+  }
+
   private Duration stepCoverWait() {
     return options.keepUpMax().plusSeconds(5);
   }
@@ -170,13 +161,13 @@ final class LiveScenario {
     return rate < 10_000 ? Math.max(1000, rate / 500 * 500) : rate / 1000 * 1000;
   }
 
-  private LivePhase.Result phase(NodeProcess a, NodeProcess b, long rate, Duration duration, long index, Duration coverWait)
+  private LivePhase.Result phase(NodeProcess a, NodeProcess b, long rate, Duration duration, long firstIndex, Duration coverWait)
       throws IOException, InterruptedException {
     double load = LoadGenerator.loadAverage();
     log.line(String.format(Locale.ROOT, "live: %,d writes/s for %d s (load average %.2f)", rate, duration.toSeconds(), load));
     CpuSnapshot before = CpuSnapshot.take(cluster.nodes());
     LivePhase.Result r =
-        LivePhase.run(a, b, "a", workload, rate, duration.toNanos(), index, options.pollInterval().toNanos(), coverWait.toNanos(),
+        LivePhase.run(a, b, "a", workload, rate, duration.toNanos(), firstIndex, options.pollInterval().toNanos(), coverWait.toNanos(),
             options.connections());
     r.cpu = result.objectNode().put("interval", "the phase: writes and B covering them");
     CpuSnapshot.describe(r.cpu, before, CpuSnapshot.take(cluster.nodes()), 6);

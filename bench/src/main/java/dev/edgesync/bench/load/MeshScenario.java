@@ -17,19 +17,9 @@ import java.util.concurrent.locks.LockSupport;
  * (at {@code --rate} split evenly, or as fast as it goes), timed from the first write until every
  * node holds every entry and all digests are equal.
  */
-final class MeshScenario {
-  private final Options options;
-  private final Workload workload;
-  private final BenchCluster cluster;
-  private final ObjectNode result;
-  private final ProgressLog log;
-
+final class MeshScenario extends Scenario {
   MeshScenario(Options options, Workload workload, BenchCluster cluster, ObjectNode result, ProgressLog log) {
-    this.options = options;
-    this.workload = workload;
-    this.cluster = cluster;
-    this.result = result;
-    this.log = log;
+    super(options, workload, cluster, result, log);
   }
 
   /** Runs the scenario; {@code base} is the raw LevelDB baseline, or null when not measured. */
