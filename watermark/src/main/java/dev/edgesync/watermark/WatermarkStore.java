@@ -1,25 +1,15 @@
 package dev.edgesync.watermark;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import static dev.edgesync.watermark.WatermarkFileFormat.quote;
+
+import dev.edgesync.watermark.WatermarkFileFormat.CorruptFileException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
@@ -32,13 +22,15 @@ import org.slf4j.LoggerFactory;
  * Persists one {@link Watermark} per peer in {@code <dataDir>/.watermarks/}.
  *
  * <p>Each peer has one small, pretty-printed JSON file with the fields {@code peerId}, {@code
- * peerLogId}, {@code peerEpoch}, {@code seq} and {@code updatedAt} (ISO-8601). A file without
- * {@code peerEpoch} (written before epochs existed) reads with an empty epoch. The file name comes from the peer id
+ * peerLogId}, {@code peerEpoch}, {@code seq} and {@code updatedAt} (ISO-8601); {@link
+ * WatermarkFileFormat} reads and writes it. A file without {@code peerEpoch} (written before
+ * epochs existed) reads with an empty epoch. The file name comes from the peer id
  * (see {@link #fileFor(String)}); ids that are not plain file-name characters are encoded, so no
  * id can name a path outside the directory.
  *
  * <p><b>Crash safety.</b> {@link #write(Watermark)} writes a temporary file in the same directory,
- * forces it to disk, renames it over the old file atomically and then forces the directory, so
+ * forces it to disk, renames it over the old file atomically and then forces the directory ({@link
+ * AtomicFileWrite}), so
  * after a crash a peer's file holds either the old or the new watermark, never a mix. Temporary
  * files left by a crash are ignored by reads and deleted by {@link #open(Path, Clock)}.
  *
@@ -61,35 +53,17 @@ public final class WatermarkStore implements AutoCloseable {
   /** The name of the directory, inside the data directory, that holds the watermark files. */
   public static final String DIRECTORY_NAME = ".watermarks";
 
-  /**
-   * The largest watermark file read, in bytes. A real file is about 150 bytes; anything larger
-   * than this is not a watermark and is treated as corrupt rather than read into memory.
-   */
-  static final int MAX_FILE_BYTES = 64 * 1024;
-
   private static final Logger log = LoggerFactory.getLogger(WatermarkStore.class);
-
-  /**
-   * Directory fsync is how POSIX systems make a rename durable. Windows cannot open a directory as
-   * a file channel and throws; there the rename is made durable by the file system itself.
-   */
-  private static final boolean DIRECTORY_FSYNC_MAY_FAIL =
-      System.getProperty("os.name", "").startsWith("Windows");
 
   private final Path directory;
   private final Clock clock;
-  private final ObjectMapper mapper;
   private final ConcurrentHashMap<String, Object> fileLocks = new ConcurrentHashMap<>();
   private volatile boolean closed;
-  private volatile WriteHook writeHook = temp -> {};
+  private volatile AtomicFileWrite.BeforeRename writeHook = temp -> {};
 
   private WatermarkStore(Path directory, Clock clock) {
     this.directory = directory;
     this.clock = clock;
-    this.mapper =
-        new ObjectMapper()
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
   }
 
   /**
@@ -115,7 +89,7 @@ public final class WatermarkStore implements AutoCloseable {
       // The new directory entry lives in dataDir; force dataDir so that files renamed into
       // .watermarks/ later cannot be lost with the directory itself after a crash.
       try {
-        forceDirectory(directory.getParent());
+        AtomicFileWrite.forceDirectory(directory.getParent());
       } catch (IOException e) {
         throw new UncheckedIOException(
             "Cannot fsync the data directory " + directory.getParent() + ": " + describe(e), e);
@@ -161,7 +135,7 @@ public final class WatermarkStore implements AutoCloseable {
     Path file = fileFor(peerId);
     byte[] content;
     try {
-      content = readBounded(file);
+      content = WatermarkFileFormat.readBounded(file);
     } catch (NoSuchFileException e) {
       return Watermark.zero(peerId);
     } catch (IOException e) {
@@ -169,7 +143,7 @@ public final class WatermarkStore implements AutoCloseable {
           "Cannot read watermark file " + file + ": " + describe(e), e);
     }
     try {
-      Watermark watermark = parse(content);
+      Watermark watermark = WatermarkFileFormat.parse(content);
       if (!watermark.peerId().equals(peerId)) {
         throw new CorruptFileException(
             "it holds the watermark of peer "
@@ -201,11 +175,11 @@ public final class WatermarkStore implements AutoCloseable {
         if (!WatermarkFileNames.isWatermarkFile(fileName)) {
           continue;
         }
-        String peer = WatermarkFileNames.peerIdOf(fileName).map(WatermarkStore::quote).orElse(null);
+        String peer = WatermarkFileNames.peerIdOf(fileName).map(WatermarkFileFormat::quote).orElse(null);
         String peerDescription = peer != null ? "peer " + peer : "the peer of this file";
         byte[] content;
         try {
-          content = readBounded(file);
+          content = WatermarkFileFormat.readBounded(file);
         } catch (NoSuchFileException e) {
           // Deleted between listing and reading: the peer no longer has a watermark.
           continue;
@@ -214,7 +188,7 @@ public final class WatermarkStore implements AutoCloseable {
               "Cannot read watermark file " + file + ": " + describe(e), e);
         }
         try {
-          Watermark watermark = parse(content);
+          Watermark watermark = WatermarkFileFormat.parse(content);
           String expectedName = WatermarkFileNames.fileNameFor(watermark.peerId());
           if (!expectedName.equals(fileName)) {
             throw new CorruptFileException(
@@ -247,33 +221,18 @@ public final class WatermarkStore implements AutoCloseable {
     checkOpen();
     Objects.requireNonNull(watermark, "watermark");
     Path file = fileFor(watermark.peerId());
-    byte[] content = serialize(watermark);
+    byte[] content = WatermarkFileFormat.serialize(watermark);
     synchronized (lockFor(file)) {
-      Path temp = null;
       try {
-        temp =
-            Files.createTempFile(
-                directory,
-                WatermarkFileNames.TEMP_PREFIX + file.getFileName() + ".",
-                WatermarkFileNames.TEMP_SUFFIX);
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-          ByteBuffer buffer = ByteBuffer.wrap(content);
-          while (buffer.hasRemaining()) {
-            channel.write(buffer);
-          }
-          channel.force(true);
-        }
-        writeHook.afterTempFileWritten(temp);
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        temp = null;
-        forceDirectory(directory);
+        AtomicFileWrite.replace(
+            file,
+            content,
+            WatermarkFileNames.TEMP_PREFIX + file.getFileName() + ".",
+            WatermarkFileNames.TEMP_SUFFIX,
+            writeHook);
       } catch (IOException e) {
-        deleteTempFile(temp, e);
         throw new UncheckedIOException(
             "Cannot write watermark file " + file + ": " + describe(e), e);
-      } catch (RuntimeException e) {
-        deleteTempFile(temp, e);
-        throw e;
       }
     }
   }
@@ -316,7 +275,7 @@ public final class WatermarkStore implements AutoCloseable {
     synchronized (lockFor(file)) {
       try {
         if (Files.deleteIfExists(file)) {
-          forceDirectory(directory);
+          AtomicFileWrite.forceDirectory(directory);
         }
       } catch (IOException e) {
         throw new UncheckedIOException(
@@ -335,14 +294,8 @@ public final class WatermarkStore implements AutoCloseable {
   }
 
   /** Test seam: runs {@code hook} after each temp file is forced and before it is renamed. */
-  void setWriteHook(WriteHook hook) {
+  void setWriteHook(AtomicFileWrite.BeforeRename hook) {
     this.writeHook = Objects.requireNonNull(hook, "hook");
-  }
-
-  /** Called by {@link #write(Watermark)} between forcing the temp file and renaming it. */
-  @FunctionalInterface
-  interface WriteHook {
-    void afterTempFileWritten(Path tempFile) throws IOException;
   }
 
   private void checkOpen() {
@@ -376,113 +329,6 @@ public final class WatermarkStore implements AutoCloseable {
     }
   }
 
-  /** Reads at most {@link #MAX_FILE_BYTES} + 1 bytes, so that an oversize file is noticed. */
-  private static byte[] readBounded(Path file) throws IOException {
-    try (InputStream in = Files.newInputStream(file)) {
-      return in.readNBytes(MAX_FILE_BYTES + 1);
-    }
-  }
-
-  private Watermark parse(byte[] content) throws CorruptFileException {
-    if (content.length == 0) {
-      throw new CorruptFileException("the file is empty");
-    }
-    if (content.length > MAX_FILE_BYTES) {
-      throw new CorruptFileException(
-          "the file is larger than " + MAX_FILE_BYTES + " bytes, so it is not a watermark");
-    }
-    JsonNode root;
-    try {
-      root = mapper.readTree(content);
-    } catch (IOException e) {
-      // The content is already in memory, so any exception here is about the content itself:
-      // truncated JSON, bad UTF-8, or bytes that are not JSON at all.
-      throw new CorruptFileException(
-          "it is not valid JSON (truncated or overwritten?): " + firstLine(e.getMessage()));
-    }
-    if (root == null || !root.isObject()) {
-      throw new CorruptFileException("it does not hold a JSON object");
-    }
-    String peerId = textField(root, "peerId");
-    if (peerId.isEmpty()) {
-      throw new CorruptFileException("its field 'peerId' is empty");
-    }
-    String peerLogId = textField(root, "peerLogId");
-    // Absent in files written before log epochs: an empty epoch makes the peer stream from 0.
-    String peerEpoch = Watermark.NO_EPOCH;
-    if (root.has("peerEpoch")) {
-      peerEpoch = textField(root, "peerEpoch");
-    }
-    JsonNode seqNode = root.get("seq");
-    if (seqNode == null || !seqNode.isIntegralNumber() || !seqNode.canConvertToLong()) {
-      throw new CorruptFileException("its field 'seq' is missing or not a whole number");
-    }
-    long seq = seqNode.longValue();
-    if (seq < 0) {
-      throw new CorruptFileException("its field 'seq' is negative (" + seq + ")");
-    }
-    String updatedAtText = textField(root, "updatedAt");
-    Instant updatedAt;
-    try {
-      updatedAt = Instant.parse(updatedAtText);
-    } catch (DateTimeParseException e) {
-      throw new CorruptFileException(
-          "its field 'updatedAt' is not an ISO-8601 instant (" + quote(updatedAtText) + ")");
-    }
-    return new Watermark(peerId, peerLogId, seq, updatedAt, peerEpoch);
-  }
-
-  private static String textField(JsonNode root, String name) throws CorruptFileException {
-    JsonNode node = root.get(name);
-    if (node == null || !node.isTextual()) {
-      throw new CorruptFileException("its field '" + name + "' is missing or not a string");
-    }
-    return node.textValue();
-  }
-
-  private byte[] serialize(Watermark watermark) {
-    // Fields are written one by one, in a fixed order, so that the file reads naturally and
-    // does not depend on Jackson's record support or a java.time module.
-    ObjectNode root = mapper.createObjectNode();
-    root.put("peerId", watermark.peerId());
-    root.put("peerLogId", watermark.peerLogId());
-    root.put("peerEpoch", watermark.peerEpoch());
-    root.put("seq", watermark.seq());
-    root.put("updatedAt", watermark.updatedAt().toString());
-    try {
-      String text = mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
-      return text.getBytes(StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      // Serialising a tree of strings and numbers to memory cannot fail.
-      throw new IllegalStateException("Cannot serialise watermark " + watermark, e);
-    }
-  }
-
-  private static void forceDirectory(Path dir) throws IOException {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException e) {
-      // Windows cannot open a directory as a channel; its file system makes renames durable
-      // without it. Everywhere else a failure here means the rename may not survive a crash.
-      if (!DIRECTORY_FSYNC_MAY_FAIL) {
-        throw e;
-      }
-    }
-  }
-
-  private static void deleteTempFile(Path temp, Exception failure) {
-    if (temp == null) {
-      return;
-    }
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException e) {
-      // The original failure is what the caller must see; this one rides along with it, and the
-      // temp file is removed by the next open() in any case.
-      failure.addSuppressed(e);
-    }
-  }
-
   private static void warnUnusable(Path file, String peerDescription, String reason) {
     log.warn(
         "Watermark file {} is unusable: {}. This node will re-sync {} from seq 0, which is safe"
@@ -496,36 +342,5 @@ public final class WatermarkStore implements AutoCloseable {
   private static String describe(IOException e) {
     String message = e.getMessage();
     return e.getClass().getSimpleName() + (message == null ? "" : " (" + message + ")");
-  }
-
-  private static String firstLine(String text) {
-    if (text == null) {
-      return "no detail";
-    }
-    int newline = text.indexOf('\n');
-    return newline < 0 ? text : text.substring(0, newline);
-  }
-
-  /** Quotes a peer id for a log line, escaping control characters so one id is one line. */
-  static String quote(String text) {
-    StringBuilder out = new StringBuilder(text.length() + 2).append('\'');
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
-        out.append(String.format("\\u%04x", (int) c));
-      } else {
-        out.append(c);
-      }
-    }
-    return out.append('\'').toString();
-  }
-
-  /** Why a file cannot be used; the message completes "Watermark file X is unusable: ...". */
-  private static final class CorruptFileException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    CorruptFileException(String reason) {
-      super(reason, null, false, false);
-    }
   }
 }

@@ -247,7 +247,7 @@ class WatermarkStoreTest {
   @Test
   void oversizeFileReadsAsZero() throws IOException {
     Path file = store.fileFor("site-b");
-    Files.write(file, new byte[WatermarkStore.MAX_FILE_BYTES + 10]);
+    Files.write(file, new byte[WatermarkFileFormat.MAX_FILE_BYTES + 10]);
 
     assertEquals(Watermark.zero("site-b"), store.read("site-b"));
     assertTrue(logs.messages(Level.WARN).get(0).contains("larger than"));

@@ -13,27 +13,17 @@ import dev.edgesync.watermark.Watermark;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.lang.ProcessBuilder.Redirect;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
@@ -44,10 +34,12 @@ import java.util.stream.Stream;
  *
  * <p>Every wait is bounded by the timeout given; when it passes, {@link #run()} fails with a
  * message that says what did not happen and where the node logs are.
+ *
+ * <p>This class is the scenario, step by step; {@link DemoCluster} runs the processes and links
+ * and does the waiting, {@link DemoOutput} prints what the nodes hold.
  */
 public final class Demo {
   private static final List<String> IDS = List.of("site-a", "site-b", "site-c");
-  private static final Duration POLL = Duration.ofMillis(100);
   private static final int CATCH_UP_WRITES = 20;
 
   private final PrintStream out;
@@ -55,11 +47,9 @@ public final class Demo {
   private final boolean keepRunning;
   private final Duration timeout;
   private final boolean ownsProcess;
-  private final List<String> launcher;
-  private final Map<String, DemoNode> nodes = new LinkedHashMap<>();
-  private final Map<String, TcpRelay> relays = new LinkedHashMap<>();
+  private final DemoCluster cluster;
+  private final DemoOutput output;
   private Path baseDir;
-  private Thread cleanupHook;
 
   /**
    * Prepares a demo.
@@ -77,7 +67,8 @@ public final class Demo {
     this.keepRunning = keepRunning;
     this.timeout = timeout;
     this.ownsProcess = ownsProcess;
-    this.launcher = launcher();
+    this.cluster = new DemoCluster(out, timeout);
+    this.output = new DemoOutput(out, cluster);
   }
 
   /** Runs the demo; returns the exit code. */
@@ -103,11 +94,11 @@ public final class Demo {
     } catch (DemoFailure | NodeClientException e) {
       out.println();
       out.println("DEMO FAILED: " + e.getMessage());
-      printLogTails();
+      output.printLogTails();
       throw new Main.CommandFailure(
           "demo failed: " + e.getMessage() + " (node logs are in " + baseDir + ")");
     } finally {
-      stopAll();
+      cluster.stopAll();
       if (ok && baseDirOption == null && !keepRunning) {
         deleteTree(baseDir);
       } else if (baseDir != null) {
@@ -127,8 +118,7 @@ public final class Demo {
     } catch (IOException e) {
       throw new DemoFailure("cannot create the demo directory: " + e.getMessage());
     }
-    cleanupHook = new Thread(this::stopAll, "edgesync-demo-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanupHook);
+    cluster.installCleanupHook();
   }
 
   private void stepStart() throws InterruptedException {
@@ -138,40 +128,18 @@ public final class Demo {
     out.println(
         "relay inside this process, so a site can be cut off for real while all keep running.");
     out.println("Work dir: " + baseDir);
-    step(1, "Start three nodes");
-    // Hold every picked port until the relays are bound, so no two of them can get the same one.
-    List<ServerSocket> held = new ArrayList<>();
-    try {
-      for (String id : IDS) {
-        int grpc = pickPort(held);
-        int http = pickPort(held);
-        nodes.put(id, new DemoNode(id, grpc, http, baseDir.resolve(id)));
-      }
-      for (DemoNode from : nodes.values()) {
-        for (DemoNode to : nodes.values()) {
-          if (from != to) {
-            relays.put(link(from.id, to.id), new TcpRelay(link(from.id, to.id), to.grpcPort));
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new DemoFailure("cannot bind loopback ports: " + e.getMessage());
-    } finally {
-      held.forEach(Demo::closeQuietly);
-    }
-    for (DemoNode n : nodes.values()) {
-      writeConfig(n);
-    }
+    output.step(1, "Start three nodes");
+    cluster.create(IDS, baseDir);
     long t0 = System.nanoTime();
-    for (DemoNode n : nodes.values()) {
-      n.start();
+    for (DemoNode n : cluster.nodes()) {
+      cluster.start(n);
     }
-    for (DemoNode n : nodes.values()) {
-      awaitHealthy(n);
+    for (DemoNode n : cluster.nodes()) {
+      cluster.awaitHealthy(n);
     }
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"NODE", "PID", "gRPC", "HTTP", "DATA DIR"});
-    for (DemoNode n : nodes.values()) {
+    for (DemoNode n : cluster.nodes()) {
       rows.add(
           new String[] {
             n.id,
@@ -181,50 +149,31 @@ public final class Demo {
             n.dataDir.toString()
           });
     }
-    indent(Table.format(rows));
+    output.indent(Table.format(rows));
     out.printf(
         "  all three healthy after %s; config files and logs are next to the data dirs%n",
-        since(t0));
+        DemoOutput.since(t0));
   }
 
   private void stepWriteEverywhere() throws InterruptedException {
-    step(2, "Write on every node");
-    for (DemoNode n : nodes.values()) {
+    output.step(2, "Write on every node");
+    for (DemoNode n : cluster.nodes()) {
       put(n, "greeting/" + n.id, "hello from " + n.id);
     }
-    put(nodes.get("site-a"), "shared/config", "v1 written on site-a");
-    awaitConverged(nodes.values());
-    showState("");
+    put(cluster.node("site-a"), "shared/config", "v1 written on site-a");
+    cluster.awaitConverged(cluster.nodes());
+    output.showState("");
   }
 
   private void stepCut(String cutId) throws InterruptedException {
-    step(
+    output.step(
         3,
         "Cut " + cutId + " off from the others (its links drop; every node keeps taking writes)");
-    for (Map.Entry<String, TcpRelay> e : relays.entrySet()) {
-      if (e.getKey().contains(cutId)) {
-        e.getValue().cut();
-      }
-    }
+    cluster.cut(cutId);
     long t0 = System.nanoTime();
-    waitUntil(
-        "the nodes to notice the cut",
-        () -> {
-          for (DemoNode n : nodes.values()) {
-            JsonNode s = statusOrNull(n);
-            if (s == null) {
-              return false;
-            }
-            for (JsonNode p : s.path("peers")) {
-              boolean involvesCut = n.id.equals(cutId) || p.path("id").asText().equals(cutId);
-              if (involvesCut && p.path("connected").asBoolean()) {
-                return false;
-              }
-            }
-          }
-          return true;
-        });
-    out.printf("  every link to and from %s is down (noticed after %s)%n", cutId, since(t0));
+    cluster.awaitCutNoticed(cutId);
+    out.printf(
+        "  every link to and from %s is down (noticed after %s)%n", cutId, DemoOutput.since(t0));
   }
 
   private record Conflict(
@@ -237,27 +186,27 @@ public final class Demo {
       String versionB) {}
 
   private Conflict stepConflict(String cutId) throws InterruptedException {
-    step(4, "Write the same key on both sides of the cut");
-    DemoNode a = nodes.get("site-a");
-    DemoNode c = nodes.get(cutId);
+    output.step(4, "Write the same key on both sides of the cut");
+    DemoNode a = cluster.node("site-a");
+    DemoNode c = cluster.node(cutId);
     String key = "shared/color";
     String va = put(a, key, "blue");
     String vc = put(c, key, "green");
     put(
-        nodes.get("site-b"),
+        cluster.node("site-b"),
         "during-cut/site-b",
         "written on site-b while " + cutId + " was cut off");
     put(c, "during-cut/" + cutId, "written on " + cutId + " while cut off");
-    showState("");
+    output.showState("");
     out.println("  the two sides disagree, as they should while partitioned: both took the write.");
     return new Conflict(key, a.id, c.id, "blue", "green", va, vc);
   }
 
   private void stepHeal(Conflict k) throws InterruptedException {
-    step(5, "Heal the partition and let last-writer-wins settle the conflict");
-    relays.values().forEach(TcpRelay::heal);
-    awaitConverged(nodes.values());
-    showState("");
+    output.step(5, "Heal the partition and let last-writer-wins settle the conflict");
+    cluster.heal();
+    cluster.awaitConverged(cluster.nodes());
+    output.showState("");
     long hlcA = hlc(k.versionA);
     long hlcB = hlc(k.versionB);
     boolean aWins = hlcA != hlcB ? hlcA > hlcB : k.sideA.compareTo(k.sideB) > 0;
@@ -282,7 +231,7 @@ public final class Demo {
           winnerValue, winner);
       out.printf("  id ('%s' > '%s'), the same way on every node.%n", winner, loser);
     }
-    for (DemoNode n : nodes.values()) {
+    for (DemoNode n : cluster.nodes()) {
       NodeClient.Response r = n.client.get(k.key);
       String version = aWins ? k.versionA : k.versionB;
       if (r.status() != 200 || !r.text().equals(winnerValue) || !version.equals(r.version())) {
@@ -306,8 +255,8 @@ public final class Demo {
   }
 
   private void stepKillAndCatchUp(String victimId) throws InterruptedException {
-    step(6, "Kill " + victimId + " with SIGKILL, write while it is down, restart it");
-    DemoNode victim = nodes.get(victimId);
+    output.step(6, "Kill " + victimId + " with SIGKILL, write while it is down, restart it");
+    DemoNode victim = cluster.node(victimId);
     long pid = victim.process.pid();
     victim.process.destroyForcibly();
     if (!victim.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -316,7 +265,7 @@ public final class Demo {
     out.printf(
         "  %s (pid %d) killed: exit code %d, no shutdown of any kind%n",
         victimId, pid, victim.process.exitValue());
-    List<DemoNode> alive = nodes.values().stream().filter(n -> n != victim).toList();
+    List<DemoNode> alive = cluster.nodes().stream().filter(n -> n != victim).toList();
     for (DemoNode n : alive) {
       ArrayNode entries = Json.MAPPER.createArrayNode();
       for (int i = 0; i < CATCH_UP_WRITES; i++) {
@@ -335,7 +284,7 @@ public final class Demo {
           "  %s  POST /kv with %d entries -> committed, last seq %d%n",
           n.id, CATCH_UP_WRITES, r.json().path("lastSeq").asLong());
     }
-    awaitConverged(alive);
+    cluster.awaitConverged(alive);
     Map<String, Watermark> onDisk;
     try (WatermarkStore store = WatermarkStore.open(victim.dataDir)) {
       onDisk = store.readAll();
@@ -354,12 +303,12 @@ public final class Demo {
           n.id, w == null ? 0 : w.seq(), n.id, heads.get(n.id));
     }
     long t0 = System.nanoTime();
-    victim.start();
-    awaitHealthy(victim);
+    cluster.start(victim);
+    cluster.awaitHealthy(victim);
     out.printf(
         "  %s restarted on its data dir (pid %d), healthy after %s%n",
-        victimId, victim.process.pid(), since(t0));
-    awaitConverged(nodes.values());
+        victimId, victim.process.pid(), DemoOutput.since(t0));
+    cluster.awaitConverged(cluster.nodes());
     JsonNode s = victim.client.status();
     List<String[]> rows = new ArrayList<>();
     rows.add(
@@ -385,7 +334,7 @@ public final class Demo {
     }
     out.printf(
         "  %s caught up from its watermarks (from GET /status of %s):%n", victimId, victimId);
-    indent(Table.format(rows));
+    output.indent(Table.format(rows));
     out.printf(
         "  Each peer sent only what follows %s's watermark (at most head - watermark entries),%n",
         victimId);
@@ -396,119 +345,39 @@ public final class Demo {
         "  Duplicates are entries it already had (the same write arriving via the other peer,");
     out.println(
         "  or sent again after a watermark not yet on disk when it died): dropped, no new seq.");
-    showCounts("catch-up/");
+    output.showCounts("catch-up/");
   }
 
   private String stepFinal() throws InterruptedException {
-    step(7, "Final state");
-    awaitConverged(nodes.values());
-    showState("");
-    showCounts("");
-    return digests().values().iterator().next();
+    output.step(7, "Final state");
+    cluster.awaitConverged(cluster.nodes());
+    output.showState("");
+    output.showCounts("");
+    return cluster.digests().values().iterator().next();
   }
 
   private void keepRunning() throws InterruptedException {
     out.println();
     out.println("The three nodes keep running. Try, in another terminal:");
-    DemoNode a = nodes.get("site-a");
-    DemoNode b = nodes.get("site-b");
-    DemoNode c = nodes.get("site-c");
+    DemoNode a = cluster.node("site-a");
+    DemoNode b = cluster.node("site-b");
+    DemoNode c = cluster.node("site-c");
     out.println("  curl -X PUT --data 'hi' " + a.httpUrl() + "/kv/hello");
     out.println("  curl -i " + b.httpUrl() + "/kv/hello");
     out.println("  curl '" + c.httpUrl() + "/kv?prefix=greeting/'");
     out.println("  curl " + a.httpUrl() + "/status");
     out.println("  curl " + a.httpUrl() + "/metrics");
     out.println("  java -jar edgesync.jar status --node " + b.httpUrl());
-    for (DemoNode n : nodes.values()) {
+    for (DemoNode n : cluster.nodes()) {
       out.printf("  %s: HTTP %s, log %s%n", n.id, n.httpUrl(), n.logFile);
     }
     out.println("Press Ctrl-C to stop them.");
     out.flush();
     if (ownsProcess) {
       // The cleanup hook stops the nodes on Ctrl-C; then the demo, stopped on purpose, exits 0.
-      Runtime.getRuntime().removeShutdownHook(cleanupHook);
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    stopAll();
-                    Runtime.getRuntime().halt(Main.EXIT_OK);
-                  },
-                  "edgesync-demo-stop"));
+      cluster.exitOkOnShutdown();
     }
     new CountDownLatch(1).await();
-  }
-
-  // ---- waiting ----
-
-  private void awaitHealthy(DemoNode n) throws InterruptedException {
-    waitUntil(
-        n.id + " to answer GET /health with 200",
-        () -> {
-          if (!n.process.isAlive()) {
-            throw new DemoFailure(
-                n.id
-                    + " exited with code "
-                    + n.process.exitValue()
-                    + " while starting; see "
-                    + n.logFile);
-          }
-          try {
-            return n.client.getPath("/health").status() == 200;
-          } catch (NodeClientException e) {
-            return false;
-          }
-        });
-  }
-
-  private void awaitConverged(java.util.Collection<DemoNode> set) throws InterruptedException {
-    long t0 = System.nanoTime();
-    out.print("  waiting for " + names(set) + " to converge... ");
-    out.flush();
-    Map<String, String> last = new LinkedHashMap<>();
-    try {
-      waitUntil(
-          "convergence of " + names(set),
-          () -> {
-            last.clear();
-            for (DemoNode n : set) {
-              JsonNode s = statusOrNull(n);
-              if (s == null) {
-                return false;
-              }
-              last.put(n.id, s.path("digest").asText());
-            }
-            return last.values().stream().distinct().count() == 1;
-          });
-    } catch (DemoFailure e) {
-      throw new DemoFailure(e.getMessage() + "; last digests " + last);
-    }
-    out.println("converged in " + since(t0));
-  }
-
-  private void waitUntil(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new DemoFailure("waited " + timeout.toSeconds() + " s for " + what + ", in vain");
-      }
-      TimeUnit.MILLISECONDS.sleep(POLL.toMillis());
-    }
-  }
-
-  private static JsonNode statusOrNull(DemoNode n) {
-    try {
-      return n.client.status();
-    } catch (NodeClientException e) {
-      return null;
-    }
-  }
-
-  // ---- output ----
-
-  private void step(int number, String title) {
-    out.println();
-    out.printf("Step %d/7  %s%n", number, title);
   }
 
   private String put(DemoNode n, String key, String value) {
@@ -525,233 +394,8 @@ public final class Demo {
     return version;
   }
 
-  /**
-   * Prints a table of key -> value on every node, for keys under {@code prefix}, and the digests.
-   */
-  private void showState(String prefix) {
-    Map<String, Map<String, String>> byNode = new LinkedHashMap<>();
-    TreeSet<String> keys = new TreeSet<>();
-    for (DemoNode n : nodes.values()) {
-      Map<String, String> kv = scanAll(n, prefix);
-      kv.keySet().removeIf(k -> k.startsWith("catch-up/"));
-      byNode.put(n.id, kv);
-      keys.addAll(kv.keySet());
-    }
-    List<String[]> rows = new ArrayList<>();
-    List<String> header = new ArrayList<>(List.of("KEY"));
-    header.addAll(byNode.keySet());
-    rows.add(header.toArray(String[]::new));
-    for (String k : keys) {
-      List<String> row = new ArrayList<>(List.of(k));
-      for (Map<String, String> kv : byNode.values()) {
-        String v = kv.get(k);
-        row.add(v == null ? "-" : shorten(v));
-      }
-      rows.add(row.toArray(String[]::new));
-    }
-    List<String> digestRow = new ArrayList<>(List.of("(digest)"));
-    Map<String, String> digests = digests();
-    for (String id : byNode.keySet()) {
-      digestRow.add(digests.getOrDefault(id, "?").substring(0, 12) + "...");
-    }
-    rows.add(digestRow.toArray(String[]::new));
-    indent(Table.format(rows));
-  }
-
-  private void showCounts(String prefix) {
-    List<String> parts = new ArrayList<>();
-    for (DemoNode n : nodes.values()) {
-      parts.add(n.id + ": " + scanAll(n, prefix).size());
-    }
-    out.printf(
-        "  live keys%s: %s%n",
-        prefix.isEmpty() ? "" : " under " + prefix, String.join(", ", parts));
-  }
-
-  private Map<String, String> digests() {
-    Map<String, String> d = new LinkedHashMap<>();
-    for (DemoNode n : nodes.values()) {
-      JsonNode s = statusOrNull(n);
-      d.put(n.id, s == null ? "(down)" : s.path("digest").asText());
-    }
-    return d;
-  }
-
-  private static Map<String, String> scanAll(DemoNode n, String prefix) {
-    Map<String, String> kv = new TreeMap<>();
-    String after = null;
-    do {
-      NodeClient.Response r = n.client.scan(prefix, 1000, after);
-      if (r.status() != 200) {
-        throw new DemoFailure(
-            "scan on " + n.id + " failed (" + r.status() + "): " + r.errorMessage());
-      }
-      JsonNode page = r.json();
-      for (JsonNode item : page.path("items")) {
-        kv.put(item.path("key").asText(), item.path("value").asText());
-      }
-      after = page.path("next").isTextual() ? page.path("next").asText() : null;
-    } while (after != null);
-    return kv;
-  }
-
-  private void printLogTails() {
-    for (DemoNode n : nodes.values()) {
-      try {
-        List<String> lines = Files.readAllLines(n.logFile, StandardCharsets.UTF_8);
-        out.println("--- last lines of " + n.logFile + " ---");
-        lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(out::println);
-      } catch (IOException | UncheckedIOException e) {
-        out.println("--- " + n.logFile + " cannot be read: " + e.getMessage());
-      }
-    }
-  }
-
-  private void indent(String table) {
-    table.lines().forEach(l -> out.println("  " + l));
-  }
-
-  private static String since(long t0) {
-    return String.format(java.util.Locale.ROOT, "%.1f s", (System.nanoTime() - t0) / 1e9);
-  }
-
-  private static String shorten(String v) {
-    String s = v.length() > 30 ? v.substring(0, 27) + "..." : v;
-    return "\"" + s + "\"";
-  }
-
-  private static String names(java.util.Collection<DemoNode> set) {
-    return String.join(", ", set.stream().map(n -> n.id).toList());
-  }
-
   private static long hlc(String version) {
     return Long.parseLong(version.substring(0, version.indexOf('@')));
-  }
-
-  // ---- processes ----
-
-  private void stopAll() {
-    synchronized (nodes) {
-      List<DemoNode> running =
-          nodes.values().stream().filter(n -> n.process != null && n.process.isAlive()).toList();
-      if (!running.isEmpty()) {
-        out.println();
-        out.println("Stopping the nodes with SIGTERM");
-      }
-      running.forEach(n -> n.process.destroy());
-      for (DemoNode n : running) {
-        try {
-          if (!n.process.waitFor(20, TimeUnit.SECONDS)) {
-            out.println("  " + n.id + " did not stop within 20 s of SIGTERM; killing it");
-            n.process.destroyForcibly();
-          } else if (n.process.exitValue() == 0) {
-            out.println("  " + n.id + " stopped gracefully (exit code 0)");
-          } else {
-            out.println(
-                "  "
-                    + n.id
-                    + " exited with code "
-                    + n.process.exitValue()
-                    + " on SIGTERM (expected 0); see "
-                    + n.logFile);
-          }
-        } catch (InterruptedException e) {
-          n.process.destroyForcibly();
-          Thread.currentThread().interrupt();
-        }
-      }
-      relays.values().forEach(TcpRelay::close);
-    }
-    if (cleanupHook != null && Thread.currentThread() != cleanupHook) {
-      try {
-        Runtime.getRuntime().removeShutdownHook(cleanupHook);
-      } catch (IllegalStateException e) {
-        // The JVM is already shutting down; the hook is running or ran.
-      }
-    }
-  }
-
-  private void writeConfig(DemoNode n) {
-    StringBuilder y = new StringBuilder();
-    y.append("# Written by 'edgesync demo'. Every peer address is a relay of the demo process.\n");
-    y.append("id: ").append(n.id).append('\n');
-    y.append("cluster: demo\n");
-    y.append("listen: 127.0.0.1:").append(n.grpcPort).append('\n');
-    y.append("http: 127.0.0.1:").append(n.httpPort).append('\n');
-    y.append("dataDir: \"").append(n.dataDir.toString().replace("\\", "\\\\")).append("\"\n");
-    y.append("durability: fsync\n");
-    y.append("peers:\n");
-    for (DemoNode p : nodes.values()) {
-      if (p != n) {
-        y.append("  - id: ").append(p.id).append('\n');
-        y.append("    address: \"127.0.0.1:")
-            .append(relays.get(link(n.id, p.id)).port())
-            .append("\"\n");
-      }
-    }
-    // Short timers so that the cut is noticed and the heal is used within a second or two.
-    y.append("replication:\n");
-    y.append("  heartbeatInterval: 250ms\n");
-    y.append("  heartbeatTimeout: 1s\n");
-    y.append("  reconnectBaseDelay: 100ms\n");
-    y.append("  reconnectMaxDelay: 1s\n");
-    try {
-      Files.writeString(n.configFile, y.toString(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new DemoFailure("cannot write " + n.configFile + ": " + e.getMessage());
-    }
-  }
-
-  private static String link(String from, String to) {
-    return from + "->" + to;
-  }
-
-  private static int pickPort(List<ServerSocket> held) throws IOException {
-    ServerSocket s = new ServerSocket();
-    s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-    held.add(s);
-    return s.getLocalPort();
-  }
-
-  /** The command that starts this program: {@code java -jar edgesync.jar}, or the class path. */
-  private static List<String> launcher() {
-    String java =
-        ProcessHandle.current()
-            .info()
-            .command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                java,
-                // Three JVMs share a small machine: a small heap, the serial collector and the
-                // first JIT
-                // tier only keep start-up and memory low.
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1"));
-    Path jar;
-    try {
-      URI location = Main.class.getProtectionDomain().getCodeSource().getLocation().toURI();
-      jar = Path.of(location);
-    } catch (URISyntaxException | RuntimeException e) {
-      jar = null;
-    }
-    if (jar != null && Files.isRegularFile(jar) && jar.toString().endsWith(".jar")) {
-      cmd.addAll(List.of("-jar", jar.toString()));
-    } else {
-      // Run from classes (tests, an IDE): start the same class path.
-      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-    }
-    return cmd;
-  }
-
-  private static void closeQuietly(AutoCloseable c) {
-    try {
-      c.close();
-    } catch (Exception e) {
-      // Releasing a port that was only held to reserve it.
-    }
   }
 
   private static void deleteTree(Path dir) {
@@ -762,66 +406,6 @@ public final class Demo {
       walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
       // A temporary directory left behind is harmless.
-    }
-  }
-
-  /** One node process of the demo. */
-  private final class DemoNode {
-    final String id;
-    final int grpcPort;
-    final int httpPort;
-    final Path dataDir;
-    final Path configFile;
-    final Path logFile;
-    final NodeClient client;
-    volatile Process process;
-
-    DemoNode(String id, int grpcPort, int httpPort, Path dir) {
-      this.id = id;
-      this.grpcPort = grpcPort;
-      this.httpPort = httpPort;
-      this.dataDir = dir.resolve("data");
-      this.configFile = dir.resolve(id + ".yaml");
-      this.logFile = dir.resolve(id + ".log");
-      this.client = new NodeClient(URI.create(httpUrl()), Duration.ofSeconds(10));
-      try {
-        Files.createDirectories(dir);
-      } catch (IOException e) {
-        throw new DemoFailure("cannot create " + dir + ": " + e.getMessage());
-      }
-    }
-
-    String httpUrl() {
-      return "http://127.0.0.1:" + httpPort;
-    }
-
-    void start() {
-      List<String> cmd = new ArrayList<>(launcher);
-      cmd.addAll(List.of("run", "--config", configFile.toString()));
-      ProcessBuilder pb =
-          new ProcessBuilder(cmd)
-              .redirectErrorStream(true)
-              .redirectOutput(Redirect.appendTo(logFile.toFile()));
-      // The demo's config files must win: an EDGESYNC_* variable of the user's shell would
-      // override them (environment beats file).
-      pb.environment().keySet().removeIf(k -> k.startsWith("EDGESYNC_"));
-      try {
-        synchronized (nodes) {
-          process = pb.start();
-        }
-      } catch (IOException e) {
-        throw new DemoFailure(
-            "cannot start " + id + " (" + String.join(" ", cmd) + "): " + e.getMessage());
-      }
-    }
-  }
-
-  /** A step of the demo did not happen in time or went wrong. */
-  static final class DemoFailure extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    DemoFailure(String message) {
-      super(message);
     }
   }
 }
