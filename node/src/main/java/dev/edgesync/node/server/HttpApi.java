@@ -49,6 +49,8 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+// Over 500 lines: the HTTP API's handlers were not split in the engine redesign; splitting them
+// by resource (kv, bulk, scan, status, metrics) is open work.
 /**
  * The node's HTTP API on the JDK's built-in {@link HttpServer}: key-value reads and writes, {@code
  * /status}, {@code /health} and {@code /metrics}.
