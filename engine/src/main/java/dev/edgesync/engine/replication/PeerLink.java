@@ -285,7 +285,7 @@ final class PeerLink {
           if (!entries.isEmpty()) {
             sample.stop(applyLatency);
           }
-          onApplied(token, result, error);
+          onApplied(id, token, result, error);
         });
     synchronized (this) {
       // At maxBatchesInFlight the next message is asked for by the commit that frees a slot.
@@ -307,7 +307,25 @@ final class PeerLink {
     return false;
   }
 
-  private synchronized void onApplied(long token, ApplyResult result, Throwable error) {
+  /**
+   * A commit's completion. Guarded: the store completes the future on its writer thread and
+   * {@code whenComplete} would swallow anything thrown here, leaving the batch's in-flight slot
+   * taken and the stream silent until the stall detector fires. A failure here stops the stream
+   * at once instead (the subscription reconnects from its persisted watermark).
+   */
+  private synchronized void onApplied(long id, long token, ApplyResult result, Throwable error) {
+    try {
+      onAppliedUnguarded(token, result, error);
+    } catch (Throwable e) {
+      log.error("node {} peer {}: handling a committed batch failed", shared.nodeId(), peer.id(), e);
+      stop(id, new Failure("internal", null, StreamStatus.Code.INTERNAL, "handling a committed batch failed: " + e));
+      if (e instanceof VirtualMachineError err) {
+        throw err;
+      }
+    }
+  }
+
+  private void onAppliedUnguarded(long token, ApplyResult result, Throwable error) {
     Instant now = now();
     if (error != null) {
       SubscriberCore.ApplyFailure failed = core.onApplyFailed(token, unwrap(error), now);

@@ -324,10 +324,18 @@ final class PublisherFeed implements Transport.ServerListener {
     while (true) {
       try {
         drainOnce();
-      } catch (RuntimeException e) {
+      } catch (Throwable e) {
+        // Any throwable, Errors included: a drain that dies without ending the stream leaves wip
+        // above 0, so no later signal starts a drain while tick() keeps the stream alive with
+        // heartbeats: a subscriber connected, heartbeating, and sent nothing, for ever. Ending
+        // the stream makes the subscriber reconnect, and a new feed starts from its watermark.
         log.error("node {}: streaming to subscriber {} failed", shared.nodeId(), subscriberId(), e);
         synchronized (this) {
           failInternal("internal", "failed streaming its log: " + e);
+        }
+        if (e instanceof VirtualMachineError err) {
+          wip.set(0);
+          throw err;
         }
       }
       missed = wip.addAndGet(-missed);
@@ -391,6 +399,22 @@ final class PublisherFeed implements Transport.ServerListener {
   }
 
   private void tick() {
+    try {
+      tickOnce();
+    } catch (Throwable e) {
+      // A scheduled task that throws is never run again: without this the stream would stay
+      // open with neither heartbeats nor the publisher's own timeout check.
+      log.error("node {}: heartbeat to subscriber {} failed", shared.nodeId(), subscriberId(), e);
+      synchronized (this) {
+        failInternal("internal", "failed sending a heartbeat: " + e);
+      }
+      if (e instanceof VirtualMachineError err) {
+        throw err;
+      }
+    }
+  }
+
+  private void tickOnce() {
     // Read before the lock (it takes the subscription's lock) and before the (head, digest) pair,
     // so the digest covers the applied position it is sent with.
     String subscriber = subscriberId();
