@@ -23,7 +23,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -541,20 +540,18 @@ public final class HttpApi implements AutoCloseable {
   // ---- request parts ----
 
   private byte[] key(String raw) {
-    String decoded;
+    byte[] key;
     try {
-      // URLDecoder would turn '+' into a space; in a path '+' is a plus.
-      decoded = URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
+      key = PercentDecoder.decode(raw, false);
+    } catch (PercentDecoder.InvalidEncodingException e) {
       throw new HttpError(
           400,
-          "key is not valid percent-encoding: " + e.getMessage(),
-          "percent-encode the key as UTF-8, e.g. a%2Fb for a/b");
+          "key is not valid: " + e.getMessage(),
+          "keys are UTF-8 text: percent-encode each byte of the key's UTF-8 form, e.g. a%2Fb for a/b and %C3%A9 for \u00e9");
     }
-    if (decoded.isEmpty()) {
+    if (key.length == 0) {
       throw new HttpError(400, "key is empty", "PUT /kv/{key} with a non-empty key");
     }
-    byte[] key = decoded.getBytes(StandardCharsets.UTF_8);
     checkKeySize(key, "key");
     return key;
   }
@@ -585,16 +582,14 @@ public final class HttpApi implements AutoCloseable {
       }
       int eq = part.indexOf('=');
       try {
-        String name =
-            URLDecoder.decode(eq < 0 ? part : part.substring(0, eq), StandardCharsets.UTF_8);
-        String value =
-            eq < 0 ? "" : URLDecoder.decode(part.substring(eq + 1), StandardCharsets.UTF_8);
+        String name = new String(PercentDecoder.decode(eq < 0 ? part : part.substring(0, eq), true), StandardCharsets.UTF_8);
+        String value = eq < 0 ? "" : new String(PercentDecoder.decode(part.substring(eq + 1), true), StandardCharsets.UTF_8);
         q.put(name, value);
-      } catch (IllegalArgumentException e) {
+      } catch (PercentDecoder.InvalidEncodingException e) {
         throw new HttpError(
             400,
-            "query parameter '" + part + "' is not valid percent-encoding",
-            "URL-encode query values");
+            "query parameter '" + part + "' is not valid: " + e.getMessage(),
+            "URL-encode query values as UTF-8, e.g. prefix=a%2Fb");
       }
     }
     return q;

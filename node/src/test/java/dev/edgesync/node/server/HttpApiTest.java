@@ -173,6 +173,28 @@ class HttpApiTest {
     assertTrue(rawStatusLine("GET /kv/%zz").contains(" 400 "), "a bad escape is a client error");
   }
 
+  /**
+   * Regression (issue 16): keys were percent-decoded with U+FFFD replacement, so {@code x%FFy} and
+   * {@code x%FEy} both stored {@code x\uFFFDy} and the second PUT silently replaced the first.
+   */
+  @Test
+  void keysThatAreNotValidUtf8AreRefusedNotMerged() throws Exception {
+    for (String bad : List.of("/kv/x%FFy", "/kv/x%FEy", "/kv/x%C3", "/kv/%C3%28", "/kv/%ED%A0%80")) {
+      HttpResponse<byte[]> r = send("PUT", bad, "v".getBytes(StandardCharsets.UTF_8));
+      assertEquals(400, r.statusCode(), bad + ": " + text(r));
+      assertTrue(json(r).get("error").asText().contains("not valid UTF-8"), text(r));
+      assertTrue(json(r).get("fix").asText().contains("percent-encode"), text(r));
+    }
+    assertEquals(404, send("GET", "/kv/x%EF%BF%BDy").statusCode(), "nothing was stored under the replacement character");
+    // The replacement character itself, correctly encoded, is an ordinary key.
+    assertEquals(200, send("PUT", "/kv/x%EF%BF%BDy", "r".getBytes(StandardCharsets.UTF_8)).statusCode());
+    assertEquals("r", text(send("GET", "/kv/x%EF%BF%BDy")));
+    // A bad escape in a query value is refused the same way, not turned into another prefix.
+    HttpResponse<byte[]> scan = send("GET", "/kv?prefix=%FF");
+    assertEquals(400, scan.statusCode(), text(scan));
+    assertTrue(json(scan).get("error").asText().contains("prefix"), text(scan));
+  }
+
   @Test
   void oversizeKeyAndValueAre413NamingTheLimit() throws Exception {
     HttpResponse<byte[]> key =
