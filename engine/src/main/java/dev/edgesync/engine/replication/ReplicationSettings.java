@@ -5,6 +5,7 @@ import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.security.SecuritySettings;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Settings of a node's replication: its identity on the wire, timers, batch and message bounds.
@@ -63,72 +64,6 @@ public record ReplicationSettings(
    * SyncNode.Builder} adds it to derive {@link #maxInboundMessageBytes()}.
    */
   public static final int MIN_MESSAGE_HEADROOM_BYTES = 64 * 1024;
-
-  /** Settings with the default stall timeout ({@link Defaults#stallTimeout 3 x heartbeatTimeout}). */
-  public ReplicationSettings(
-      String nodeId,
-      String cluster,
-      String listenHost,
-      int listenPort,
-      Duration heartbeatInterval,
-      Duration heartbeatTimeout,
-      Duration reconnectBaseDelay,
-      Duration reconnectMaxDelay,
-      int batchMaxEntries,
-      int batchMaxBytes,
-      int maxInboundMessageBytes,
-      int maxBatchesInFlight,
-      boolean compression,
-      SecuritySettings security,
-      AntiEntropySettings antiEntropy) {
-    this(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, security, antiEntropy,
-        heartbeatTimeout == null ? null : Defaults.stallTimeout(heartbeatTimeout));
-  }
-
-  /** Settings with the default anti-entropy ({@link AntiEntropySettings#DEFAULTS}). */
-  public ReplicationSettings(
-      String nodeId,
-      String cluster,
-      String listenHost,
-      int listenPort,
-      Duration heartbeatInterval,
-      Duration heartbeatTimeout,
-      Duration reconnectBaseDelay,
-      Duration reconnectMaxDelay,
-      int batchMaxEntries,
-      int batchMaxBytes,
-      int maxInboundMessageBytes,
-      int maxBatchesInFlight,
-      boolean compression,
-      SecuritySettings security) {
-    this(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, security, AntiEntropySettings.DEFAULTS);
-  }
-
-  /** Settings without security ({@link SecuritySettings#none()}); validates like the canonical one. */
-  public ReplicationSettings(
-      String nodeId,
-      String cluster,
-      String listenHost,
-      int listenPort,
-      Duration heartbeatInterval,
-      Duration heartbeatTimeout,
-      Duration reconnectBaseDelay,
-      Duration reconnectMaxDelay,
-      int batchMaxEntries,
-      int batchMaxBytes,
-      int maxInboundMessageBytes,
-      boolean compression) {
-    this(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, Defaults.MAX_BATCHES_IN_FLIGHT,
-        compression, SecuritySettings.none());
-  }
 
   /** Validates every field; see the record description for the rules. */
   public ReplicationSettings {
@@ -197,14 +132,24 @@ public record ReplicationSettings(
         Defaults.BATCH_MAX_ENTRIES,
         Defaults.BATCH_MAX_BYTES,
         Defaults.MAX_INBOUND_MESSAGE_BYTES,
-        Defaults.COMPRESSION);
+        Defaults.MAX_BATCHES_IN_FLIGHT,
+        Defaults.COMPRESSION,
+        SecuritySettings.none(),
+        AntiEntropySettings.DEFAULTS,
+        Defaults.stallTimeout(Defaults.HEARTBEAT_TIMEOUT));
   }
 
   /** A copy listening on {@code host:port}. */
   public ReplicationSettings withListen(String host, int port) {
-    return new ReplicationSettings(
-        nodeId, cluster, host, port, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stallTimeout);
+    return with(c -> {
+      c.listenHost = host;
+      c.listenPort = port;
+    });
+  }
+
+  /** A copy in another cluster. */
+  public ReplicationSettings withCluster(String newCluster) {
+    return with(c -> c.cluster = newCluster);
   }
 
   /**
@@ -213,66 +158,116 @@ public record ReplicationSettings(
    * stall timeout set on purpose is kept.
    */
   public ReplicationSettings withHeartbeat(Duration interval, Duration timeout) {
-    Duration stall =
-        stallTimeout.equals(Defaults.stallTimeout(heartbeatTimeout)) && timeout != null
-            ? Defaults.stallTimeout(timeout)
-            : stallTimeout;
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, interval, timeout, reconnectBaseDelay,
-        reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stall);
+    boolean stallAtDefault = stallTimeout.equals(Defaults.stallTimeout(heartbeatTimeout)) && timeout != null;
+    return with(c -> {
+      c.heartbeatInterval = interval;
+      c.heartbeatTimeout = timeout;
+      if (stallAtDefault) {
+        c.stallTimeout = Defaults.stallTimeout(timeout);
+      }
+    });
   }
 
   /** A copy with other reconnect delays. */
   public ReplicationSettings withReconnect(Duration base, Duration max) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, base, max,
-        batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stallTimeout);
+    return with(c -> {
+      c.reconnectBaseDelay = base;
+      c.reconnectMaxDelay = max;
+    });
   }
 
   /** A copy with other batch bounds. */
   public ReplicationSettings withBatch(int maxEntries, int maxBytes) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, maxEntries, maxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression, security, antiEntropy, stallTimeout);
+    return with(c -> {
+      c.batchMaxEntries = maxEntries;
+      c.batchMaxBytes = maxBytes;
+    });
+  }
+
+  /** A copy with another batch byte bound and largest accepted message (checked together). */
+  public ReplicationSettings withMessageBounds(int newBatchMaxBytes, int newMaxInboundMessageBytes) {
+    return with(c -> {
+      c.batchMaxBytes = newBatchMaxBytes;
+      c.maxInboundMessageBytes = newMaxInboundMessageBytes;
+    });
   }
 
   /** A copy holding at most {@code n} uncommitted batches per peer. */
   public ReplicationSettings withMaxBatchesInFlight(int n) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, n,
-        compression, security, antiEntropy, stallTimeout);
+    return with(c -> c.maxBatchesInFlight = n);
   }
 
   /** A copy with compression on or off. */
   public ReplicationSettings withCompression(boolean on) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, on, security, antiEntropy, stallTimeout);
+    return with(c -> c.compression = on);
   }
 
   /** A copy with other security settings. */
   public ReplicationSettings withSecurity(SecuritySettings newSecurity) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, newSecurity, antiEntropy, stallTimeout);
+    return with(c -> c.security = newSecurity);
   }
 
   /** A copy with other anti-entropy settings. */
   public ReplicationSettings withAntiEntropy(AntiEntropySettings newAntiEntropy) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, security, newAntiEntropy, stallTimeout);
+    return with(c -> c.antiEntropy = newAntiEntropy);
   }
 
   /** A copy with another stall timeout. */
   public ReplicationSettings withStallTimeout(Duration newStallTimeout) {
-    return new ReplicationSettings(
-        nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout,
-        reconnectBaseDelay, reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight,
-        compression, security, antiEntropy, newStallTimeout);
+    return with(c -> c.stallTimeout = newStallTimeout);
+  }
+
+  /** A copy with the changes {@code change} makes; validated like any new settings. */
+  private ReplicationSettings with(Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** The fields of settings being copied, for the withers: the one place besides the record that lists them all. */
+  private static final class Copy {
+    String nodeId;
+    String cluster;
+    String listenHost;
+    int listenPort;
+    Duration heartbeatInterval;
+    Duration heartbeatTimeout;
+    Duration reconnectBaseDelay;
+    Duration reconnectMaxDelay;
+    int batchMaxEntries;
+    int batchMaxBytes;
+    int maxInboundMessageBytes;
+    int maxBatchesInFlight;
+    boolean compression;
+    SecuritySettings security;
+    AntiEntropySettings antiEntropy;
+    Duration stallTimeout;
+
+    Copy(ReplicationSettings s) {
+      nodeId = s.nodeId;
+      cluster = s.cluster;
+      listenHost = s.listenHost;
+      listenPort = s.listenPort;
+      heartbeatInterval = s.heartbeatInterval;
+      heartbeatTimeout = s.heartbeatTimeout;
+      reconnectBaseDelay = s.reconnectBaseDelay;
+      reconnectMaxDelay = s.reconnectMaxDelay;
+      batchMaxEntries = s.batchMaxEntries;
+      batchMaxBytes = s.batchMaxBytes;
+      maxInboundMessageBytes = s.maxInboundMessageBytes;
+      maxBatchesInFlight = s.maxBatchesInFlight;
+      compression = s.compression;
+      security = s.security;
+      antiEntropy = s.antiEntropy;
+      stallTimeout = s.stallTimeout;
+    }
+
+    ReplicationSettings build() {
+      return new ReplicationSettings(
+          nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
+          reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression,
+          security, antiEntropy, stallTimeout);
+    }
   }
 
   private static void requirePositive(Duration value, String field) {

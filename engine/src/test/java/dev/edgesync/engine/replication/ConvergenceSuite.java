@@ -265,10 +265,7 @@ abstract class ConvergenceSuite {
   }
 
   private static ReplicationSettings limits(ReplicationSettings s, int batchMaxBytes, int maxInboundMessageBytes) {
-    return new ReplicationSettings(
-        s.nodeId(), s.cluster(), s.listenHost(), s.listenPort(), s.heartbeatInterval(), s.heartbeatTimeout(),
-        s.reconnectBaseDelay(), s.reconnectMaxDelay(), s.batchMaxEntries(), batchMaxBytes, maxInboundMessageBytes,
-        s.maxBatchesInFlight(), s.compression(), s.security());
+    return s.withMessageBounds(batchMaxBytes, maxInboundMessageBytes);
   }
 
   @Test
@@ -474,10 +471,7 @@ abstract class ConvergenceSuite {
     TestNode a = start("site-a");
     TestNode c = start("site-c");
     TestNode other =
-        start("site-x", new MemoryKvStore(), Clock.systemUTC(), s -> new ReplicationSettings(
-            s.nodeId(), "other-cluster", s.listenHost(), s.listenPort(), s.heartbeatInterval(),
-            s.heartbeatTimeout(), s.reconnectBaseDelay(), s.reconnectMaxDelay(), s.batchMaxEntries(),
-            s.batchMaxBytes(), s.maxInboundMessageBytes(), s.compression()));
+        start("site-x", new MemoryKvStore(), Clock.systemUTC(), s -> s.withCluster("other-cluster"));
     link(a, c);
     link(a, other);
     other.put("foreign", "x");

@@ -331,9 +331,11 @@ class GrpcTransportSecurityTest {
     a.engine.start();
     a.put("secret", "v");
     ReplicationSettings bSettings =
-        new ReplicationSettings(
-            "site-b", "prod", "localhost", 0, Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofMillis(20),
-            Duration.ofMillis(200), 1000, 1 << 20, 2 << 20, false);
+        ReplicationSettings.defaults("site-b", "prod")
+            .withListen("localhost", 0)
+            .withHeartbeat(Duration.ofMillis(200), Duration.ofSeconds(2))
+            .withReconnect(Duration.ofMillis(20), Duration.ofMillis(200))
+            .withMessageBounds(1 << 20, 2 << 20);
     TestNode b =
         new TestNode(
             "site-b", dir.resolve("b"), new MemoryKvStore(), Clock.systemUTC(), bSettings,
