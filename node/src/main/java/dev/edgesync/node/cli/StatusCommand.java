@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Shows a running node's state and its peers (GET /status).",
-      "Node id, head seq, digest; per peer: connected, watermark, lag in entries and seconds,",
-      "entries applied, duplicates, conflicts, entries sent, last error."
+      "Node id, head seq, digest; per peer: connected (or STALLED: connected, behind, and no",
+      "progress for replication.stallTimeout), watermark, lag in entries and seconds, entries",
+      "applied, duplicates, conflicts, entries sent, keys repaired by anti-entropy, last error."
     })
 public final class StatusCommand extends ClientCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the raw JSON of GET /status.")
@@ -82,6 +83,7 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
           "DUPLICATES",
           "CONFLICTS",
           "SENT",
+          "REPAIRED",
           "LAST ERROR"
         });
     for (JsonNode p : peers) {
@@ -96,7 +98,9 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
           new String[] {
             p.path("id").asText(),
             p.path("address").asText(),
-            p.path("connected").asBoolean() ? "yes" : "NO",
+            !p.path("stalledSince").isNull() && !p.path("stalledSince").isMissingNode()
+                ? "STALLED"
+                : p.path("connected").asBoolean() ? "yes" : "NO",
             Long.toString(p.path("watermark").asLong()),
             Long.toString(p.path("lagEntries").asLong()),
             String.format(Locale.ROOT, "%.1f", p.path("lagSeconds").asDouble()),
@@ -104,9 +108,23 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
             Long.toString(p.path("duplicates").asLong()),
             Long.toString(p.path("conflicts").asLong()),
             Long.toString(p.path("entriesSent").asLong()),
+            Long.toString(p.path("keysRepaired").asLong()),
             error
           });
     }
     out.print(Table.format(rows));
+    for (JsonNode p : peers) {
+      if (!p.path("stalledSince").isNull() && !p.path("stalledSince").isMissingNode()) {
+        out.printf(
+            "peer %s is STALLED since %s: connected and %d entries behind, without progress; its stream is being"
+                + " reopened (check the network path to %s and the peer's log)%n",
+            p.path("id").asText(), p.path("stalledSince").asText(), p.path("lagEntries").asLong(), p.path("address").asText());
+      }
+      if (!p.path("lastDivergenceAt").isNull() && !p.path("lastDivergenceAt").isMissingNode()) {
+        out.printf(
+            "peer %s: anti-entropy found a divergence last at %s (%d repairs, %d keys repaired in all)%n",
+            p.path("id").asText(), p.path("lastDivergenceAt").asText(), p.path("repairs").asLong(), p.path("keysRepaired").asLong());
+      }
+    }
   }
 }
