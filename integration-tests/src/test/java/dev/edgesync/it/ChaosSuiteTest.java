@@ -52,7 +52,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * ring, chain or hub, or 3 nodes in a mesh or chain, drawn from the seed) that lives through
  * several <em>rounds</em>. A round is one scenario: a fault schedule drawn from its seed (proxy
  * partitions into random halves, one node isolated, one-way black holes, link resets and delays,
- * kill -9 during writes / mid-catch-up right after a restart / right after a burst, SIGSTOP and
+ * kill -9 during writes / mid-catch-up right after a restart / right after a burst / during
+ * start-up (JVM loading, store open, first peer connected), a node's links cut at one of those
+ * points of its restart, SIGSTOP and
  * SIGCONT pauses, restarts with a clock offset within ±25 s, once in a while one beyond
  * maxClockSkew, watermark files corrupted, emptied or deleted between a kill and its restart, a
  * data dir wiped), then the heal (all links PASS, every node running, clocks within the skew), the
@@ -62,7 +64,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *
  * <p>System properties: {@code edgesync.chaos.seed} (replays a run: the schedule, not the thread
  * interleavings), {@code edgesync.chaos.rounds} (total rounds, default 22), {@code
- * edgesync.chaos.minutes} (soak: keep starting rounds until this much time has passed).
+ * edgesync.chaos.minutes} (soak: keep starting rounds until this much time has passed), {@code
+ * edgesync.chaos.busyThreads} (threads of the test JVM that spin all along: a loaded machine).
  */
 class ChaosSuiteTest {
   @RegisterExtension static final ProcessCleanup cleanup = new ProcessCleanup();
@@ -71,6 +74,8 @@ class ChaosSuiteTest {
   static final int ROUNDS = Integer.getInteger("edgesync.chaos.rounds", 22);
   static final double MINUTES = Double.parseDouble(System.getProperty("edgesync.chaos.minutes", "0"));
   static final String REPLAY = "./mvnw -B -pl integration-tests verify -Dtest=ChaosSuiteTest -Dedgesync.chaos.seed=" + SEED;
+  /** Threads of the test JVM that spin for the whole run: the soak "under load" (default 0). */
+  static final int BUSY_THREADS = Integer.getInteger("edgesync.chaos.busyThreads", 0);
   static final Duration MAX_SKEW = Duration.ofSeconds(60); // the node program's default maxClockSkew
   static final int KEYS = 40;
   static final double WRITES_PER_SECOND_PER_NODE = 28;
@@ -100,7 +105,12 @@ class ChaosSuiteTest {
 
   @TestFactory
   Stream<DynamicNode> seededRealProcessChaos() {
-    System.out.println("ChaosSuiteTest seed=" + SEED + " rounds=" + ROUNDS + (MINUTES > 0 ? " minutes=" + MINUTES : "") + "\n  replay: " + REPLAY);
+    System.out.println("ChaosSuiteTest seed=" + SEED + " rounds=" + ROUNDS + (MINUTES > 0 ? " minutes=" + MINUTES : "") + (BUSY_THREADS > 0 ? " busyThreads=" + BUSY_THREADS : "") + "\n  replay: " + REPLAY);
+    for (int i = 0; i < BUSY_THREADS; i++) {
+      Thread spin = new Thread(ChaosSuiteTest::spin, "chaos-load-" + i);
+      spin.setDaemon(true);
+      spin.start();
+    }
     SplittableRandom master = new SplittableRandom(SEED);
     long deadline = MINUTES > 0 ? STARTED + (long) (MINUTES * 60e9) : Long.MAX_VALUE;
     AtomicInteger planned = new AtomicInteger();
@@ -136,8 +146,21 @@ class ChaosSuiteTest {
     return StreamSupport.stream(java.util.Spliterators.spliteratorUnknownSize(phases, 0), false);
   }
 
+  /** Load for the soak: burns one core until the run ends. */
+  static void spin() {
+    long x = 0;
+    while (!STOP_LOAD.get()) {
+      x = x * 6364136223846793005L + 1442695040888963407L;
+    }
+    LOAD_SINK.set(x);
+  }
+
+  static final AtomicBoolean STOP_LOAD = new AtomicBoolean();
+  static final AtomicLong LOAD_SINK = new AtomicLong();
+
   @AfterAll
   static void summary() {
+    STOP_LOAD.set(true);
     System.out.println(figures("ChaosSuiteTest done"));
   }
 
@@ -449,17 +472,21 @@ class ChaosSuiteTest {
       if (canHeavy && roll >= 55) {
         heavy++;
         int k = random.nextInt(100);
-        if (k < 20) {
+        if (k < 16) {
           killDuringWrites();
-        } else if (k < 35) {
+        } else if (k < 28) {
           killMidCatchUp();
-        } else if (k < 50) {
+        } else if (k < 40) {
           killAfterBurst(pool);
-        } else if (k < 70) {
+        } else if (k < 55) {
           pause();
-        } else if (k < 84) {
+        } else if (k < 66) {
           clockOffset();
-        } else if (k < 92 && !farFuture && !wiped && p.offsetMs.values().stream().allMatch(o -> o == 0) && p.ceiling() <= p.now() + 1000) {
+        } else if (k < 76) {
+          killDuringStartup();
+        } else if (k < 86) {
+          linksCutDuringRestart();
+        } else if (k < 93 && !farFuture && !wiped && p.offsetMs.values().stream().allMatch(o -> o == 0) && p.ceiling() <= p.now() + 1000) {
           farFuture();
         } else if (!wiped && !farFuture) {
           wipe();
@@ -568,6 +595,77 @@ class ChaosSuiteTest {
       letWritesRun(random.nextInt(60), "while " + v + " catches up");
       kill(v, "kill9-mid-catch-up");
       restart(v);
+    }
+
+    /**
+     * Points of a node's start-up, as its log shows them: launched (the JVM is loading), store
+     * open and replication listening (links starting), first peer connected (catch-up running).
+     */
+    static final String[] STARTUP_STAGES = {null, "replication listening on", "connected to"};
+
+    /** Waits until the restarting node's log shows {@code stage} (null: at once); false if it did not within 10 s. */
+    boolean awaitStage(String v, String stage) {
+      if (stage == null) {
+        return true;
+      }
+      NodeProcess n = c.node(v);
+      try {
+        await(v + " start-up reaching '" + stage + "'")
+            .atMost(Duration.ofSeconds(10))
+            .pollInterval(Duration.ofMillis(10))
+            .until(() -> !n.isAlive() || n.logSinceStart().contains(stage));
+        return true;
+      } catch (ConditionTimeoutException e) {
+        // E.g. "connected to" while every link of v is cut: the fault still happens, later.
+        return false;
+      }
+    }
+
+    /** kill -9 while the node starts (JVM loading, store open, first catch-up), then a normal restart. */
+    void killDuringStartup() throws Exception {
+      String v = pick();
+      kill(v, "kill9-during-writes");
+      letWritesRun(50 + random.nextInt(150), "while " + v + " is down");
+      String stage = STARTUP_STAGES[random.nextInt(STARTUP_STAGES.length)];
+      c.node(v).startProcess();
+      boolean reached = awaitStage(v, stage);
+      say("start-up of " + v + (stage == null ? " just launched" : reached ? " reached '" + stage + "'" : " did not reach '" + stage + "' within 10 s"));
+      kill(v, "kill9-during-startup");
+      restart(v);
+    }
+
+    /**
+     * Some or all of a node's links (both directions) cut, by black hole or reset, at a point of
+     * its restart after a kill -9; healed a while after it is up, or only by the round's heal.
+     */
+    void linksCutDuringRestart() throws Exception {
+      String v = pick();
+      kill(v, "kill9-during-writes");
+      letWritesRun(random.nextInt(150), "while " + v + " is down");
+      List<String[]> touching = new ArrayList<>();
+      for (String[] l : links()) {
+        if ((l[0].equals(v) || l[1].equals(v)) && (touching.isEmpty() || random.nextInt(3) > 0)) {
+          touching.add(l);
+        }
+      }
+      FaultProxy.Mode mode = random.nextBoolean() ? FaultProxy.Mode.BLACKHOLE : FaultProxy.Mode.RESET;
+      String stage = STARTUP_STAGES[random.nextInt(STARTUP_STAGES.length)];
+      c.node(v).startProcess();
+      boolean reached = awaitStage(v, stage);
+      for (String[] l : touching) {
+        c.proxy(l[0], l[1]).setMode(mode);
+      }
+      fault("links-cut-during-restart");
+      say(touching.size() + " links of " + v + " cut (" + mode + ") at its start-up"
+          + (stage == null ? " launch" : reached ? " stage '" + stage + "'" : " (stage '" + stage + "' not reached within 10 s)"));
+      c.node(v).awaitHealthy();
+      letWritesRun(20 + random.nextInt(150), "while " + v + "'s links are cut after its restart");
+      if (random.nextBoolean()) {
+        for (String[] l : touching) {
+          c.proxy(l[0], l[1]).setMode(FaultProxy.Mode.PASS);
+        }
+        say("links of " + v + " back to PASS");
+      }
     }
 
     /** A burst of parallel writes on one node, then kill -9 of one of its subscribers at once (mid-batch, between commit and watermark). */

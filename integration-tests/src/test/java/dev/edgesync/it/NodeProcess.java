@@ -36,6 +36,8 @@ final class NodeProcess implements AutoCloseable {
   private final NodeClient client;
   private Process process;
   private int starts;
+  /** Length of the log file when the current process was launched: where its own lines begin. */
+  private long logOffsetAtStart;
 
   NodeProcess(NodeSpec spec) {
     this.spec = spec;
@@ -111,6 +113,11 @@ final class NodeProcess implements AutoCloseable {
     command.add("-jar");
     command.add(jar().toString());
     command.addAll(spec.programArgs());
+    try {
+      logOffsetAtStart = Files.exists(spec.logFile()) ? Files.size(spec.logFile()) : 0;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     process = launch(command, spec, ++starts);
     LIVE.add(process);
     return this;
@@ -223,6 +230,21 @@ final class NodeProcess implements AutoCloseable {
   String log() {
     try {
       return Files.exists(logFile()) ? Files.readString(logFile(), StandardCharsets.UTF_8) : "";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The log lines of the current process only (since its launch). */
+  String logSinceStart() {
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(logFile().toFile(), "r")) {
+      long from = Math.min(logOffsetAtStart, f.length());
+      byte[] b = new byte[(int) (f.length() - from)];
+      f.seek(from);
+      f.readFully(b);
+      return new String(b, StandardCharsets.UTF_8);
+    } catch (java.io.FileNotFoundException e) {
+      return "";
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
