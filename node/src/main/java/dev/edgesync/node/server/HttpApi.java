@@ -1,58 +1,41 @@
 package dev.edgesync.node.server;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import static dev.edgesync.node.server.HttpExchanges.PROMETHEUS;
+import static dev.edgesync.node.server.HttpExchanges.query;
+import static dev.edgesync.node.server.HttpExchanges.send;
+import static dev.edgesync.node.server.HttpExchanges.sendJson;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import dev.edgesync.engine.Acks;
-import dev.edgesync.engine.KeyValue;
 import dev.edgesync.engine.NodeStatus;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.replication.AckTimeoutException;
 import dev.edgesync.engine.storage.LimitExceededException;
-import dev.edgesync.engine.storage.WriteResult;
 import dev.edgesync.engine.storage.errors.StorageException;
-import dev.edgesync.node.config.Durations;
 import dev.edgesync.node.config.NodeConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-// Over 500 lines: the HTTP API's handlers were not split in the engine redesign; splitting them
-// by resource (kv, bulk, scan, status, metrics) is open work.
 /**
- * The node's HTTP API on the JDK's built-in {@link HttpServer}: key-value reads and writes, {@code
- * /status}, {@code /health} and {@code /metrics}.
+ * The node's HTTP API on the JDK's built-in {@link HttpServer}: routing, the bearer token, {@code
+ * /status}, {@code /health}, {@code /metrics} and the answer to a failure; the key-value resource
+ * is {@link KvResource}, the shared request and response helpers {@link HttpExchanges}. Every
+ * endpoint refuses query parameters it does not know, answers {@code HEAD} where it answers
+ * {@code GET} (except the scan), and tolerates a trailing slash.
  *
  * <p>Requests run on a fixed pool of {@link #THREADS} threads with a bounded queue; when both are
  * full, the server's dispatcher thread runs the request itself, which stops it from accepting more
@@ -86,12 +69,6 @@ public final class HttpApi implements AutoCloseable {
   /** How long one bulk request may wait for its writes to commit. */
   static final Duration BULK_COMMIT_TIMEOUT = Duration.ofSeconds(60);
 
-  /** A refused body is read and dropped up to this much, so the client sees the status code. */
-  static final long DRAIN_MAX_BYTES = 64L * 1024 * 1024;
-
-  private static final String JSON = "application/json; charset=utf-8";
-  private static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
-
   private final SyncNode node;
   private final NodeConfig.Limits limits;
   private final PrometheusMeterRegistry registry;
@@ -99,6 +76,7 @@ public final class HttpApi implements AutoCloseable {
   private final ThreadPoolExecutor executor;
   private final HttpAccess access;
   private final Map<String, long[]> refusalLog = new java.util.concurrent.ConcurrentHashMap<>();
+  private final KvResource kv;
   private volatile boolean acceptingWrites = true;
 
   /**
@@ -169,6 +147,7 @@ public final class HttpApi implements AutoCloseable {
               return t;
             },
             new ThreadPoolExecutor.CallerRunsPolicy());
+    this.kv = new KvResource(node, limits, () -> acceptingWrites);
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }
@@ -199,35 +178,34 @@ public final class HttpApi implements AutoCloseable {
 
   private void handle(HttpExchange ex) {
     try (ex) {
-      String path = ex.getRequestURI().getRawPath();
+      String rawPath = ex.getRequestURI().getRawPath();
       String method = ex.getRequestMethod();
+      // A trailing slash is tolerated on the fixed endpoints; under /kv/ it belongs to the key.
+      String path =
+          !rawPath.startsWith("/kv/") && rawPath.length() > 1 && rawPath.endsWith("/")
+              ? rawPath.substring(0, rawPath.length() - 1)
+              : rawPath;
       try {
         if (!path.equals("/health")) {
           authorize(ex);
         }
         if (path.startsWith("/kv/")) {
-          route(ex, method, Set.of("GET", "PUT", "DELETE"));
-          byte[] key = key(path.substring("/kv/".length()));
-          switch (method) {
-            case "GET" -> getKey(ex, key);
-            case "PUT" -> putKey(ex, key);
-            default -> deleteKey(ex, key);
-          }
+          route(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
+          kv.handleKey(ex, method, path.substring("/kv/".length()));
         } else if (path.equals("/kv")) {
           route(ex, method, Set.of("GET", "POST"));
-          if (method.equals("GET")) {
-            scan(ex);
-          } else {
-            bulk(ex);
-          }
+          kv.handleCollection(ex, method);
         } else if (path.equals("/status")) {
-          route(ex, method, Set.of("GET"));
+          route(ex, method, Set.of("GET", "HEAD"));
+          query(ex, Set.of());
           sendJson(ex, 200, Json.status(node.status(), address().getPort()));
         } else if (path.equals("/health")) {
-          route(ex, method, Set.of("GET"));
+          route(ex, method, Set.of("GET", "HEAD"));
+          query(ex, Set.of());
           health(ex);
         } else if (path.equals("/metrics")) {
-          route(ex, method, Set.of("GET"));
+          route(ex, method, Set.of("GET", "HEAD"));
+          query(ex, Set.of());
           send(ex, 200, PROMETHEUS, registry.scrape().getBytes(StandardCharsets.UTF_8));
         } else {
           throw new HttpError(
@@ -304,219 +282,6 @@ public final class HttpApi implements AutoCloseable {
 
   // ---- key-value ----
 
-  private void getKey(HttpExchange ex, byte[] key) throws IOException {
-    KeyValue kv = node.get(key).orElse(null);
-    if (kv == null) {
-      throw new HttpError(404, "key '" + utf8(key) + "' not found (absent or deleted)", null);
-    }
-    ex.getResponseHeaders().set("X-Edgesync-Version", Json.version(kv.version()));
-    ex.getResponseHeaders().set("X-Edgesync-Seq", Long.toString(kv.seq()));
-    send(ex, 200, "application/octet-stream", kv.value());
-  }
-
-  private void putKey(HttpExchange ex, byte[] key) throws IOException {
-    Map<String, String> query = query(ex);
-    Acks acks = acks(query);
-    byte[] value = body(ex);
-    checkWritable();
-    WriteResult r = await(node.putAsync(key, value, acks));
-    sendJson(ex, 200, writeJson(key, r, false));
-  }
-
-  private void deleteKey(HttpExchange ex, byte[] key) throws IOException {
-    Map<String, String> query = query(ex);
-    Acks acks = acks(query);
-    checkWritable();
-    WriteResult r = await(node.deleteAsync(key, acks));
-    sendJson(ex, 200, writeJson(key, r, true));
-  }
-
-  private static ObjectNode writeJson(byte[] key, WriteResult r, boolean deleted) {
-    ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("key", utf8(key));
-    o.put("seq", r.seq());
-    o.put("hlc", r.version().hlc());
-    o.put("origin", r.version().origin());
-    o.put("version", Json.version(r.version()));
-    if (deleted) {
-      o.put("deleted", true);
-    }
-    return o;
-  }
-
-  private void scan(HttpExchange ex) throws IOException {
-    Map<String, String> q = query(ex);
-    byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
-    byte[] after = q.containsKey("after") ? q.get("after").getBytes(StandardCharsets.UTF_8) : null;
-    int limit = SCAN_DEFAULT_LIMIT;
-    if (q.containsKey("limit")) {
-      try {
-        limit = Integer.parseInt(q.get("limit"));
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > SCAN_MAX_LIMIT) {
-        throw new HttpError(
-            400,
-            "limit '" + q.get("limit") + "' is not valid",
-            "a whole number from 1 to " + SCAN_MAX_LIMIT);
-      }
-    }
-    List<KeyValue> page = new ArrayList<>(limit + 1);
-    // One key more than the page tells whether there is a next page.
-    try (Stream<KeyValue> s = node.scan(prefix, after)) {
-      Iterator<KeyValue> it = s.iterator();
-      while (it.hasNext() && page.size() <= limit) {
-        page.add(it.next());
-      }
-    }
-    ObjectNode o = Json.MAPPER.createObjectNode();
-    ArrayNode items = o.putArray("items");
-    for (KeyValue kv : page.subList(0, Math.min(limit, page.size()))) {
-      ObjectNode item = items.addObject();
-      putText(item, "key", kv.key());
-      putText(item, "value", kv.value());
-      item.put("version", Json.version(kv.version()));
-      item.put("seq", kv.seq());
-    }
-    o.put("next", page.size() > limit ? utf8(page.get(limit - 1).key()) : null);
-    sendJson(ex, 200, o);
-  }
-
-  /** Puts a UTF-8 text field, or null and a {@code <name>Base64} field when it is not UTF-8. */
-  private static void putText(ObjectNode o, String name, byte[] bytes) {
-    try {
-      o.put(
-          name,
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(bytes))
-              .toString());
-    } catch (CharacterCodingException e) {
-      o.putNull(name);
-      o.put(name + "Base64", Base64.getEncoder().encodeToString(bytes));
-    }
-  }
-
-  private record BulkEntry(byte[] key, byte[] value) {}
-
-  private void bulk(HttpExchange ex) throws IOException {
-    byte[] body = body(ex);
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw new HttpError(
-          400,
-          "body is not valid JSON: " + e.getOriginalMessage(),
-          "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}");
-    }
-    List<BulkEntry> entries = parseBulk(root);
-    checkWritable();
-    int chunk = Math.max(1, Math.min(1000, limits.writeQueueDepth() / 4));
-    long lastSeq = 0;
-    int done = 0;
-    int deletes = 0;
-    for (int start = 0; start < entries.size(); start += chunk) {
-      // Submitting in chunks keeps this request's share of the write queue bounded, so a big bulk
-      // request does not make concurrent single writes fail with a full queue.
-      List<CompletableFuture<WriteResult>> futures = new ArrayList<>(chunk);
-      for (BulkEntry e : entries.subList(start, Math.min(entries.size(), start + chunk))) {
-        futures.add(
-            e.value == null
-                ? node.deleteAsync(e.key, Acks.none())
-                : node.putAsync(e.key, e.value, Acks.none()));
-      }
-      for (CompletableFuture<WriteResult> f : futures) {
-        WriteResult r;
-        try {
-          r = await(f);
-        } catch (RuntimeException e) {
-          throw new BulkFailure(done, e);
-        }
-        lastSeq = Math.max(lastSeq, r.seq());
-        done++;
-      }
-    }
-    for (BulkEntry e : entries) {
-      deletes += e.value == null ? 1 : 0;
-    }
-    ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("committed", done);
-    o.put("puts", done - deletes);
-    o.put("deletes", deletes);
-    o.put("lastSeq", lastSeq);
-    sendJson(ex, 200, o);
-  }
-
-  private List<BulkEntry> parseBulk(JsonNode root) {
-    String example =
-        "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}";
-    if (!root.isObject()
-        || !root.has("entries")
-        || root.size() != 1
-        || !root.get("entries").isArray()) {
-      throw new HttpError(400, "body must be an object with only an 'entries' list", example);
-    }
-    JsonNode list = root.get("entries");
-    if (list.size() > BULK_MAX_ENTRIES) {
-      throw new HttpError(
-          413,
-          "bulk request has " + list.size() + " entries, more than " + BULK_MAX_ENTRIES,
-          "split it into requests of at most " + BULK_MAX_ENTRIES + " entries");
-    }
-    List<BulkEntry> entries = new ArrayList<>(list.size());
-    for (int i = 0; i < list.size(); i++) {
-      JsonNode e = list.get(i);
-      String where = "entries[" + i + "]";
-      if (!e.isObject()) {
-        throw new HttpError(400, where + " is not an object", example);
-      }
-      Iterator<String> names = e.fieldNames();
-      while (names.hasNext()) {
-        String name = names.next();
-        if (!Set.of("key", "value", "delete").contains(name)) {
-          throw new HttpError(
-              400, where + " has an unknown field '" + name + "'", "only key, value and delete");
-        }
-      }
-      JsonNode k = e.get("key");
-      if (k == null || !k.isTextual() || k.textValue().isEmpty()) {
-        throw new HttpError(400, where + ".key is missing, empty or not a string", example);
-      }
-      byte[] key = k.textValue().getBytes(StandardCharsets.UTF_8);
-      checkKeySize(key, where + ".key");
-      boolean delete = e.has("delete") && e.get("delete").asBoolean(false);
-      JsonNode v = e.get("value");
-      if (delete == (v != null)) {
-        throw new HttpError(
-            400, where + " needs either a string 'value' or \"delete\": true", example);
-      }
-      byte[] value = null;
-      if (!delete) {
-        if (!v.isTextual()) {
-          throw new HttpError(400, where + ".value is not a string", example);
-        }
-        value = v.textValue().getBytes(StandardCharsets.UTF_8);
-        if (value.length > limits.maxValueBytes()) {
-          throw new HttpError(
-              413,
-              where
-                  + ".value is "
-                  + value.length
-                  + " bytes, more than limits.maxValueBytes ("
-                  + limits.maxValueBytes()
-                  + ")",
-              "write smaller values or raise limits.maxValueBytes");
-        }
-      }
-      entries.add(new BulkEntry(key, value));
-    }
-    return entries;
-  }
-
   // ---- status ----
 
   private void health(HttpExchange ex) throws IOException {
@@ -539,174 +304,12 @@ public final class HttpApi implements AutoCloseable {
 
   // ---- request parts ----
 
-  private byte[] key(String raw) {
-    byte[] key;
-    try {
-      key = PercentDecoder.decode(raw, false);
-    } catch (PercentDecoder.InvalidEncodingException e) {
-      throw new HttpError(
-          400,
-          "key is not valid: " + e.getMessage(),
-          "keys are UTF-8 text: percent-encode each byte of the key's UTF-8 form, e.g. a%2Fb for a/b and %C3%A9 for \u00e9");
-    }
-    if (key.length == 0) {
-      throw new HttpError(400, "key is empty", "PUT /kv/{key} with a non-empty key");
-    }
-    checkKeySize(key, "key");
-    return key;
-  }
-
-  private void checkKeySize(byte[] key, String what) {
-    if (key.length > limits.maxKeyBytes()) {
-      throw new HttpError(
-          413,
-          what
-              + " is "
-              + key.length
-              + " bytes, more than limits.maxKeyBytes ("
-              + limits.maxKeyBytes()
-              + ")",
-          "use shorter keys or raise limits.maxKeyBytes");
-    }
-  }
-
-  private static Map<String, String> query(HttpExchange ex) {
-    Map<String, String> q = new LinkedHashMap<>();
-    String raw = ex.getRequestURI().getRawQuery();
-    if (raw == null || raw.isEmpty()) {
-      return q;
-    }
-    for (String part : raw.split("&", -1)) {
-      if (part.isEmpty()) {
-        continue;
-      }
-      int eq = part.indexOf('=');
-      try {
-        String name = new String(PercentDecoder.decode(eq < 0 ? part : part.substring(0, eq), true), StandardCharsets.UTF_8);
-        String value = eq < 0 ? "" : new String(PercentDecoder.decode(part.substring(eq + 1), true), StandardCharsets.UTF_8);
-        q.put(name, value);
-      } catch (PercentDecoder.InvalidEncodingException e) {
-        throw new HttpError(
-            400,
-            "query parameter '" + part + "' is not valid: " + e.getMessage(),
-            "URL-encode query values as UTF-8, e.g. prefix=a%2Fb");
-      }
-    }
-    return q;
-  }
-
-  private Acks acks(Map<String, String> q) {
-    if (!q.containsKey("acks")) {
-      if (q.containsKey("timeout")) {
-        throw new HttpError(400, "timeout is given without acks", "?acks=1&timeout=2s");
-      }
-      return Acks.none();
-    }
-    int n;
-    try {
-      n = Integer.parseInt(q.get("acks"));
-    } catch (NumberFormatException e) {
-      n = -1;
-    }
-    int peers = node.status().peers().size();
-    if (n < 0 || n > peers) {
-      throw new HttpError(
-          400,
-          "acks '" + q.get("acks") + "' is not valid: this node has " + peers + " peer(s)",
-          "a whole number from 0 to " + peers);
-    }
-    Duration timeout = DEFAULT_ACK_TIMEOUT;
-    if (q.containsKey("timeout")) {
-      timeout = Durations.parseOrNull(q.get("timeout"));
-      if (timeout == null
-          || timeout.isNegative()
-          || timeout.isZero()
-          || timeout.compareTo(MAX_ACK_TIMEOUT) > 0) {
-        throw new HttpError(
-            400,
-            "timeout '" + q.get("timeout") + "' is not valid",
-            "a positive duration of at most 5m, e.g. 500ms or 2s");
-      }
-    }
-    return n == 0 ? Acks.none() : Acks.of(n, timeout);
-  }
-
-  private byte[] body(HttpExchange ex) throws IOException {
-    int max = limits.httpMaxBodyBytes();
-    String length = ex.getRequestHeaders().getFirst("Content-Length");
-    InputStream in = ex.getRequestBody();
-    if (length != null) {
-      long declared;
-      try {
-        declared = Long.parseLong(length.strip());
-      } catch (NumberFormatException e) {
-        throw new HttpError(400, "Content-Length '" + length + "' is not a number", null);
-      }
-      if (declared > max) {
-        drain(in);
-        throw tooLarge(declared, max);
-      }
-    }
-    byte[] data = in.readNBytes(max + 1);
-    if (data.length > max) {
-      drain(in);
-      throw tooLarge(data.length, max);
-    }
-    return data;
-  }
-
-  private static HttpError tooLarge(long size, int max) {
-    return new HttpError(
-        413,
-        "request body is " + size + " bytes, more than limits.httpMaxBodyBytes (" + max + ")",
-        "send a smaller body, or raise limits.httpMaxBodyBytes (and limits.maxValueBytes for"
-            + " values)");
-  }
-
-  private static void drain(InputStream in) throws IOException {
-    long dropped = 0;
-    byte[] buf = new byte[64 * 1024];
-    int n;
-    while (dropped < DRAIN_MAX_BYTES && (n = in.read(buf)) >= 0) {
-      dropped += n;
-    }
-  }
-
-  private void checkWritable() {
-    // A failed node is not checked here: the engine fails the write with the storage error,
-    // which is answered with 503 and the reason, without a status snapshot per write.
-    if (!acceptingWrites) {
-      throw new HttpError(
-          503,
-          "node " + node.nodeId() + " is shutting down and takes no more writes",
-          "retry on another node, or on this one after it restarts");
-    }
-  }
-
-  private static <T> T await(CompletableFuture<T> f) {
-    try {
-      return f.get(
-          BULK_COMMIT_TIMEOUT.toMillis() + MAX_ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for the write", e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause() instanceof CompletionException ce ? ce.getCause() : e.getCause();
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new StorageException("write failed: " + c, c);
-    } catch (TimeoutException e) {
-      throw new HttpError(503, "the write did not commit in time", "check the node's log and disk");
-    }
-  }
-
   // ---- responses ----
 
   private void sendFailure(HttpExchange ex, RuntimeException e) throws IOException {
     int committed = -1;
     RuntimeException cause = e;
-    if (e instanceof BulkFailure bf) {
+    if (e instanceof KvResource.BulkFailure bf) {
       committed = bf.committed;
       cause = bf.cause;
     }
@@ -754,51 +357,5 @@ public final class HttpApi implements AutoCloseable {
       ex.getResponseHeaders().set("Retry-After", "1");
     }
     sendJson(ex, status, body);
-  }
-
-  private static void sendJson(HttpExchange ex, int status, JsonNode body) throws IOException {
-    byte[] bytes = Json.MAPPER.writeValueAsBytes(body);
-    send(ex, status, JSON, bytes);
-  }
-
-  private static void send(HttpExchange ex, int status, String type, byte[] body)
-      throws IOException {
-    ex.getResponseHeaders().set("Content-Type", type);
-    ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-    if (body.length > 0) {
-      try (OutputStream out = ex.getResponseBody()) {
-        out.write(body);
-      }
-    }
-  }
-
-  private static String utf8(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
-  }
-
-  /** An answer other than 200, with the message and an optional fix for the JSON body. */
-  static final class HttpError extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    final int status;
-    final String fix;
-
-    HttpError(int status, String message, String fix) {
-      super(message, null, false, false);
-      this.status = status;
-      this.fix = fix;
-    }
-  }
-
-  /** A bulk request failed after {@code committed} of its writes were committed. */
-  private static final class BulkFailure extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    final int committed;
-    final RuntimeException cause;
-
-    BulkFailure(int committed, RuntimeException cause) {
-      super(cause.getMessage(), cause, false, false);
-      this.committed = committed;
-      this.cause = cause;
-    }
   }
 }

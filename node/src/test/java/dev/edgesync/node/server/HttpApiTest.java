@@ -196,6 +196,37 @@ class HttpApiTest {
   }
 
   @Test
+  void anUnknownQueryParameterIs400NamingTheKnownOnes() throws Exception {
+    // ?ack=1 (not acks) used to be ignored: the write waited for nobody and answered 200.
+    HttpResponse<byte[]> r = send("PUT", "/kv/typo?ack=1", "v".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, r.statusCode(), text(r));
+    assertTrue(json(r).get("error").asText().contains("unknown query parameter 'ack'"), text(r));
+    assertEquals("known parameters: acks, timeout", json(r).get("fix").asText());
+    assertEquals(404, send("GET", "/kv/typo").statusCode(), "the refused write did not happen");
+    HttpResponse<byte[]> scan = send("GET", "/kv?prefx=a");
+    assertEquals(400, scan.statusCode(), text(scan));
+    assertEquals("known parameters: after, limit, prefix", json(scan).get("fix").asText());
+    HttpResponse<byte[]> status = send("GET", "/status?verbose=1");
+    assertEquals(400, status.statusCode(), text(status));
+    assertEquals("this endpoint takes no query parameters", json(status).get("fix").asText());
+  }
+
+  @Test
+  void headAnswersLikeGetWithoutABodyAndATrailingSlashIsTolerated() throws Exception {
+    send("PUT", "/kv/h", "twelve bytes".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> head = send("HEAD", "/kv/h");
+    assertEquals(200, head.statusCode());
+    assertEquals(0, head.body().length);
+    assertEquals("12", head.headers().firstValue("Content-Length").orElse(null));
+    assertTrue(head.headers().firstValue("X-Edgesync-Version").isPresent());
+    assertEquals(404, send("HEAD", "/kv/absent").statusCode());
+    assertEquals(200, send("HEAD", "/health").statusCode());
+    assertEquals(200, send("HEAD", "/status").statusCode());
+    assertEquals(200, send("GET", "/status/").statusCode());
+    assertEquals(200, send("GET", "/health/").statusCode());
+  }
+
+  @Test
   void oversizeKeyAndValueAre413NamingTheLimit() throws Exception {
     HttpResponse<byte[]> key =
         send("PUT", "/kv/" + "k".repeat(65), "v".getBytes(StandardCharsets.UTF_8));
@@ -334,7 +365,7 @@ class HttpApiTest {
     assertTrue(json(r).get("fix").asText().contains("/status"));
     HttpResponse<byte[]> m = send("POST", "/kv/some-key", new byte[1]);
     assertEquals(405, m.statusCode());
-    assertEquals("DELETE, GET, PUT", m.headers().firstValue("Allow").orElseThrow());
+    assertEquals("DELETE, GET, HEAD, PUT", m.headers().firstValue("Allow").orElseThrow());
     assertEquals(405, send("DELETE", "/status").statusCode());
     assertEquals(405, send("PUT", "/kv", new byte[1]).statusCode());
   }

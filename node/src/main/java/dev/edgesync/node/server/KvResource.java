@@ -1,0 +1,352 @@
+package dev.edgesync.node.server;
+
+import static dev.edgesync.node.server.HttpExchanges.await;
+import static dev.edgesync.node.server.HttpExchanges.body;
+import static dev.edgesync.node.server.HttpExchanges.putText;
+import static dev.edgesync.node.server.HttpExchanges.query;
+import static dev.edgesync.node.server.HttpExchanges.send;
+import static dev.edgesync.node.server.HttpExchanges.sendJson;
+import static dev.edgesync.node.server.HttpExchanges.utf8;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import dev.edgesync.engine.Acks;
+import dev.edgesync.engine.KeyValue;
+import dev.edgesync.engine.SyncNode;
+import dev.edgesync.engine.storage.WriteResult;
+import dev.edgesync.node.config.Durations;
+import dev.edgesync.node.config.NodeConfig;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+/**
+ * The key-value resource of the HTTP API: {@code GET|HEAD|PUT|DELETE /kv/{key}}, {@code GET /kv}
+ * (scan) and {@code POST /kv} (bulk writes).
+ */
+final class KvResource {
+  /** Query parameters of a single write. */
+  static final Set<String> WRITE_PARAMETERS = Set.of("acks", "timeout");
+
+  /** Query parameters of a scan. */
+  static final Set<String> SCAN_PARAMETERS = Set.of("prefix", "after", "limit");
+
+  private final SyncNode node;
+  private final NodeConfig.Limits limits;
+  private final BooleanSupplier acceptingWrites;
+
+  KvResource(SyncNode node, NodeConfig.Limits limits, BooleanSupplier acceptingWrites) {
+    this.node = node;
+    this.limits = limits;
+    this.acceptingWrites = acceptingWrites;
+  }
+
+  /** {@code /kv/{raw}}: the key is the raw path after {@code /kv/}, percent-decoded. */
+  void handleKey(HttpExchange ex, String method, String raw) throws IOException {
+    byte[] key = key(raw);
+    switch (method) {
+      case "GET", "HEAD" -> getKey(ex, key);
+      case "PUT" -> putKey(ex, key);
+      default -> deleteKey(ex, key);
+    }
+  }
+
+  /** {@code /kv}: a scan or a bulk write. */
+  void handleCollection(HttpExchange ex, String method) throws IOException {
+    if (method.equals("POST")) {
+      bulk(ex);
+    } else {
+      scan(ex);
+    }
+  }
+
+  private record BulkEntry(byte[] key, byte[] value) {}
+
+  private void getKey(HttpExchange ex, byte[] key) throws IOException {
+    query(ex, Set.of());
+    KeyValue kv = node.get(key).orElse(null);
+    if (kv == null) {
+      throw new HttpError(404, "key '" + utf8(key) + "' not found (absent or deleted)", null);
+    }
+    ex.getResponseHeaders().set("X-Edgesync-Version", Json.version(kv.version()));
+    ex.getResponseHeaders().set("X-Edgesync-Seq", Long.toString(kv.seq()));
+    send(ex, 200, "application/octet-stream", kv.value());
+  }
+  private void putKey(HttpExchange ex, byte[] key) throws IOException {
+    Map<String, String> query = query(ex, WRITE_PARAMETERS);
+    Acks acks = acks(query);
+    byte[] value = body(ex, limits.httpMaxBodyBytes());
+    checkWritable();
+    WriteResult r = await(node.putAsync(key, value, acks));
+    sendJson(ex, 200, writeJson(key, r, false));
+  }
+  private void deleteKey(HttpExchange ex, byte[] key) throws IOException {
+    Map<String, String> query = query(ex, WRITE_PARAMETERS);
+    Acks acks = acks(query);
+    checkWritable();
+    WriteResult r = await(node.deleteAsync(key, acks));
+    sendJson(ex, 200, writeJson(key, r, true));
+  }
+  private static ObjectNode writeJson(byte[] key, WriteResult r, boolean deleted) {
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("key", utf8(key));
+    o.put("seq", r.seq());
+    o.put("hlc", r.version().hlc());
+    o.put("origin", r.version().origin());
+    o.put("version", Json.version(r.version()));
+    if (deleted) {
+      o.put("deleted", true);
+    }
+    return o;
+  }
+  private void scan(HttpExchange ex) throws IOException {
+    Map<String, String> q = query(ex, SCAN_PARAMETERS);
+    byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
+    byte[] after = q.containsKey("after") ? q.get("after").getBytes(StandardCharsets.UTF_8) : null;
+    int limit = HttpApi.SCAN_DEFAULT_LIMIT;
+    if (q.containsKey("limit")) {
+      try {
+        limit = Integer.parseInt(q.get("limit"));
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > HttpApi.SCAN_MAX_LIMIT) {
+        throw new HttpError(
+            400,
+            "limit '" + q.get("limit") + "' is not valid",
+            "a whole number from 1 to " + HttpApi.SCAN_MAX_LIMIT);
+      }
+    }
+    List<KeyValue> page = new ArrayList<>(limit + 1);
+    // One key more than the page tells whether there is a next page.
+    try (Stream<KeyValue> s = node.scan(prefix, after)) {
+      Iterator<KeyValue> it = s.iterator();
+      while (it.hasNext() && page.size() <= limit) {
+        page.add(it.next());
+      }
+    }
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    ArrayNode items = o.putArray("items");
+    for (KeyValue kv : page.subList(0, Math.min(limit, page.size()))) {
+      ObjectNode item = items.addObject();
+      putText(item, "key", kv.key());
+      putText(item, "value", kv.value());
+      item.put("version", Json.version(kv.version()));
+      item.put("seq", kv.seq());
+    }
+    o.put("next", page.size() > limit ? utf8(page.get(limit - 1).key()) : null);
+    sendJson(ex, 200, o);
+  }
+  private void bulk(HttpExchange ex) throws IOException {
+    query(ex, Set.of());
+    byte[] body = body(ex, limits.httpMaxBodyBytes());
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new HttpError(
+          400,
+          "body is not valid JSON: " + e.getOriginalMessage(),
+          "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}");
+    }
+    List<BulkEntry> entries = parseBulk(root);
+    checkWritable();
+    int chunk = Math.max(1, Math.min(1000, limits.writeQueueDepth() / 4));
+    long lastSeq = 0;
+    int done = 0;
+    int deletes = 0;
+    for (int start = 0; start < entries.size(); start += chunk) {
+      // Submitting in chunks keeps this request's share of the write queue bounded, so a big bulk
+      // request does not make concurrent single writes fail with a full queue.
+      List<CompletableFuture<WriteResult>> futures = new ArrayList<>(chunk);
+      for (BulkEntry e : entries.subList(start, Math.min(entries.size(), start + chunk))) {
+        futures.add(
+            e.value == null
+                ? node.deleteAsync(e.key, Acks.none())
+                : node.putAsync(e.key, e.value, Acks.none()));
+      }
+      for (CompletableFuture<WriteResult> f : futures) {
+        WriteResult r;
+        try {
+          r = await(f);
+        } catch (RuntimeException e) {
+          throw new BulkFailure(done, e);
+        }
+        lastSeq = Math.max(lastSeq, r.seq());
+        done++;
+      }
+    }
+    for (BulkEntry e : entries) {
+      deletes += e.value == null ? 1 : 0;
+    }
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("committed", done);
+    o.put("puts", done - deletes);
+    o.put("deletes", deletes);
+    o.put("lastSeq", lastSeq);
+    sendJson(ex, 200, o);
+  }
+  private List<BulkEntry> parseBulk(JsonNode root) {
+    String example =
+        "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}";
+    if (!root.isObject()
+        || !root.has("entries")
+        || root.size() != 1
+        || !root.get("entries").isArray()) {
+      throw new HttpError(400, "body must be an object with only an 'entries' list", example);
+    }
+    JsonNode list = root.get("entries");
+    if (list.size() > HttpApi.BULK_MAX_ENTRIES) {
+      throw new HttpError(
+          413,
+          "bulk request has " + list.size() + " entries, more than " + HttpApi.BULK_MAX_ENTRIES,
+          "split it into requests of at most " + HttpApi.BULK_MAX_ENTRIES + " entries");
+    }
+    List<BulkEntry> entries = new ArrayList<>(list.size());
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode e = list.get(i);
+      String where = "entries[" + i + "]";
+      if (!e.isObject()) {
+        throw new HttpError(400, where + " is not an object", example);
+      }
+      Iterator<String> names = e.fieldNames();
+      while (names.hasNext()) {
+        String name = names.next();
+        if (!Set.of("key", "value", "delete").contains(name)) {
+          throw new HttpError(
+              400, where + " has an unknown field '" + name + "'", "only key, value and delete");
+        }
+      }
+      JsonNode k = e.get("key");
+      if (k == null || !k.isTextual() || k.textValue().isEmpty()) {
+        throw new HttpError(400, where + ".key is missing, empty or not a string", example);
+      }
+      byte[] key = k.textValue().getBytes(StandardCharsets.UTF_8);
+      checkKeySize(key, where + ".key");
+      boolean delete = e.has("delete") && e.get("delete").asBoolean(false);
+      JsonNode v = e.get("value");
+      if (delete == (v != null)) {
+        throw new HttpError(
+            400, where + " needs either a string 'value' or \"delete\": true", example);
+      }
+      byte[] value = null;
+      if (!delete) {
+        if (!v.isTextual()) {
+          throw new HttpError(400, where + ".value is not a string", example);
+        }
+        value = v.textValue().getBytes(StandardCharsets.UTF_8);
+        if (value.length > limits.maxValueBytes()) {
+          throw new HttpError(
+              413,
+              where
+                  + ".value is "
+                  + value.length
+                  + " bytes, more than limits.maxValueBytes ("
+                  + limits.maxValueBytes()
+                  + ")",
+              "write smaller values or raise limits.maxValueBytes");
+        }
+      }
+      entries.add(new BulkEntry(key, value));
+    }
+    return entries;
+  }
+  private byte[] key(String raw) {
+    byte[] key;
+    try {
+      key = PercentDecoder.decode(raw, false);
+    } catch (PercentDecoder.InvalidEncodingException e) {
+      throw new HttpError(
+          400,
+          "key is not valid: " + e.getMessage(),
+          "keys are UTF-8 text: percent-encode each byte of the key's UTF-8 form, e.g. a%2Fb for a/b and %C3%A9 for \u00e9");
+    }
+    if (key.length == 0) {
+      throw new HttpError(400, "key is empty", "PUT /kv/{key} with a non-empty key");
+    }
+    checkKeySize(key, "key");
+    return key;
+  }
+  private void checkKeySize(byte[] key, String what) {
+    if (key.length > limits.maxKeyBytes()) {
+      throw new HttpError(
+          413,
+          what
+              + " is "
+              + key.length
+              + " bytes, more than limits.maxKeyBytes ("
+              + limits.maxKeyBytes()
+              + ")",
+          "use shorter keys or raise limits.maxKeyBytes");
+    }
+  }
+  private Acks acks(Map<String, String> q) {
+    if (!q.containsKey("acks")) {
+      if (q.containsKey("timeout")) {
+        throw new HttpError(400, "timeout is given without acks", "?acks=1&timeout=2s");
+      }
+      return Acks.none();
+    }
+    int n;
+    try {
+      n = Integer.parseInt(q.get("acks"));
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    int peers = node.status().peers().size();
+    if (n < 0 || n > peers) {
+      throw new HttpError(
+          400,
+          "acks '" + q.get("acks") + "' is not valid: this node has " + peers + " peer(s)",
+          "a whole number from 0 to " + peers);
+    }
+    Duration timeout = HttpApi.DEFAULT_ACK_TIMEOUT;
+    if (q.containsKey("timeout")) {
+      timeout = Durations.parseOrNull(q.get("timeout"));
+      if (timeout == null
+          || timeout.isNegative()
+          || timeout.isZero()
+          || timeout.compareTo(HttpApi.MAX_ACK_TIMEOUT) > 0) {
+        throw new HttpError(
+            400,
+            "timeout '" + q.get("timeout") + "' is not valid",
+            "a positive duration of at most 5m, e.g. 500ms or 2s");
+      }
+    }
+    return n == 0 ? Acks.none() : Acks.of(n, timeout);
+  }
+  private void checkWritable() {
+    // A failed node is not checked here: the engine fails the write with the storage error,
+    // which is answered with 503 and the reason, without a status snapshot per write.
+    if (!acceptingWrites.getAsBoolean()) {
+      throw new HttpError(
+          503,
+          "node " + node.nodeId() + " is shutting down and takes no more writes",
+          "retry on another node, or on this one after it restarts");
+    }
+  }
+
+  /** A bulk request failed after {@code committed} of its writes were committed. */
+  static final class BulkFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final int committed;
+    final RuntimeException cause;
+
+    BulkFailure(int committed, RuntimeException cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.committed = committed;
+      this.cause = cause;
+    }
+  }
+}
