@@ -5,7 +5,9 @@ import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.replication.ReplicationEngine;
+import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.GroupCommitStore;
+import dev.edgesync.engine.storage.Precondition;
 import dev.edgesync.engine.storage.StateDigest;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.VersionedStore;
@@ -184,11 +186,52 @@ public final class SyncNode implements AutoCloseable {
     return write(key, null, acks);
   }
 
+  /**
+   * Compare-and-set on this node: puts only if the key's current version here is {@code
+   * expected} (a live value, as {@link KeyValue#version()} returned it).
+   *
+   * <p>The check is local and atomic with the write, not cluster-wide: a newer version made on
+   * another site that has not arrived yet still wins by last-writer-wins when it does (the
+   * conflict listener and the change listener show it).
+   *
+   * @throws PreconditionFailedException when the current version differs (nothing written); it
+   *     carries the current version
+   */
+  public WriteResult putIf(byte[] key, byte[] value, Version expected) {
+    Objects.requireNonNull(value, "value (use deleteIf to remove a key)");
+    return join(writeIf(key, value, Precondition.version(expected), Acks.none()));
+  }
+
+  /** Puts only if the key is absent on this node (never written, or deleted); see {@link #putIf}. */
+  public WriteResult putIfAbsent(byte[] key, byte[] value) {
+    Objects.requireNonNull(value, "value");
+    return join(writeIf(key, value, Precondition.absent(), Acks.none()));
+  }
+
+  /** Deletes only if the key's current version here is {@code expected}; see {@link #putIf}. */
+  public WriteResult deleteIf(byte[] key, Version expected) {
+    return join(writeIf(key, null, Precondition.version(expected), Acks.none()));
+  }
+
+  /**
+   * A conditional put ({@code value != null}) or delete, waiting for {@code acks} like {@link
+   * #putAsync(byte[], byte[], Acks)}; fails with {@link PreconditionFailedException} when {@code
+   * precondition} does not hold here.
+   */
+  public CompletableFuture<WriteResult> writeIf(byte[] key, byte[] value, Precondition precondition, Acks acks) {
+    Objects.requireNonNull(precondition, "precondition");
+    return write(key, value, precondition, acks);
+  }
+
   private CompletableFuture<WriteResult> write(byte[] key, byte[] value, Acks acks) {
+    return write(key, value, null, acks);
+  }
+
+  private CompletableFuture<WriteResult> write(byte[] key, byte[] value, Precondition precondition, Acks acks) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(acks, "acks");
     VersionedStore s = running();
-    CompletableFuture<WriteResult> local = s.submitLocal(key, value);
+    CompletableFuture<WriteResult> local = s.submitLocal(key, value, precondition);
     if (acks.peers() == 0) {
       return local;
     }

@@ -235,8 +235,8 @@ public final class GroupCommitStore implements VersionedStore {
    * The key and value are copied.
    */
   @Override
-  public CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value) {
-    return admission.submitLocal(key, value);
+  public CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition) {
+    return admission.submitLocal(key, value, precondition);
   }
 
   /**

@@ -101,9 +101,23 @@ final class LwwGroup {
   }
 
   private void resolveLocal(LocalWrite w, List<StoredEntry> stored, HybridLogicalClock clock, String nodeId) {
-    Version version = new Version(clock.now(), nodeId);
     KeyBytes key = new KeyBytes(w.key());
     StoredVersion old = lookup(key);
+    if (w.precondition() != null && !w.precondition().holds(old == null ? null : old.version(), old != null && old.tombstone())) {
+      // Checked against the committed version and the group's own earlier writes: nothing
+      // between this check and the commit can write the key on this node.
+      w.future()
+          .completeExceptionally(
+              new PreconditionFailedException(
+                  "conditional write of key " + printable(w.key()) + " not made: it required " + w.precondition()
+                      + ", the current version here is "
+                      + (old == null ? "none (never written)" : old.version() + (old.tombstone() ? " (deleted)" : "")),
+                  old == null ? null : old.version(),
+                  old != null && old.tombstone()));
+      results.add(null);
+      return;
+    }
+    Version version = new Version(clock.now(), nodeId);
     if (old != null && !version.isAfter(old.version())) {
       // now() exceeds every timestamp stored or seen (the clock restarts above the persisted
       // mark and is updated with every remote entry), so this is a broken invariant.
@@ -170,7 +184,7 @@ final class LwwGroup {
     }
     mutations.add(Mutation.put(seqKey(entry.seq()), entry.key()));
     StateDigest contribution = StateDigest.contribution(entry);
-    overlay.put(key, new StoredVersion(entry.version(), entry.seq(), contribution));
+    overlay.put(key, new StoredVersion(entry.version(), entry.seq(), contribution, entry.tombstone()));
     digest = digest.plus(contribution);
   }
 

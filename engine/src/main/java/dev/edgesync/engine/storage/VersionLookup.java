@@ -49,7 +49,7 @@ final class VersionLookup {
       return null;
     }
     StoredEntry entry = StoreLayout.decodeState(key.bytes, row);
-    v = new StoredVersion(entry.version(), entry.seq(), StateDigest.contribution(entry));
+    v = new StoredVersion(entry.version(), entry.seq(), StateDigest.contribution(entry), entry.tombstone());
     cache.put(key, v);
     return v;
   }
@@ -77,7 +77,7 @@ final class VersionLookup {
   }
 
   /** A committed version as the LWW check and the digest need it. */
-  record StoredVersion(Version version, long seq, StateDigest contribution) {}
+  record StoredVersion(Version version, long seq, StateDigest contribution, boolean tombstone) {}
 
   /** Byte-array key with value equality, for the group's overlay and the cache. */
   static final class KeyBytes {

@@ -59,7 +59,18 @@ public interface VersionedStore extends AutoCloseable {
    * @return completes after the write is committed, or exceptionally with {@link
    *     StorageException}, or {@link LimitExceededException} when the write queue is full
    */
-  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value);
+  default CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value) {
+    return submitLocal(key, value, null);
+  }
+
+  /**
+   * Queues a local write made only if the key's current version here meets {@code precondition}
+   * (null: unconditional), checked atomically with the write.
+   *
+   * @return as {@link #submitLocal(byte[], byte[])}, or fails with {@link
+   *     PreconditionFailedException} (nothing written) when the precondition does not hold
+   */
+  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition);
 
   /**
    * Queues a batch of entries received from {@code peerId} for LWW apply; entries are already

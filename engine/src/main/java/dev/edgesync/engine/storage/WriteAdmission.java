@@ -45,7 +45,7 @@ final class WriteAdmission {
   }
 
   /** See {@link GroupCommitStore#submitLocal}; the key and value are copied. */
-  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value) {
+  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition) {
     Objects.requireNonNull(key, "key");
     RuntimeException refused = refusal();
     if (refused == null) {
@@ -54,7 +54,7 @@ final class WriteAdmission {
     if (refused != null) {
       return CompletableFuture.failedFuture(refused);
     }
-    LocalWrite write = new LocalWrite(key.clone(), value == null ? null : value.clone(), new CompletableFuture<>());
+    LocalWrite write = new LocalWrite(key.clone(), value == null ? null : value.clone(), precondition, new CompletableFuture<>());
     gate.submitted();
     if (!writer.offer(write)) {
       gate.finished(1);

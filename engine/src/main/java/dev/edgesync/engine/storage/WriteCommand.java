@@ -18,8 +18,12 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
   /** Completes with the outcome the writer recorded ({@code null}: already failed). */
   void complete(Object result, long headSeq);
 
-  /** A local put ({@code value != null}) or delete; key and value are the caller's copies. */
-  record LocalWrite(byte[] key, byte[] value, CompletableFuture<WriteResult> future) implements WriteCommand {
+  /**
+   * A local put ({@code value != null}) or delete; key and value are the caller's copies. {@code
+   * precondition}: null, or what the key's current version must meet for the write to be made.
+   */
+  record LocalWrite(byte[] key, byte[] value, Precondition precondition, CompletableFuture<WriteResult> future)
+      implements WriteCommand {
     @Override
     public int entryCount() {
       return 1;
@@ -32,7 +36,9 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
 
     @Override
     public void complete(Object result, long headSeq) {
-      future.complete((WriteResult) result);
+      if (result != null) {
+        future.complete((WriteResult) result);
+      }
     }
   }
 

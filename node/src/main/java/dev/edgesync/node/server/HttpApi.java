@@ -14,6 +14,7 @@ import dev.edgesync.engine.NodeStatus;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.replication.AckTimeoutException;
 import dev.edgesync.engine.storage.LimitExceededException;
+import dev.edgesync.engine.storage.PreconditionFailedException;
 import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.node.config.NodeConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -325,6 +326,12 @@ public final class HttpApi implements AutoCloseable {
           queue
               ? "retry shortly; the node is busy"
               : "stay within " + le.limitName() + ", or raise it";
+    } else if (cause instanceof PreconditionFailedException pf) {
+      status = 412;
+      fix = "read the key again (GET gives its current version as ETag) and retry with that version";
+      if (pf.current() != null && !pf.currentIsTombstone()) {
+        ex.getResponseHeaders().set("ETag", "\"" + Json.version(pf.current()) + "\"");
+      }
     } else if (cause instanceof AckTimeoutException) {
       status = 504;
       fix =
@@ -350,6 +357,10 @@ public final class HttpApi implements AutoCloseable {
           cause.toString());
     }
     ObjectNode body = Json.error(String.valueOf(cause.getMessage()), fix);
+    if (cause instanceof PreconditionFailedException pf) {
+      body.put("currentVersion", pf.current() == null ? null : Json.version(pf.current()));
+      body.put("currentDeleted", pf.currentIsTombstone());
+    }
     if (committed >= 0) {
       body.put("committed", committed);
     }

@@ -78,6 +78,7 @@ final class HttpExchanges {
     byte[] bytes = Json.MAPPER.writeValueAsBytes(body);
     send(ex, status, JSON, bytes);
   }
+
   static void send(HttpExchange ex, int status, String type, byte[] body)
       throws IOException {
     ex.getResponseHeaders().set("Content-Type", type);
@@ -94,9 +95,11 @@ final class HttpExchanges {
       }
     }
   }
+
   static String utf8(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
   }
+
   /** Puts a UTF-8 text field, or null and a {@code <name>Base64} field when it is not UTF-8. */
   static void putText(ObjectNode o, String name, byte[] bytes) {
     try {
@@ -137,6 +140,7 @@ final class HttpExchanges {
     }
     return data;
   }
+
   static HttpError tooLarge(long size, int max) {
     return new HttpError(
         413,
@@ -144,6 +148,7 @@ final class HttpExchanges {
         "send a smaller body, or raise limits.httpMaxBodyBytes (and limits.maxValueBytes for"
             + " values)");
   }
+
   static void drain(InputStream in) throws IOException {
     long dropped = 0;
     byte[] buf = new byte[64 * 1024];
@@ -152,6 +157,7 @@ final class HttpExchanges {
       dropped += n;
     }
   }
+
   static <T> T await(CompletableFuture<T> f) {
     try {
       return f.get(

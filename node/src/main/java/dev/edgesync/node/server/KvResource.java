@@ -15,7 +15,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.Acks;
 import dev.edgesync.engine.KeyValue;
+import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.SyncNode;
+import dev.edgesync.engine.storage.Precondition;
 import dev.edgesync.engine.storage.WriteResult;
 import dev.edgesync.node.config.Durations;
 import dev.edgesync.node.config.NodeConfig;
@@ -81,23 +83,63 @@ final class KvResource {
     }
     ex.getResponseHeaders().set("X-Edgesync-Version", Json.version(kv.version()));
     ex.getResponseHeaders().set("X-Edgesync-Seq", Long.toString(kv.seq()));
+    ex.getResponseHeaders().set("ETag", "\"" + Json.version(kv.version()) + "\"");
     send(ex, 200, "application/octet-stream", kv.value());
   }
+
   private void putKey(HttpExchange ex, byte[] key) throws IOException {
     Map<String, String> query = query(ex, WRITE_PARAMETERS);
     Acks acks = acks(query);
+    Precondition precondition = precondition(ex);
     byte[] value = body(ex, limits.httpMaxBodyBytes());
     checkWritable();
-    WriteResult r = await(node.putAsync(key, value, acks));
+    WriteResult r = await(precondition == null ? node.putAsync(key, value, acks) : node.writeIf(key, value, precondition, acks));
     sendJson(ex, 200, writeJson(key, r, false));
   }
+
   private void deleteKey(HttpExchange ex, byte[] key) throws IOException {
     Map<String, String> query = query(ex, WRITE_PARAMETERS);
     Acks acks = acks(query);
+    Precondition precondition = precondition(ex);
     checkWritable();
-    WriteResult r = await(node.deleteAsync(key, acks));
+    WriteResult r = await(precondition == null ? node.deleteAsync(key, acks) : node.writeIf(key, null, precondition, acks));
     sendJson(ex, 200, writeJson(key, r, true));
   }
+
+  /**
+   * The precondition of a write from {@code If-Match: "<version>"} (the {@code ETag} of a GET) or
+   * {@code If-None-Match: *} (create only); null without either.
+   */
+  private static Precondition precondition(HttpExchange ex) {
+    String match = ex.getRequestHeaders().getFirst("If-Match");
+    String noneMatch = ex.getRequestHeaders().getFirst("If-None-Match");
+    if (match != null && noneMatch != null) {
+      throw new HttpError(400, "If-Match and If-None-Match given together", "send one: If-Match: \"<version>\" or If-None-Match: *");
+    }
+    if (noneMatch != null) {
+      if (!noneMatch.strip().equals("*")) {
+        throw new HttpError(400, "If-None-Match '" + noneMatch + "' is not supported", "If-None-Match: * (write only if the key is absent)");
+      }
+      return Precondition.absent();
+    }
+    if (match == null) {
+      return null;
+    }
+    String v = match.strip();
+    if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+      v = v.substring(1, v.length() - 1);
+    }
+    int at = v.indexOf('@');
+    try {
+      return Precondition.version(new Version(Long.parseLong(v.substring(0, Math.max(0, at))), v.substring(at + 1)));
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+      throw new HttpError(
+          400,
+          "If-Match '" + match + "' is not a version",
+          "send the ETag of a GET, e.g. If-Match: \"117745367466835968@site-a\"");
+    }
+  }
+
   private static ObjectNode writeJson(byte[] key, WriteResult r, boolean deleted) {
     ObjectNode o = Json.MAPPER.createObjectNode();
     o.put("key", utf8(key));
@@ -110,6 +152,7 @@ final class KvResource {
     }
     return o;
   }
+
   private void scan(HttpExchange ex) throws IOException {
     Map<String, String> q = query(ex, SCAN_PARAMETERS);
     byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
@@ -148,6 +191,7 @@ final class KvResource {
     o.put("next", page.size() > limit ? utf8(page.get(limit - 1).key()) : null);
     sendJson(ex, 200, o);
   }
+
   private void bulk(HttpExchange ex) throws IOException {
     query(ex, Set.of());
     byte[] body = body(ex, limits.httpMaxBodyBytes());
@@ -197,6 +241,7 @@ final class KvResource {
     o.put("lastSeq", lastSeq);
     sendJson(ex, 200, o);
   }
+
   private List<BulkEntry> parseBulk(JsonNode root) {
     String example =
         "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}";
@@ -262,6 +307,7 @@ final class KvResource {
     }
     return entries;
   }
+
   private byte[] key(String raw) {
     byte[] key;
     try {
@@ -278,6 +324,7 @@ final class KvResource {
     checkKeySize(key, "key");
     return key;
   }
+
   private void checkKeySize(byte[] key, String what) {
     if (key.length > limits.maxKeyBytes()) {
       throw new HttpError(
@@ -291,6 +338,7 @@ final class KvResource {
           "use shorter keys or raise limits.maxKeyBytes");
     }
   }
+
   private Acks acks(Map<String, String> q) {
     if (!q.containsKey("acks")) {
       if (q.containsKey("timeout")) {
@@ -326,6 +374,7 @@ final class KvResource {
     }
     return n == 0 ? Acks.none() : Acks.of(n, timeout);
   }
+
   private void checkWritable() {
     // A failed node is not checked here: the engine fails the write with the storage error,
     // which is answered with 503 and the reason, without a status snapshot per write.

@@ -195,6 +195,37 @@ class HttpApiTest {
     assertTrue(json(scan).get("error").asText().contains("prefix"), text(scan));
   }
 
+  private HttpResponse<byte[]> sendWith(String method, String path, String header, String value, String body) throws Exception {
+    HttpRequest.BodyPublisher p = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
+    return http.send(
+        HttpRequest.newBuilder(URI.create(base + path)).header(header, value).method(method, p).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  @Test
+  void conditionalWritesWithETagIfMatchAndIfNoneMatch() throws Exception {
+    assertEquals(200, sendWith("PUT", "/kv/cas", "If-None-Match", "*", "1").statusCode(), "create-only on an absent key");
+    HttpResponse<byte[]> again = sendWith("PUT", "/kv/cas", "If-None-Match", "*", "2");
+    assertEquals(412, again.statusCode(), text(again));
+    String etag = send("GET", "/kv/cas").headers().firstValue("ETag").orElseThrow();
+    assertEquals(etag, again.headers().firstValue("ETag").orElseThrow(), "a 412 carries the current version");
+    assertEquals(etag.replace("\"", ""), json(again).get("currentVersion").asText());
+
+    HttpResponse<byte[]> ok = sendWith("PUT", "/kv/cas", "If-Match", etag, "3");
+    assertEquals(200, ok.statusCode(), text(ok));
+    HttpResponse<byte[]> stale = sendWith("PUT", "/kv/cas", "If-Match", etag, "4");
+    assertEquals(412, stale.statusCode(), "the old ETag no longer matches: " + text(stale));
+    assertEquals("3", text(send("GET", "/kv/cas")), "the refused writes changed nothing");
+
+    String current = send("GET", "/kv/cas").headers().firstValue("ETag").orElseThrow();
+    assertEquals(412, sendWith("DELETE", "/kv/cas", "If-Match", etag, null).statusCode());
+    assertEquals(200, sendWith("DELETE", "/kv/cas", "If-Match", current, null).statusCode());
+    assertEquals(404, send("GET", "/kv/cas").statusCode());
+    HttpResponse<byte[]> bad = sendWith("PUT", "/kv/cas", "If-Match", "not-a-version", "5");
+    assertEquals(400, bad.statusCode());
+    assertTrue(json(bad).get("fix").asText().contains("ETag"), text(bad));
+  }
+
   @Test
   void anUnknownQueryParameterIs400NamingTheKnownOnes() throws Exception {
     // ?ack=1 (not acks) used to be ignored: the write waited for nobody and answered 200.
