@@ -115,6 +115,11 @@ public final class NodeClient {
     return send(HttpRequest.newBuilder(uri("/kv/" + encodePath(key))).DELETE());
   }
 
+  /** {@code DELETE /kv?prefix=}: deletes every live key under the prefix on the node. */
+  public Response deletePrefix(String prefix) {
+    return send(HttpRequest.newBuilder(uri("/kv?prefix=" + enc(prefix))).DELETE());
+  }
+
   /** {@code GET /kv?prefix=&limit=&after=}. */
   public Response scan(String prefix, int limit, String after) {
     String q =

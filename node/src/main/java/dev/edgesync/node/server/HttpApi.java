@@ -194,7 +194,7 @@ public final class HttpApi implements AutoCloseable {
           route(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
           kv.handleKey(ex, method, path.substring("/kv/".length()));
         } else if (path.equals("/kv")) {
-          route(ex, method, Set.of("GET", "POST"));
+          route(ex, method, Set.of("GET", "POST", "DELETE"));
           kv.handleCollection(ex, method);
         } else if (path.equals("/status")) {
           route(ex, method, Set.of("GET", "HEAD"));

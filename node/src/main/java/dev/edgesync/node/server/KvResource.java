@@ -64,13 +64,70 @@ final class KvResource {
     }
   }
 
-  /** {@code /kv}: a scan or a bulk write. */
+  /** {@code /kv}: a scan, a bulk write, or a delete by prefix. */
   void handleCollection(HttpExchange ex, String method) throws IOException {
-    if (method.equals("POST")) {
-      bulk(ex);
-    } else {
-      scan(ex);
+    switch (method) {
+      case "POST" -> bulk(ex);
+      case "DELETE" -> deletePrefix(ex);
+      default -> scan(ex);
     }
+  }
+
+  /** Keys read and deleted per round of a delete by prefix: the request's bound on memory and queue share. */
+  static final int DELETE_PREFIX_PAGE = 500;
+
+  /**
+   * {@code DELETE /kv?prefix=P}: tombstones for every key live under {@code P} on this node, in
+   * rounds of {@link #DELETE_PREFIX_PAGE} (a scan page, then its deletes committed), so neither
+   * memory nor the write queue grows with the number of keys. Keys written under the prefix while
+   * it runs may or may not be deleted. Answers how many keys were deleted.
+   */
+  private void deletePrefix(HttpExchange ex) throws IOException {
+    Map<String, String> q = query(ex, Set.of("prefix"));
+    String prefixText = q.get("prefix");
+    if (prefixText == null || prefixText.isEmpty()) {
+      throw new HttpError(
+          400,
+          "DELETE /kv needs a non-empty prefix",
+          "DELETE /kv?prefix=orders/ deletes the keys under orders/; delete keys one by one with DELETE /kv/{key}");
+    }
+    checkWritable();
+    byte[] prefix = prefixText.getBytes(StandardCharsets.UTF_8);
+    byte[] after = null;
+    int deleted = 0;
+    long lastSeq = 0;
+    while (true) {
+      List<byte[]> page = new ArrayList<>(DELETE_PREFIX_PAGE);
+      try (Stream<KeyValue> s = node.scan(prefix, after)) {
+        Iterator<KeyValue> it = s.iterator();
+        while (it.hasNext() && page.size() < DELETE_PREFIX_PAGE) {
+          page.add(it.next().key());
+        }
+      }
+      if (page.isEmpty()) {
+        break;
+      }
+      List<CompletableFuture<WriteResult>> futures = new ArrayList<>(page.size());
+      for (byte[] key : page) {
+        futures.add(node.deleteAsync(key, Acks.none()));
+      }
+      for (CompletableFuture<WriteResult> f : futures) {
+        WriteResult r;
+        try {
+          r = await(f);
+        } catch (RuntimeException e) {
+          throw new BulkFailure(deleted, e);
+        }
+        lastSeq = Math.max(lastSeq, r.seq());
+        deleted++;
+      }
+      after = page.get(page.size() - 1);
+    }
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("prefix", prefixText);
+    o.put("deleted", deleted);
+    o.put("lastSeq", lastSeq);
+    sendJson(ex, 200, o);
   }
 
   private record BulkEntry(byte[] key, byte[] value) {}
@@ -102,8 +159,13 @@ final class KvResource {
     Acks acks = acks(query);
     Precondition precondition = precondition(ex);
     checkWritable();
+    // Read before the write, for the answer only: a tombstone is written either way, so that an
+    // older write of the key that has not arrived here yet stays deleted when it does.
+    boolean existed = node.get(key).isPresent();
     WriteResult r = await(precondition == null ? node.deleteAsync(key, acks) : node.writeIf(key, null, precondition, acks));
-    sendJson(ex, 200, writeJson(key, r, true));
+    ObjectNode o = writeJson(key, r, true);
+    o.put("existed", existed);
+    sendJson(ex, 200, o);
   }
 
   /**

@@ -217,6 +217,17 @@ class MainTest {
       Result missing = run(env, "get", "greeting/en");
       assertEquals(1, missing.code());
       assertTrue(missing.err().contains("not found"), missing.err());
+      Result delAgain = run(env, "del", "greeting/en");
+      assertEquals(1, delAgain.code(), "del of a key that is not there exits 1 like get");
+      assertTrue(delAgain.err().contains("'greeting/en' was not there"), delAgain.err());
+
+      run(env, "put", "cart/1", "a");
+      run(env, "put", "cart/2", "b");
+      Result prefix = run(env, "del", "--prefix", "cart/");
+      assertEquals(0, prefix.code(), prefix.err());
+      assertTrue(prefix.out().startsWith("deleted 2 key(s) under 'cart/'"), prefix.out());
+      assertEquals("", run(env, "scan", "cart/").out());
+      assertEquals(2, run(env, "del").code(), "no key and no prefix is a usage error");
     } finally {
       server.close();
     }

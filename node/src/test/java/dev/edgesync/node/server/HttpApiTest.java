@@ -227,6 +227,29 @@ class HttpApiTest {
   }
 
   @Test
+  void deleteByPrefixDeletesEveryLiveKeyUnderItInPagesAndSaysHowMany() throws Exception {
+    int n = KvResource.DELETE_PREFIX_PAGE * 2 + 7; // more than two pages
+    StringBuilder bulk = new StringBuilder("{\"entries\":[");
+    for (int i = 0; i < n; i++) {
+      bulk.append(i == 0 ? "" : ",").append("{\"key\":\"sess/").append(i).append("\",\"value\":\"x\"}");
+    }
+    bulk.append(",{\"key\":\"sessx\",\"value\":\"kept\"}]}");
+    assertEquals(200, send("POST", "/kv", bulk.toString().getBytes(StandardCharsets.UTF_8)).statusCode());
+    send("DELETE", "/kv/sess/3");
+    HttpResponse<byte[]> r = send("DELETE", "/kv?prefix=sess/");
+    assertEquals(200, r.statusCode(), text(r));
+    assertEquals(n - 1, json(r).get("deleted").asInt(), "live keys only: sess/3 was already deleted");
+    assertEquals(0, json(send("GET", "/kv?prefix=sess/")).get("items").size());
+    assertEquals("kept", text(send("GET", "/kv/sessx")), "a key outside the prefix stays");
+    HttpResponse<byte[]> empty = send("DELETE", "/kv?prefix=");
+    assertEquals(400, empty.statusCode(), "an empty prefix would delete everything: " + text(empty));
+    HttpResponse<byte[]> absent = send("DELETE", "/kv/never-written");
+    assertEquals(200, absent.statusCode());
+    assertFalse(json(absent).get("existed").asBoolean(), text(absent));
+    assertTrue(json(send("DELETE", "/kv/sessx")).get("existed").asBoolean());
+  }
+
+  @Test
   void anUnknownQueryParameterIs400NamingTheKnownOnes() throws Exception {
     // ?ack=1 (not acks) used to be ignored: the write waited for nobody and answered 200.
     HttpResponse<byte[]> r = send("PUT", "/kv/typo?ack=1", "v".getBytes(StandardCharsets.UTF_8));
