@@ -44,7 +44,9 @@ final class LwwGroup {
   /** An incoming version that lost LWW, for the conflict listener. */
   record Conflict(byte[] key, Version winner, Version loser, String fromPeer) {}
 
-  final List<Object> results = new ArrayList<>(); // per command: WriteResult, Counts, or null (failed)
+  // Per command: WriteResult, PreconditionFailedException (a refused conditional write), Counts,
+  // or null (a remote batch already failed).
+  final List<Object> results = new ArrayList<>();
   final List<List<StoredEntry>> stored = new ArrayList<>(); // per command, in seq order
   final List<Conflict> losers = new ArrayList<>();
   final List<Long> replacedSeqs = new ArrayList<>(); // seqs whose by-seq row this commit deletes
@@ -105,16 +107,16 @@ final class LwwGroup {
     StoredVersion old = lookup(key);
     if (w.precondition() != null && !w.precondition().holds(old == null ? null : old.version(), old != null && old.tombstone())) {
       // Checked against the committed version and the group's own earlier writes: nothing
-      // between this check and the commit can write the key on this node.
-      w.future()
-          .completeExceptionally(
+      // between this check and the commit can write the key on this node. The refusal is the
+      // command's result, delivered after the commit like every outcome of the group (a failed
+      // commit fails it with the storage error instead).
+      results.add(
               new PreconditionFailedException(
                   "conditional write of key " + printable(w.key()) + " not made: it required " + w.precondition()
                       + ", the current version here is "
                       + (old == null ? "none (never written)" : old.version() + (old.tombstone() ? " (deleted)" : "")),
                   old == null ? null : old.version(),
                   old != null && old.tombstone()));
-      results.add(null);
       return;
     }
     Version version = new Version(clock.now(), nodeId);

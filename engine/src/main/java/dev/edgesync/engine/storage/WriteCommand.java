@@ -36,7 +36,9 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
 
     @Override
     public void complete(Object result, long headSeq) {
-      if (result != null) {
+      if (result instanceof PreconditionFailedException refused) {
+        future.completeExceptionally(refused);
+      } else {
         future.complete((WriteResult) result);
       }
     }

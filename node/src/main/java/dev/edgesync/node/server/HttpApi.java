@@ -328,7 +328,10 @@ public final class HttpApi implements AutoCloseable {
               : "stay within " + le.limitName() + ", or raise it";
     } else if (cause instanceof PreconditionFailedException pf) {
       status = 412;
-      fix = "read the key again (GET gives its current version as ETag) and retry with that version";
+      fix =
+          ex.getRequestHeaders().containsKey("If-None-Match")
+              ? "the key exists here: read it (GET gives its version as ETag) and write with If-Match, or choose another key"
+              : "read the key again (GET gives its current version as ETag) and retry with that version";
       if (pf.current() != null && !pf.currentIsTombstone()) {
         ex.getResponseHeaders().set("ETag", "\"" + Json.version(pf.current()) + "\"");
       }

@@ -16,6 +16,7 @@ import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.Acks;
 import dev.edgesync.engine.KeyValue;
 import dev.edgesync.conflict.Version;
+import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.storage.Precondition;
 import dev.edgesync.engine.storage.WriteResult;
@@ -158,6 +159,12 @@ final class KvResource {
     Map<String, String> query = query(ex, WRITE_PARAMETERS);
     Acks acks = acks(query);
     Precondition precondition = precondition(ex);
+    if (precondition instanceof Precondition.Absent) {
+      throw new HttpError(
+          400,
+          "If-None-Match: * on DELETE would write a tombstone for a key that is not there",
+          "DELETE with If-Match: \"<version>\" to delete only that version, or without a condition");
+    }
     checkWritable();
     // Read before the write, for the answer only: a tombstone is written either way, so that an
     // older write of the key that has not arrived here yet stays deleted when it does.
@@ -193,12 +200,16 @@ final class KvResource {
     }
     int at = v.indexOf('@');
     try {
-      return Precondition.version(new Version(Long.parseLong(v.substring(0, Math.max(0, at))), v.substring(at + 1)));
+      String origin = v.substring(at + 1);
+      if (at < 1 || !PeerSpec.isValidId(origin)) {
+        throw new IllegalArgumentException("not <hlc>@<node id>");
+      }
+      return Precondition.version(new Version(Long.parseLong(v.substring(0, at)), origin));
     } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
       throw new HttpError(
           400,
           "If-Match '" + match + "' is not a version",
-          "send the ETag of a GET, e.g. If-Match: \"117745367466835968@site-a\"");
+          "send one ETag of a GET (not a list, not * or W/), e.g. If-Match: \"117745367466835968@site-a\"");
     }
   }
 
@@ -256,6 +267,12 @@ final class KvResource {
 
   private void bulk(HttpExchange ex) throws IOException {
     query(ex, Set.of());
+    if (ex.getRequestHeaders().containsKey("If-Match") || ex.getRequestHeaders().containsKey("If-None-Match")) {
+      throw new HttpError(
+          400,
+          "a bulk request cannot be conditional (If-Match / If-None-Match)",
+          "send conditional writes one by one: PUT /kv/{key} with If-Match or If-None-Match: *");
+    }
     byte[] body = body(ex, limits.httpMaxBodyBytes());
     JsonNode root;
     try {

@@ -224,6 +224,14 @@ class HttpApiTest {
     HttpResponse<byte[]> bad = sendWith("PUT", "/kv/cas", "If-Match", "not-a-version", "5");
     assertEquals(400, bad.statusCode());
     assertTrue(json(bad).get("fix").asText().contains("ETag"), text(bad));
+    sendWith("PUT", "/kv/cas2", "If-None-Match", "*", "a");
+    String tag = send("GET", "/kv/cas2").headers().firstValue("ETag").orElseThrow();
+    assertEquals(400, sendWith("PUT", "/kv/cas2", "If-Match", tag + ", \"1@x\"", "b").statusCode(), "a list is refused, not misread");
+    assertEquals(400, sendWith("DELETE", "/kv/never", "If-None-Match", "*", null).statusCode(), "delete-if-absent makes no sense");
+    assertEquals(404, send("GET", "/kv/never").statusCode());
+    HttpResponse<byte[]> bulk = sendWith("POST", "/kv", "If-Match", tag, "{\"entries\":[{\"key\":\"cas2\",\"value\":\"c\"}]}");
+    assertEquals(400, bulk.statusCode(), "a conditional bulk is refused, not made unconditional: " + text(bulk));
+    assertEquals("a", text(send("GET", "/kv/cas2")));
   }
 
   @Test
