@@ -31,7 +31,7 @@ abstract class ClientCommand {
       names = "--node",
       paramLabel = "URL",
       description =
-          "HTTP address of the node (default: $" + ENV_NODE + ", else " + DEFAULT_NODE + ").")
+          "HTTP address of the node, a URL or host:port (default: $" + ENV_NODE + ", else " + DEFAULT_NODE + ").")
   String node;
 
   @Option(
@@ -60,9 +60,14 @@ abstract class ClientCommand {
     String address = node != null ? node : main.env().getOrDefault(ENV_NODE, DEFAULT_NODE);
     String source =
         node != null ? "--node" : main.env().containsKey(ENV_NODE) ? ENV_NODE : "default";
+    String trimmed = address.strip();
+    if (!trimmed.contains("://")) {
+      // host:port, as for --listen: plain HTTP is the node's default.
+      trimmed = "http://" + trimmed;
+    }
     URI uri;
     try {
-      uri = URI.create(address.strip());
+      uri = URI.create(trimmed);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(
           spec.commandLine(),

@@ -26,6 +26,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -347,9 +348,9 @@ final class KvResource {
       Iterator<String> names = e.fieldNames();
       while (names.hasNext()) {
         String name = names.next();
-        if (!Set.of("key", "value", "delete").contains(name)) {
+        if (!Set.of("key", "value", "valueBase64", "delete").contains(name)) {
           throw new HttpError(
-              400, where + " has an unknown field '" + name + "'", "only key, value and delete");
+              400, where + " has an unknown field '" + name + "'", "only key, value (or valueBase64) and delete");
         }
       }
       JsonNode k = e.get("key");
@@ -360,16 +361,30 @@ final class KvResource {
       checkKeySize(key, where + ".key");
       boolean delete = e.has("delete") && e.get("delete").asBoolean(false);
       JsonNode v = e.get("value");
-      if (delete == (v != null)) {
+      JsonNode v64 = e.get("valueBase64");
+      int given = (delete ? 1 : 0) + (v != null ? 1 : 0) + (v64 != null ? 1 : 0);
+      if (given > 1) {
         throw new HttpError(
-            400, where + " needs either a string 'value' or \"delete\": true", example);
+            400, where + " has more than one of value, valueBase64 and delete: not both", example);
+      }
+      if (given == 0) {
+        throw new HttpError(
+            400, where + " needs a string 'value', a 'valueBase64' or \"delete\": true", example);
       }
       byte[] value = null;
       if (!delete) {
-        if (!v.isTextual()) {
+        if (v64 != null) {
+          // The form GET /kv gives a value that is not UTF-8, so a scan's output can be written back.
+          try {
+            value = Base64.getDecoder().decode(v64.isTextual() ? v64.textValue() : "!");
+          } catch (IllegalArgumentException bad) {
+            throw new HttpError(400, where + ".valueBase64 is not a base64 string", "standard base64 (RFC 4648), e.g. \"AP8=\"");
+          }
+        } else if (!v.isTextual()) {
           throw new HttpError(400, where + ".value is not a string", example);
+        } else {
+          value = v.textValue().getBytes(StandardCharsets.UTF_8);
         }
-        value = v.textValue().getBytes(StandardCharsets.UTF_8);
         if (value.length > limits.maxValueBytes()) {
           throw new HttpError(
               413,

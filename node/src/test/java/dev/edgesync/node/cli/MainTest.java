@@ -217,6 +217,9 @@ class MainTest {
       Result missing = run(env, "get", "greeting/en");
       assertEquals(1, missing.code());
       assertTrue(missing.err().contains("not found"), missing.err());
+      Result noScheme = run("get", "--node", node.replace("http://", ""), "greeting/fr");
+      assertEquals(0, noScheme.code(), "--node host:port without a scheme: " + noScheme.err());
+      assertEquals("bonjour\n", noScheme.out());
       Result delAgain = run(env, "del", "greeting/en");
       assertEquals(1, delAgain.code(), "del of a key that is not there exits 1 like get");
       assertTrue(delAgain.err().contains("'greeting/en' was not there"), delAgain.err());

@@ -1,5 +1,6 @@
 package dev.edgesync.node.server;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -255,6 +256,23 @@ class HttpApiTest {
     assertEquals(200, absent.statusCode());
     assertFalse(json(absent).get("existed").asBoolean(), text(absent));
     assertTrue(json(send("DELETE", "/kv/sessx")).get("existed").asBoolean());
+  }
+
+  @Test
+  void bulkTakesValueBase64SoAScanOfBinaryValuesCanBeWrittenBack() throws Exception {
+    byte[] binary = {0, (byte) 0xFF, 'x'};
+    assertEquals(200, send("PUT", "/kv/bin/1", binary).statusCode());
+    JsonNode item = json(send("GET", "/kv?prefix=bin/")).get("items").get(0);
+    String b64 = item.get("valueBase64").asText();
+    String body = "{\"entries\":[{\"key\":\"bin/2\",\"valueBase64\":\"" + b64 + "\"}]}";
+    assertEquals(200, send("POST", "/kv", body.getBytes(StandardCharsets.UTF_8)).statusCode());
+    assertArrayEquals(binary, send("GET", "/kv/bin/2").body());
+    HttpResponse<byte[]> both = send("POST", "/kv", "{\"entries\":[{\"key\":\"k\",\"value\":\"v\",\"delete\":true}]}".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, both.statusCode());
+    assertTrue(json(both).get("error").asText().startsWith("entries[0] has more than one of value, valueBase64 and delete: not both"), text(both));
+    HttpResponse<byte[]> bad = send("POST", "/kv", "{\"entries\":[{\"key\":\"k\"},{\"key\":\"k\",\"valueBase64\":\"%%\"}]}".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, bad.statusCode());
+    assertTrue(json(bad).get("error").asText().startsWith("entries[0] needs"), text(bad));
   }
 
   @Test
