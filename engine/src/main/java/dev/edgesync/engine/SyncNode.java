@@ -6,6 +6,7 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.replication.ReplicationEngine;
 import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.GroupCommitStore;
 import dev.edgesync.engine.storage.Precondition;
 import dev.edgesync.engine.storage.StateDigest;
@@ -275,6 +276,17 @@ public final class SyncNode implements AutoCloseable {
             Spliterators.spliteratorUnknownSize(it, Spliterator.ORDERED | Spliterator.NONNULL), false)
         .map(SyncNode::keyValue)
         .onClose(it::close);
+  }
+
+  /**
+   * The node's changes after {@code afterSeq} in commit order, from the compacted change log: each
+   * key at most once, with its newest version (tombstones included), so a reader that resumes from
+   * the last seq it saw misses no key's final version. At most {@code maxEntries} entries and
+   * about {@code maxBytes} bytes. Seqs belong to {@link NodeStatus#logId() the log}: after the data
+   * dir is replaced the log id changes and a reader starts again from 0.
+   */
+  public ChangeBatch changes(long afterSeq, int maxEntries, long maxBytes) {
+    return readable().readChanges(afterSeq, maxEntries, maxBytes);
   }
 
   /** {@link #scan(byte[])} with a UTF-8 prefix. */

@@ -78,6 +78,7 @@ public final class HttpApi implements AutoCloseable {
   private final HttpAccess access;
   private final Map<String, long[]> refusalLog = new java.util.concurrent.ConcurrentHashMap<>();
   private final KvResource kv;
+  private final ChangesResource changes;
   private volatile boolean acceptingWrites = true;
 
   /**
@@ -149,6 +150,7 @@ public final class HttpApi implements AutoCloseable {
             },
             new ThreadPoolExecutor.CallerRunsPolicy());
     this.kv = new KvResource(node, limits, () -> acceptingWrites);
+    this.changes = new ChangesResource(node);
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }
@@ -196,6 +198,9 @@ public final class HttpApi implements AutoCloseable {
         } else if (path.equals("/kv")) {
           route(ex, method, Set.of("GET", "POST", "DELETE"));
           kv.handleCollection(ex, method);
+        } else if (path.equals("/changes")) {
+          route(ex, method, Set.of("GET"));
+          changes.handle(ex);
         } else if (path.equals("/status")) {
           route(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
@@ -210,7 +215,7 @@ public final class HttpApi implements AutoCloseable {
           send(ex, 200, PROMETHEUS, registry.scrape().getBytes(StandardCharsets.UTF_8));
         } else {
           throw new HttpError(
-              404, "no such endpoint: " + path, "use /kv/{key}, /kv, /status, /health or /metrics");
+              404, "no such endpoint: " + path, "use /kv/{key}, /kv, /changes, /status, /health or /metrics");
         }
       } catch (HttpError e) {
         if (e.status == 405) {

@@ -276,6 +276,66 @@ class HttpApiTest {
   }
 
   @Test
+  void changesFeedGivesEachKeysNewestVersionInCommitOrderAndResumesFromNext() throws Exception {
+    long start = json(send("GET", "/status")).get("headSeq").asLong();
+    send("PUT", "/kv/feed/c/a", "1".getBytes(StandardCharsets.UTF_8));
+    send("PUT", "/kv/feed/other", "x".getBytes(StandardCharsets.UTF_8));
+    send("PUT", "/kv/feed/c/b", "2".getBytes(StandardCharsets.UTF_8));
+    send("PUT", "/kv/feed/c/a", "3".getBytes(StandardCharsets.UTF_8)); // replaces its first seq
+    send("DELETE", "/kv/feed/c/b");
+    JsonNode all = json(send("GET", "/changes?since=" + start));
+    List<String> seen = new ArrayList<>();
+    long lastSeq = start;
+    for (JsonNode r : all.get("results")) {
+      assertTrue(r.get("seq").asLong() > lastSeq, "commit order: " + all);
+      lastSeq = r.get("seq").asLong();
+      seen.add(r.get("key").asText() + "=" + (r.has("deleted") ? "deleted" : r.get("value").asText()));
+    }
+    assertEquals(List.of("feed/other=x", "feed/c/a=3", "feed/c/b=deleted"), seen, "each key once, at its newest version");
+    assertEquals(start + 5, all.get("next").asLong());
+    assertEquals(all.get("logId").asText(), json(send("GET", "/status")).get("logId").asText());
+
+    // Paging one entry at a time under a prefix, from the start of the log, visits the same keys
+    // and never goes back.
+    List<String> paged = new ArrayList<>();
+    long since = 0;
+    for (int i = 0; i < 10; i++) {
+      JsonNode page = json(send("GET", "/changes?prefix=feed/c/&limit=1&since=" + since));
+      for (JsonNode r : page.get("results")) {
+        paged.add(r.get("key").asText());
+      }
+      assertTrue(page.get("next").asLong() >= since);
+      if (page.get("next").asLong() == since) {
+        break;
+      }
+      since = page.get("next").asLong();
+    }
+    assertEquals(List.of("feed/c/a", "feed/c/b"), paged);
+    assertEquals(0, json(send("GET", "/changes?since=" + (start + 5))).get("results").size());
+    assertEquals(400, send("GET", "/changes?since=-1").statusCode());
+    assertEquals(400, send("GET", "/changes?feed=sse").statusCode());
+  }
+
+  @Test
+  void aLongPollAnswersWhenAChangeUnderItsPrefixCommits() throws Exception {
+    send("PUT", "/kv/lp/0", "0".getBytes(StandardCharsets.UTF_8));
+    long since = json(send("GET", "/status")).get("headSeq").asLong();
+    java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> poll =
+        http.sendAsync(
+            HttpRequest.newBuilder(URI.create(base + "/changes?feed=longpoll&timeout=60s&prefix=lp/&since=" + since)).GET().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    send("PUT", "/kv/elsewhere", "e".getBytes(StandardCharsets.UTF_8)); // not under the prefix
+    send("PUT", "/kv/lp/1", "1".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> r = poll.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(200, r.statusCode(), text(r));
+    JsonNode results = json(r).get("results");
+    assertEquals(1, results.size(), text(r));
+    assertEquals("lp/1", results.get(0).get("key").asText());
+    JsonNode empty = json(send("GET", "/changes?feed=longpoll&timeout=200ms&since=" + json(r).get("next").asLong()));
+    assertEquals(0, empty.get("results").size(), "a long poll with nothing new ends empty at its timeout");
+  }
+
+  @Test
   void anUnknownQueryParameterIs400NamingTheKnownOnes() throws Exception {
     // ?ack=1 (not acks) used to be ignored: the write waited for nobody and answered 200.
     HttpResponse<byte[]> r = send("PUT", "/kv/typo?ack=1", "v".getBytes(StandardCharsets.UTF_8));

@@ -1,0 +1,176 @@
+package dev.edgesync.node.server;
+
+import static dev.edgesync.node.server.HttpExchanges.putText;
+import static dev.edgesync.node.server.HttpExchanges.query;
+import static dev.edgesync.node.server.HttpExchanges.sendJson;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import dev.edgesync.engine.SyncNode;
+import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.node.config.Durations;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code GET /changes?since=SEQ&prefix=P&limit=N[&feed=longpoll&timeout=30s]}: the node's changes
+ * after {@code since} in commit order, read from the compacted change log (like CouchDB's {@code
+ * _changes}): each key appears at most once, at its newest version, so a client that resumes with
+ * the {@code next} it was given misses no key's final version, across its own disconnects and the
+ * node's restarts. {@code next} advances past entries the prefix filtered out, so a client never
+ * re-reads them.
+ *
+ * <p>Bounds: at most {@link #MAX_LIMIT} entries per answer, at most {@link #SCAN_BUDGET} log
+ * entries read per request (a narrow prefix over a long log answers with fewer entries and a
+ * {@code next} to go on from), and at most {@link #MAX_WAITING} long polls waiting at once (they
+ * hold a request thread; one more is answered 503 with Retry-After).
+ */
+final class ChangesResource {
+  static final int DEFAULT_LIMIT = 100;
+  static final int MAX_LIMIT = 1000;
+  static final int SCAN_BUDGET = 10_000;
+  static final int MAX_WAITING = 4;
+  static final long MAX_BYTES = 4L << 20;
+  static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
+  static final Duration MAX_WAIT = Duration.ofMinutes(5);
+
+  private final SyncNode node;
+  private final Semaphore waiting = new Semaphore(MAX_WAITING);
+
+  ChangesResource(SyncNode node) {
+    this.node = node;
+  }
+
+  void handle(HttpExchange ex) throws IOException {
+    Map<String, String> q = query(ex, Set.of("since", "prefix", "limit", "feed", "timeout"));
+    long since = number(q, "since", 0, 0, Long.MAX_VALUE);
+    int limit = (int) number(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
+    String feed = q.getOrDefault("feed", "normal");
+    if (!feed.equals("normal") && !feed.equals("longpoll")) {
+      throw new HttpError(400, "feed '" + feed + "' is not supported", "feed=normal (default) or feed=longpoll");
+    }
+    Duration wait = DEFAULT_WAIT;
+    if (q.containsKey("timeout")) {
+      if (!feed.equals("longpoll")) {
+        throw new HttpError(400, "timeout is only for feed=longpoll", "?feed=longpoll&timeout=30s");
+      }
+      wait = Durations.parseOrNull(q.get("timeout"));
+      if (wait == null || wait.isNegative() || wait.isZero() || wait.compareTo(MAX_WAIT) > 0) {
+        throw new HttpError(400, "timeout '" + q.get("timeout") + "' is not valid", "a positive duration of at most 5m, e.g. 30s");
+      }
+    }
+    ObjectNode page = read(since, limit, prefix);
+    if (feed.equals("longpoll") && page.get("results").isEmpty()) {
+      if (!waiting.tryAcquire()) {
+        ex.getResponseHeaders().set("Retry-After", "1");
+        throw new HttpError(
+            503, MAX_WAITING + " long polls are already waiting on this node", "retry shortly, or poll without feed=longpoll");
+      }
+      try {
+        page = awaitChange(page.get("next").asLong(), limit, prefix, wait);
+      } finally {
+        waiting.release();
+      }
+    }
+    sendJson(ex, 200, page);
+  }
+
+  /** Waits until a change under the prefix commits after {@code from}, or {@code wait} passes. */
+  private ObjectNode awaitChange(long from, int limit, byte[] prefix, Duration wait) {
+    CountDownLatch changed = new CountDownLatch(1);
+    try (var unused = node.subscribe(prefix, change -> changed.countDown())) {
+      // A change committed between the read and the subscription is found by reading again.
+      ObjectNode page = read(from, limit, prefix);
+      if (!page.get("results").isEmpty()) {
+        return page;
+      }
+      changed.await(wait.toMillis(), TimeUnit.MILLISECONDS);
+      return read(from, limit, prefix);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return read(from, limit, prefix);
+    }
+  }
+
+  private ObjectNode read(long since, int limit, byte[] prefix) {
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("logId", node.status().logId());
+    ArrayNode results = o.putArray("results");
+    long next = since;
+    long head;
+    int read = 0;
+    while (true) {
+      // Without a prefix every entry counts; with one, read ahead within the budget.
+      int ask = prefix.length == 0 ? limit - results.size() : Math.min(MAX_LIMIT, SCAN_BUDGET - read);
+      ChangeBatch batch = node.changes(next, ask, MAX_BYTES);
+      head = batch.headSeq();
+      boolean full = false;
+      for (StoredEntry e : batch.entries()) {
+        read++;
+        // Entries come in seq order and the seqs between them were compacted away: everything up
+        // to this entry is covered.
+        next = e.seq();
+        if (matches(e.key(), prefix)) {
+          add(results, e);
+          if (results.size() == limit) {
+            full = true;
+            break;
+          }
+        }
+      }
+      if (full) {
+        break;
+      }
+      next = Math.max(next, batch.lastSeq());
+      if (batch.entries().isEmpty() || next >= head || read >= SCAN_BUDGET) {
+        break;
+      }
+    }
+    o.put("next", next);
+    o.put("headSeq", head);
+    return o;
+  }
+
+  private static boolean matches(byte[] key, byte[] prefix) {
+    return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
+  }
+
+  private static void add(ArrayNode results, StoredEntry e) {
+    ObjectNode r = results.addObject();
+    r.put("seq", e.seq());
+    putText(r, "key", e.key());
+    if (e.tombstone()) {
+      r.put("deleted", true);
+    } else {
+      putText(r, "value", e.value());
+    }
+    r.put("version", Json.version(e.version()));
+    r.put("origin", e.version().origin());
+  }
+
+  private static long number(Map<String, String> q, String name, long dflt, long min, long max) {
+    if (!q.containsKey(name)) {
+      return dflt;
+    }
+    long v;
+    try {
+      v = Long.parseLong(q.get(name));
+    } catch (NumberFormatException e) {
+      v = min - 1;
+    }
+    if (v < min || v > max) {
+      throw new HttpError(400, name + " '" + q.get(name) + "' is not valid", "a whole number from " + min + " to " + max);
+    }
+    return v;
+  }
+}
