@@ -100,11 +100,15 @@ class AntiEntropyRepairTest {
     // different digests" during the catch-up would start a repair at once.
     AntiEntropySettings eager = new AntiEntropySettings(Duration.ZERO, Duration.ZERO, 10_000);
     TestNode a = start("site-a", new MemoryKvStore(), eager);
-    List<CompletableFuture<WriteResult>> bulk = new ArrayList<>();
-    for (int i = 0; i < 20_000; i++) {
-      bulk.add(a.store.submitLocal(bytes(String.format("bulk-%05d", i)), bytes("v" + i)));
+    // In chunks well below limits.writeQueueDepth (10,000): 20,000 writes queued at once fill the
+    // queue whenever the writer is slower than the loop (seen on a loaded machine).
+    for (int chunk = 0; chunk < 20; chunk++) {
+      List<CompletableFuture<WriteResult>> bulk = new ArrayList<>();
+      for (int i = chunk * 1000; i < (chunk + 1) * 1000; i++) {
+        bulk.add(a.store.submitLocal(bytes(String.format("bulk-%05d", i)), bytes("v" + i)));
+      }
+      CompletableFuture.allOf(bulk.toArray(CompletableFuture[]::new)).join();
     }
-    CompletableFuture.allOf(bulk.toArray(CompletableFuture[]::new)).join();
     a.put("last", "written");
     TestNode b = start("site-b", new MemoryKvStore(), eager);
     meshOf(a, b);
