@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: every event of one subscription (stream, store commit, timer,
+// anti-entropy scan) takes this link's lock here and carries out a decision of SubscriberCore or
+// SubscriberRepair; splitting the handlers across classes would spread the lock discipline.
 package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;

@@ -329,14 +329,10 @@ final class PublisherFeed implements Transport.ServerListener {
         // above 0, so no later signal starts a drain while tick() keeps the stream alive with
         // heartbeats: a subscriber connected, heartbeating, and sent nothing, for ever. Ending
         // the stream makes the subscriber reconnect, and a new feed starts from its watermark.
-        log.error("node {}: streaming to subscriber {} failed", shared.nodeId(), subscriberId(), e);
-        synchronized (this) {
-          failInternal("internal", "failed streaming its log: " + e);
+        if (e instanceof VirtualMachineError) {
+          wip.set(0); // rethrown below: this drain does not go round again
         }
-        if (e instanceof VirtualMachineError err) {
-          wip.set(0);
-          throw err;
-        }
+        endAfterCrash("streaming its log", e);
       }
       missed = wip.addAndGet(-missed);
       if (missed == 0) {
@@ -404,13 +400,18 @@ final class PublisherFeed implements Transport.ServerListener {
     } catch (Throwable e) {
       // A scheduled task that throws is never run again: without this the stream would stay
       // open with neither heartbeats nor the publisher's own timeout check.
-      log.error("node {}: heartbeat to subscriber {} failed", shared.nodeId(), subscriberId(), e);
-      synchronized (this) {
-        failInternal("internal", "failed sending a heartbeat: " + e);
-      }
-      if (e instanceof VirtualMachineError err) {
-        throw err;
-      }
+      endAfterCrash("sending a heartbeat", e);
+    }
+  }
+
+  /** Ends the stream after {@code e} escaped a task of this feed; rethrows only what the JVM must see. */
+  private void endAfterCrash(String what, Throwable e) {
+    log.error("node {}: {} to subscriber {} failed", shared.nodeId(), what, subscriberId(), e);
+    synchronized (this) {
+      failInternal("internal", "failed " + what + ": " + e);
+    }
+    if (e instanceof VirtualMachineError err) {
+      throw err;
     }
   }
 
