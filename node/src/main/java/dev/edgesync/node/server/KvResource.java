@@ -113,16 +113,8 @@ final class KvResource {
       for (byte[] key : page) {
         futures.add(node.deleteAsync(key, Acks.none()));
       }
-      for (CompletableFuture<WriteResult> f : futures) {
-        WriteResult r;
-        try {
-          r = await(f);
-        } catch (RuntimeException e) {
-          throw new BulkFailure(deleted, e);
-        }
-        lastSeq = Math.max(lastSeq, r.seq());
-        deleted++;
-      }
+      lastSeq = Math.max(lastSeq, awaitAll(futures, deleted));
+      deleted += futures.size();
       after = page.get(page.size() - 1);
     }
     ObjectNode o = Json.MAPPER.createObjectNode();
@@ -133,6 +125,25 @@ final class KvResource {
   }
 
   private record BulkEntry(byte[] key, byte[] value) {}
+
+  /**
+   * Waits for one round of a multi-write request; returns its highest seq. A failure is a {@link
+   * BulkFailure} counting the {@code committedBefore} writes of earlier rounds and those of this
+   * round that committed before it.
+   */
+  private static long awaitAll(List<CompletableFuture<WriteResult>> futures, int committedBefore) {
+    long lastSeq = 0;
+    int done = committedBefore;
+    for (CompletableFuture<WriteResult> f : futures) {
+      try {
+        lastSeq = Math.max(lastSeq, await(f).seq());
+      } catch (RuntimeException e) {
+        throw new BulkFailure(done, e);
+      }
+      done++;
+    }
+    return lastSeq;
+  }
 
   private void getKey(HttpExchange ex, byte[] key) throws IOException {
     query(ex, Set.of());
@@ -300,16 +311,8 @@ final class KvResource {
                 ? node.deleteAsync(e.key, Acks.none())
                 : node.putAsync(e.key, e.value, Acks.none()));
       }
-      for (CompletableFuture<WriteResult> f : futures) {
-        WriteResult r;
-        try {
-          r = await(f);
-        } catch (RuntimeException e) {
-          throw new BulkFailure(done, e);
-        }
-        lastSeq = Math.max(lastSeq, r.seq());
-        done++;
-      }
+      lastSeq = Math.max(lastSeq, awaitAll(futures, done));
+      done += futures.size();
     }
     for (BulkEntry e : entries) {
       deletes += e.value == null ? 1 : 0;
