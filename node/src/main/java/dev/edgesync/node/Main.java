@@ -9,6 +9,7 @@ import dev.edgesync.node.cli.RunCommand;
 import dev.edgesync.node.cli.ScanCommand;
 import dev.edgesync.node.cli.StatusCommand;
 import dev.edgesync.node.cli.VersionCommand;
+import dev.edgesync.node.cli.WatchCommand;
 import dev.edgesync.node.client.NodeClient.NodeClientException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -37,6 +38,7 @@ import picocli.CommandLine.Command;
       GetCommand.class,
       DelCommand.class,
       ScanCommand.class,
+      WatchCommand.class,
       StatusCommand.class,
       DemoCommand.class,
       VersionCommand.class,

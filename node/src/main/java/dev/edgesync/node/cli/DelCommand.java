@@ -49,7 +49,7 @@ public final class DelCommand extends ClientCommand implements Callable<Integer>
                   + " written anyway at seq " + j.path("seq").asLong() + ", so an older write of it arriving later stays deleted");
       return Main.EXIT_FAILURE;
     }
-    main.out().println("deleted '" + key + "' at seq " + j.path("seq").asLong() + ", version " + j.path("version").asText());
+    main.out().println("deleted '" + key + "' at seq " + j.path("seq").asLong() + ", version " + Versions.readable(j.path("version").asText()));
     return Main.EXIT_OK;
   }
 }

@@ -24,7 +24,9 @@ public final class GetCommand extends ClientCommand implements Callable<Integer>
 
   @Option(
       names = "--show-version",
-      description = "Also print the version (hlc@origin) and seq to stderr.")
+      description =
+          "Also print the version (time#counter@origin, and the raw hlc@origin that If-Match"
+              + " takes) and seq to stderr.")
   boolean showVersion;
 
   @Override
@@ -54,7 +56,8 @@ public final class GetCommand extends ClientCommand implements Callable<Integer>
     }
     main.out().flush();
     if (showVersion) {
-      main.err().println("version " + r.version() + ", seq " + r.seq());
+      main.err()
+          .println("version " + Versions.readable(r.version()) + " (raw " + r.version() + "), seq " + r.seq());
     }
     return Main.EXIT_OK;
   }

@@ -58,7 +58,7 @@ public final class PutCommand extends ClientCommand implements Callable<Integer>
                 + "' at seq "
                 + j.path("seq").asLong()
                 + ", version "
-                + j.path("version").asText());
+                + Versions.readable(j.path("version").asText()));
     return Main.EXIT_OK;
   }
 }

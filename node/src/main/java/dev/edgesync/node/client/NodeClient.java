@@ -3,6 +3,7 @@ package dev.edgesync.node.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -154,18 +155,59 @@ public final class NodeClient {
     return r.json();
   }
 
+  /**
+   * {@code GET /changes?feed=sse}: opens the node's changes feed as an event stream, from {@code
+   * since} or, when {@code lastEventId} is given, after that event. The caller reads events from
+   * the returned reader and closes it.
+   *
+   * @throws NodeClientException if the node cannot be reached or does not answer 200 (the
+   *     message has the node's error and fix)
+   */
+  public EventStreamReader openChanges(String prefix, long since, String lastEventId) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(
+                uri("/changes?feed=sse&since=" + since + (prefix == null || prefix.isEmpty() ? "" : "&prefix=" + enc(prefix))))
+            .header("Accept", "text/event-stream")
+            .GET();
+    if (lastEventId != null) {
+      b.header("Last-Event-ID", lastEventId);
+    }
+    HttpResponse<InputStream> r = exchange(b, HttpResponse.BodyHandlers.ofInputStream());
+    if (r.statusCode() != 200) {
+      byte[] body;
+      try (InputStream in = r.body()) {
+        body = in.readNBytes(64 * 1024);
+      } catch (IOException e) {
+        body = new byte[0];
+      }
+      throw new NodeClientException(
+          "GET "
+              + base
+              + "/changes?feed=sse answered "
+              + r.statusCode()
+              + ": "
+              + new Response(r.statusCode(), body, null, null).errorMessage());
+    }
+    return new EventStreamReader(r.body());
+  }
+
   private Response send(HttpRequest.Builder b) {
+    HttpResponse<byte[]> r = exchange(b, HttpResponse.BodyHandlers.ofByteArray());
+    return new Response(
+        r.statusCode(),
+        r.body(),
+        r.headers().firstValue("X-Edgesync-Version").orElse(null),
+        r.headers().firstValue("X-Edgesync-Seq").orElse(null));
+  }
+
+  /** Sends a request; every failure becomes a {@link NodeClientException} that says why. */
+  private <T> HttpResponse<T> exchange(HttpRequest.Builder b, HttpResponse.BodyHandler<T> handler) {
     if (bearerToken != null) {
       b.header("Authorization", "Bearer " + bearerToken);
     }
     HttpRequest request = b.timeout(timeout).build();
     try {
-      HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-      return new Response(
-          r.statusCode(),
-          r.body(),
-          r.headers().firstValue("X-Edgesync-Version").orElse(null),
-          r.headers().firstValue("X-Edgesync-Seq").orElse(null));
+      return http.send(request, handler);
     } catch (ConnectException e) {
       throw new NodeClientException(
           "cannot reach a node at "

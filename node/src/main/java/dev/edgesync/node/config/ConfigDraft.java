@@ -75,6 +75,8 @@ final class ConfigDraft {
   final Setting<Integer> maxValueBytes = new Setting<>(Defaults.MAX_VALUE_BYTES);
   final Setting<Integer> writeQueueDepth = new Setting<>(Defaults.WRITE_QUEUE_DEPTH);
   final Setting<Integer> httpMaxBodyBytes = new Setting<>(null);
+  final Setting<Duration> httpFeedWriteTimeout =
+      new Setting<>(ConfigLoader.HTTP_FEED_WRITE_TIMEOUT);
   final Setting<Integer> maxInboundStreams =
       new Setting<>(Defaults.MAX_INBOUND_STREAMS);
   final Setting<Integer> maxStreamsPerPeer =
@@ -183,7 +185,11 @@ final class ConfigDraft {
             antiEntropyMinInterval.value,
             repairMaxEntries.value),
         new NodeConfig.Limits(
-            maxKeyBytes.value, maxValueBytes.value, writeQueueDepth.value, bodyLimit),
+            maxKeyBytes.value,
+            maxValueBytes.value,
+            writeQueueDepth.value,
+            bodyLimit,
+            httpFeedWriteTimeout.value),
         configFile,
         peersFromFile && configFile != null,
         clockOffset,

@@ -64,6 +64,7 @@ final class ConfigFile {
           "maxValueBytes",
           "writeQueueDepth",
           "httpMaxBodyBytes",
+          "httpFeedWriteTimeout",
           "maxInboundStreams",
           "maxStreamsPerPeer",
           "handshakeTimeout");
@@ -144,6 +145,8 @@ final class ConfigFile {
             d.writeQueueDepth.set(count(text, 1, 10_000_000, source, key), source);
         case "httpMaxBodyBytes" ->
             d.httpMaxBodyBytes.set(bytes(text, 1, 1024 * 1024 * 1024, source, key), source);
+        case "httpFeedWriteTimeout" ->
+            d.httpFeedWriteTimeout.set(positive(text, source, key), source);
         case "maxInboundStreams" ->
             d.maxInboundStreams.set(count(text, 1, 100_000, source, key), source);
         case "maxStreamsPerPeer" ->

@@ -119,6 +119,9 @@ public final class ConfigLoader {
   /** HTTP bodies may exceed the largest value by this much (bulk JSON, framing). */
   static final int HTTP_BODY_SLACK_BYTES = 1024 * 1024;
 
+  /** Default of {@code limits.httpFeedWriteTimeout}. */
+  static final Duration HTTP_FEED_WRITE_TIMEOUT = Duration.ofSeconds(30);
+
   private ConfigLoader() {}
 
   /**

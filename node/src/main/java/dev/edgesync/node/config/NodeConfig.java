@@ -119,9 +119,15 @@ public record NodeConfig(
    * @param maxValueBytes largest value
    * @param writeQueueDepth most local writes waiting for the writer
    * @param httpMaxBodyBytes largest HTTP request body (PUT value or bulk JSON)
+   * @param httpFeedWriteTimeout how long a changes-feed client may leave the node's bytes untaken
+   *     before it is disconnected
    */
   public record Limits(
-      int maxKeyBytes, int maxValueBytes, int writeQueueDepth, int httpMaxBodyBytes) {}
+      int maxKeyBytes,
+      int maxValueBytes,
+      int writeQueueDepth,
+      int httpMaxBodyBytes,
+      Duration httpFeedWriteTimeout) {}
 
   /**
    * A secret (a token) given inline or as a file. {@link #toString()} never shows the value.

@@ -14,7 +14,9 @@ import dev.edgesync.node.config.Durations;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -22,7 +24,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code GET /changes?since=SEQ&prefix=P&limit=N[&feed=longpoll&timeout=30s]}: the node's changes
+ * {@code GET /changes?since=SEQ&prefix=P&limit=N[&feed=longpoll&timeout=30s]} (and {@code
+ * feed=sse}, served by {@link ChangesEventStream}): the node's changes
  * after {@code since} in commit order, read from the compacted change log (like CouchDB's {@code
  * _changes}): each key appears at most once, at its newest version, so a client that resumes with
  * the {@code next} it was given misses no key's final version, across its own disconnects and the
@@ -45,20 +48,67 @@ final class ChangesResource {
 
   private final SyncNode node;
   private final Semaphore waiting = new Semaphore(MAX_WAITING);
+  private final ChangesEventStream events;
 
-  ChangesResource(SyncNode node) {
+  ChangesResource(SyncNode node, Duration feedWriteTimeout) {
     this.node = node;
+    this.events = new ChangesEventStream(node, this, feedWriteTimeout);
   }
 
-  void handle(HttpExchange ex) throws IOException {
-    Map<String, String> q = query(ex, Set.of("since", "prefix", "limit", "feed", "timeout"));
+  /** The event streams ({@code feed=sse}). */
+  ChangesEventStream events() {
+    return events;
+  }
+
+  /**
+   * Answers one request.
+   *
+   * @return true when the exchange was handed off to an event stream, which closes it at its end
+   */
+  boolean handle(HttpExchange ex) throws IOException {
+    Map<String, String> q = query(ex, Set.of("since", "prefix", "limit", "feed", "timeout", "heartbeat"));
     long since = number(q, "since", 0, 0, Long.MAX_VALUE);
-    int limit = (int) number(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
     byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
     String feed = q.getOrDefault("feed", "normal");
-    if (!feed.equals("normal") && !feed.equals("longpoll")) {
-      throw new HttpError(400, "feed '" + feed + "' is not supported", "feed=normal (default) or feed=longpoll");
+    if (!feed.equals("normal") && !feed.equals("longpoll") && !feed.equals("sse")) {
+      throw new HttpError(
+          400, "feed '" + feed + "' is not supported", "feed=normal (default), feed=longpoll or feed=sse");
     }
+    if (q.containsKey("heartbeat") && !feed.equals("sse")) {
+      throw new HttpError(400, "heartbeat is only for feed=sse", "?feed=sse&heartbeat=15s");
+    }
+    if (feed.equals("sse")) {
+      for (String p : List.of("limit", "timeout")) {
+        if (q.containsKey(p)) {
+          throw new HttpError(
+              400, p + " is not for feed=sse (a stream has no pages and no end)", "leave " + p + " out, or use feed=longpoll");
+        }
+      }
+      String lastEventId = ex.getRequestHeaders().getFirst("Last-Event-ID");
+      if (lastEventId != null && !lastEventId.isBlank()) {
+        try {
+          since = Long.parseLong(lastEventId.strip());
+        } catch (NumberFormatException e) {
+          since = -1;
+        }
+        if (since < 0) {
+          throw new HttpError(
+              400, "Last-Event-ID '" + lastEventId + "' is not a seq of this feed", "send the id of the last event received, or none");
+        }
+      }
+      Duration heartbeat = ChangesEventStream.DEFAULT_HEARTBEAT;
+      if (q.containsKey("heartbeat")) {
+        heartbeat = Durations.parseOrNull(q.get("heartbeat"));
+        if (heartbeat == null
+            || heartbeat.compareTo(ChangesEventStream.MIN_HEARTBEAT) < 0
+            || heartbeat.compareTo(ChangesEventStream.MAX_HEARTBEAT) > 0) {
+          throw new HttpError(400, "heartbeat '" + q.get("heartbeat") + "' is not valid", "a duration from 1s to 5m, e.g. 15s");
+        }
+      }
+      events.serve(ex, since, prefix, heartbeat);
+      return true;
+    }
+    int limit = (int) number(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
     Duration wait = DEFAULT_WAIT;
     if (q.containsKey("timeout")) {
       if (!feed.equals("longpoll")) {
@@ -69,29 +119,30 @@ final class ChangesResource {
         throw new HttpError(400, "timeout '" + q.get("timeout") + "' is not valid", "a positive duration of at most 5m, e.g. 30s");
       }
     }
-    ObjectNode page = read(since, limit, prefix);
-    if (feed.equals("longpoll") && page.get("results").isEmpty()) {
+    Page page = read(since, limit, prefix);
+    if (feed.equals("longpoll") && page.results().isEmpty()) {
       if (!waiting.tryAcquire()) {
         ex.getResponseHeaders().set("Retry-After", "1");
         throw new HttpError(
             503, MAX_WAITING + " long polls are already waiting on this node", "retry shortly, or poll without feed=longpoll");
       }
       try {
-        page = awaitChange(page.get("next").asLong(), limit, prefix, wait);
+        page = awaitChange(page.next(), limit, prefix, wait);
       } finally {
         waiting.release();
       }
     }
-    sendJson(ex, 200, page);
+    sendJson(ex, 200, json(page));
+    return false;
   }
 
   /** Waits until a change under the prefix commits after {@code from}, or {@code wait} passes. */
-  private ObjectNode awaitChange(long from, int limit, byte[] prefix, Duration wait) {
+  private Page awaitChange(long from, int limit, byte[] prefix, Duration wait) {
     CountDownLatch changed = new CountDownLatch(1);
     try (var unused = node.subscribe(prefix, change -> changed.countDown())) {
       // A change committed between the read and the subscription is found by reading again.
-      ObjectNode page = read(from, limit, prefix);
-      if (!page.get("results").isEmpty()) {
+      Page page = read(from, limit, prefix);
+      if (!page.results().isEmpty()) {
         return page;
       }
       changed.await(wait.toMillis(), TimeUnit.MILLISECONDS);
@@ -102,10 +153,15 @@ final class ChangesResource {
     }
   }
 
-  private ObjectNode read(long since, int limit, byte[] prefix) {
-    ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("logId", node.status().logId());
-    ArrayNode results = o.putArray("results");
+  /** One answer of the feed: the matching entries, where to resume, and the log's head. */
+  record Page(List<StoredEntry> results, long next, long head) {}
+
+  /**
+   * Reads up to {@code limit} entries under {@code prefix} committed after {@code since}, within
+   * the scan budget.
+   */
+  Page read(long since, int limit, byte[] prefix) {
+    List<StoredEntry> results = new ArrayList<>();
     long next = since;
     long head;
     int read = 0;
@@ -121,7 +177,7 @@ final class ChangesResource {
         // to this entry is covered.
         next = e.seq();
         if (matches(e.key(), prefix)) {
-          add(results, e);
+          results.add(e);
           if (results.size() == limit) {
             full = true;
             break;
@@ -136,8 +192,18 @@ final class ChangesResource {
         break;
       }
     }
-    o.put("next", next);
-    o.put("headSeq", head);
+    return new Page(results, next, head);
+  }
+
+  private ObjectNode json(Page page) {
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("logId", node.status().logId());
+    ArrayNode results = o.putArray("results");
+    for (StoredEntry e : page.results()) {
+      results.add(entry(e));
+    }
+    o.put("next", page.next());
+    o.put("headSeq", page.head());
     return o;
   }
 
@@ -145,8 +211,9 @@ final class ChangesResource {
     return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
   }
 
-  private static void add(ArrayNode results, StoredEntry e) {
-    ObjectNode r = results.addObject();
+  /** One change as the feed shows it: {@code {"seq","key","value"|"deleted","version","origin"}}. */
+  static ObjectNode entry(StoredEntry e) {
+    ObjectNode r = Json.MAPPER.createObjectNode();
     r.put("seq", e.seq());
     putText(r, "key", e.key());
     if (e.tombstone()) {
@@ -156,6 +223,7 @@ final class ChangesResource {
     }
     r.put("version", Json.version(e.version()));
     r.put("origin", e.version().origin());
+    return r;
   }
 
   private static long number(Map<String, String> q, String name, long dflt, long min, long max) {

@@ -150,7 +150,17 @@ public final class HttpApi implements AutoCloseable {
             },
             new ThreadPoolExecutor.CallerRunsPolicy());
     this.kv = new KvResource(node, limits, () -> acceptingWrites);
-    this.changes = new ChangesResource(node);
+    this.changes = new ChangesResource(node, limits.httpFeedWriteTimeout());
+    io.micrometer.core.instrument.Gauge.builder(
+            "edgesync.http.feed.streams", changes.events(), ChangesEventStream::openCount)
+        .description("changes-feed event streams (GET /changes?feed=sse) open now")
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "edgesync.http.feed.cutoffs", changes.events(), ChangesEventStream::cutOffCount)
+        .description(
+            "changes-feed event streams disconnected because the client took no bytes for"
+                + " limits.httpFeedWriteTimeout")
+        .register(registry);
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }
@@ -173,14 +183,19 @@ public final class HttpApi implements AutoCloseable {
   /** Stops the server, waiting up to one second for requests in flight. */
   @Override
   public void close() {
+    // Event streams end with a close event first; stop() then waits for them.
+    changes.events().close();
     server.stop(1);
     executor.shutdownNow();
+    changes.events().stopThreads();
   }
 
   // ---- routing ----
 
   private void handle(HttpExchange ex) {
-    try (ex) {
+    // An event stream is handed off to a thread of its own, which closes the exchange at its end.
+    boolean handedOff = false;
+    try {
       String rawPath = ex.getRequestURI().getRawPath();
       String method = ex.getRequestMethod();
       // A trailing slash is tolerated on the fixed endpoints; under /kv/ it belongs to the key.
@@ -200,7 +215,7 @@ public final class HttpApi implements AutoCloseable {
           kv.handleCollection(ex, method);
         } else if (path.equals("/changes")) {
           route(ex, method, Set.of("GET"));
-          changes.handle(ex);
+          handedOff = changes.handle(ex);
         } else if (path.equals("/status")) {
           route(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
@@ -228,6 +243,10 @@ public final class HttpApi implements AutoCloseable {
     } catch (IOException e) {
       // The client went away mid-response; nothing to answer.
       log.debug("HTTP exchange failed", e);
+    } finally {
+      if (!handedOff) {
+        ex.close();
+      }
     }
   }
 

@@ -103,7 +103,7 @@ class MainTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"run", "put", "get", "del", "scan", "status", "demo", "version"})
+  @ValueSource(strings = {"run", "put", "get", "del", "scan", "watch", "status", "demo", "version"})
   void everyCommandHasHelp(String command) {
     Result r = run(command, "--help");
     assertEquals(0, r.code(), r.err());

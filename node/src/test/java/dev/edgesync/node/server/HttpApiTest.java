@@ -313,7 +313,7 @@ class HttpApiTest {
     assertEquals(List.of("feed/c/a", "feed/c/b"), paged);
     assertEquals(0, json(send("GET", "/changes?since=" + (start + 5))).get("results").size());
     assertEquals(400, send("GET", "/changes?since=-1").statusCode());
-    assertEquals(400, send("GET", "/changes?feed=sse").statusCode());
+    assertEquals(400, send("GET", "/changes?feed=continuous").statusCode());
   }
 
   @Test

@@ -1,0 +1,317 @@
+package dev.edgesync.node.server;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import dev.edgesync.engine.NodeStatus;
+import dev.edgesync.engine.SyncNode;
+import dev.edgesync.engine.storage.StoredEntry;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /changes?feed=sse}: the changes feed as Server-Sent Events, live.
+ *
+ * <p>Each change is an event {@code change} whose {@code id} is its seq, so a client that
+ * reconnects sends {@code Last-Event-ID} and resumes after it (the browser's {@code EventSource}
+ * does this by itself). The stream reads the compacted change log at the client's pace, one page of
+ * at most {@link ChangesResource#MAX_LIMIT} entries (and {@link ChangesResource#MAX_BYTES}) at a
+ * time; nothing is queued per client, so a slow client costs the node one page, never a backlog.
+ * When the feed has skipped entries that the prefix filtered out, an event with only an {@code id}
+ * moves the client's resume point past them without dispatching anything. An idle feed gets a
+ * {@code : heartbeat} comment every {@code heartbeat} (default 15 s).
+ *
+ * <p>Bounds: at most {@link #MAX_STREAMS} streams at once, each on a thread of its own (started on
+ * demand, so the request threads stay free for the rest of the API); one more is answered 503
+ * with Retry-After. A client that has gone is noticed at the stream's next write, a heartbeat at
+ * the latest. A client that leaves the node's bytes untaken for {@code
+ * limits.httpFeedWriteTimeout} (its socket buffers are full) is disconnected: the write is
+ * interrupted, which closes the connection, and the node logs it. No event can reach a client whose
+ * socket is full, so the cut-off is the closed connection; the client reconnects with its
+ * Last-Event-ID and loses nothing. When the node stops, each stream ends with an event {@code
+ * close} that says so.
+ */
+final class ChangesEventStream implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ChangesEventStream.class);
+
+  static final int MAX_STREAMS = 32;
+  static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
+  static final Duration MIN_HEARTBEAT = Duration.ofSeconds(1);
+  static final Duration MAX_HEARTBEAT = Duration.ofMinutes(5);
+
+  /** The browser's reconnect delay, sent as {@code retry:}. */
+  static final int RETRY_MILLIS = 2000;
+
+  private final SyncNode node;
+  private final ChangesResource pages;
+  private final long writeTimeoutNanos;
+  private final Semaphore slots = new Semaphore(MAX_STREAMS);
+  private final Set<Stream> open = ConcurrentHashMap.newKeySet();
+  private final ScheduledExecutorService watchdog;
+  private final ThreadPoolExecutor threads;
+  private final AtomicLong cutOff = new AtomicLong();
+  private volatile boolean closing;
+
+  ChangesEventStream(SyncNode node, ChangesResource pages, Duration writeTimeout) {
+    this.node = node;
+    this.pages = pages;
+    this.writeTimeoutNanos = writeTimeout.toNanos();
+    this.watchdog =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "edgesync-http-feed-watchdog");
+              t.setDaemon(true);
+              return t;
+            });
+    AtomicLong n = new AtomicLong();
+    // No queue: the slots bound the streams, so a stream always finds a thread.
+    this.threads =
+        new ThreadPoolExecutor(
+            0,
+            MAX_STREAMS,
+            60,
+            TimeUnit.SECONDS,
+            new SynchronousQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "edgesync-http-feed-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    long period = Math.max(50, Math.min(1000, writeTimeout.toMillis() / 4));
+    watchdog.scheduleWithFixedDelay(this::cutOffStuck, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /** Streams that were disconnected because their client did not read. */
+  long cutOffCount() {
+    return cutOff.get();
+  }
+
+  /** Streams open now. */
+  int openCount() {
+    return open.size();
+  }
+
+  /** One client's stream: the thread that writes it and when its current write began. */
+  private static final class Stream {
+    volatile Thread thread;
+    final Semaphore wake = new Semaphore(0);
+    final String client;
+    long writingSince; // guarded by this; 0 when not writing
+    boolean cut; // guarded by this
+
+    Stream(String client) {
+      this.client = client;
+    }
+  }
+
+  /**
+   * Starts one stream: answers the headers on the calling request thread, then hands the exchange
+   * to a stream thread, which closes it when the client goes, is cut off, or the node stops.
+   */
+  void serve(HttpExchange ex, long since, byte[] prefix, Duration heartbeat) throws IOException {
+    if (closing) {
+      throw new HttpError(503, "the node is shutting down", "reconnect to a running node");
+    }
+    if (!slots.tryAcquire()) {
+      ex.getResponseHeaders().set("Retry-After", "1");
+      throw new HttpError(
+          503,
+          MAX_STREAMS + " event streams are already open on this node",
+          "retry shortly, or poll with feed=longpoll");
+    }
+    Stream s = new Stream(String.valueOf(ex.getRemoteAddress()));
+    try {
+      ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+      ex.getResponseHeaders().set("Cache-Control", "no-cache");
+      ex.getResponseHeaders().set("X-Accel-Buffering", "no");
+      ex.sendResponseHeaders(200, 0);
+      threads.execute(() -> stream(ex, s, since, prefix, heartbeat));
+    } catch (IOException | RuntimeException e) {
+      slots.release();
+      ex.close();
+      throw e;
+    }
+  }
+
+  private void stream(HttpExchange ex, Stream s, long since, byte[] prefix, Duration heartbeat) {
+    s.thread = Thread.currentThread();
+    open.add(s);
+    try (ex;
+        var unused = node.subscribe(prefix, change -> wake(s))) {
+      OutputStream out = new BufferedOutputStream(ex.getResponseBody(), 64 * 1024);
+      run(s, out, since, prefix, heartbeat);
+    } catch (IOException e) {
+      if (isCut(s)) {
+        cutOff.incrementAndGet();
+        log.warn(
+            "changes feed: client {} took no bytes for {} ms; disconnected (it resumes with"
+                + " Last-Event-ID; limits.httpFeedWriteTimeout)",
+            s.client,
+            TimeUnit.NANOSECONDS.toMillis(writeTimeoutNanos));
+      } else {
+        log.debug("changes feed: client {} went away", s.client, e);
+      }
+    } catch (InterruptedException e) {
+      // Cut off between two writes, or the server is stopping: the stream ends.
+      log.debug("changes feed to {} interrupted", s.client);
+    } catch (RuntimeException e) {
+      log.warn("changes feed to {} failed", s.client, e);
+    } finally {
+      open.remove(s);
+      slots.release();
+      // The thread goes back to the pool: it must not carry the interrupt along.
+      Thread.interrupted();
+    }
+  }
+
+  private void run(Stream s, OutputStream out, long since, byte[] prefix, Duration heartbeat)
+      throws IOException, InterruptedException {
+    NodeStatus status = node.status();
+    long head = status.headSeq();
+    long pos = since;
+    StringBuilder b = new StringBuilder();
+    b.append("retry: ").append(RETRY_MILLIS).append('\n');
+    ObjectNode open = Json.MAPPER.createObjectNode();
+    open.put("logId", status.logId());
+    open.put("since", since);
+    open.put("headSeq", head);
+    event(b, null, "open", open);
+    if (since > head) {
+      // The client's position is beyond this log: the data dir was replaced or restored. From 0
+      // again, so it misses nothing (every key's current version comes once more).
+      ObjectNode reset = Json.MAPPER.createObjectNode();
+      reset.put("since", since);
+      reset.put("headSeq", head);
+      reset.put(
+          "reason",
+          "since " + since + " is beyond this node's head seq " + head
+              + ": its data dir was replaced or restored");
+      reset.put("fix", "the feed starts again from seq 0; drop what was derived from the old seqs");
+      event(b, "0", "reset", reset);
+      pos = 0;
+    }
+    write(s, out, b);
+    while (!closing) {
+      ChangesResource.Page p = pages.read(pos, ChangesResource.MAX_LIMIT, prefix);
+      b.setLength(0);
+      long lastId = pos;
+      for (StoredEntry e : p.results()) {
+        event(b, Long.toString(e.seq()), "change", ChangesResource.entry(e));
+        lastId = e.seq();
+      }
+      if (p.next() > lastId) {
+        // Entries the prefix filtered out: move the client's resume point past them.
+        b.append("id: ").append(p.next()).append("\n\n");
+      }
+      boolean progressed = p.next() > pos;
+      pos = p.next();
+      if (!b.isEmpty()) {
+        write(s, out, b);
+      }
+      if (progressed && pos < p.head()) {
+        continue;
+      }
+      // Caught up: wait for a commit under the prefix, or send a heartbeat.
+      if (!s.wake.tryAcquire(heartbeat.toMillis(), TimeUnit.MILLISECONDS) && !closing) {
+        b.setLength(0);
+        b.append(": heartbeat\n\n");
+        write(s, out, b);
+      }
+      s.wake.drainPermits();
+    }
+    b.setLength(0);
+    ObjectNode close = Json.MAPPER.createObjectNode();
+    close.put("reason", "the node is shutting down");
+    close.put("fix", "reconnect with Last-Event-ID to this node when it is back, or to another");
+    event(b, null, "close", close);
+    write(s, out, b);
+  }
+
+  private static void event(StringBuilder b, String id, String name, ObjectNode data) {
+    if (id != null) {
+      b.append("id: ").append(id).append('\n');
+    }
+    b.append("event: ").append(name).append('\n');
+    // One line of JSON: Jackson escapes the newlines inside strings.
+    b.append("data: ").append(data.toString()).append("\n\n");
+  }
+
+  /** Writes and flushes, under the watchdog's eye. */
+  private void write(Stream s, OutputStream out, StringBuilder b) throws IOException {
+    synchronized (s) {
+      if (s.cut) {
+        throw new IOException("cut off");
+      }
+      s.writingSince = System.nanoTime();
+    }
+    try {
+      out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    } finally {
+      synchronized (s) {
+        s.writingSince = 0;
+      }
+    }
+    if (isCut(s)) {
+      throw new IOException("cut off");
+    }
+  }
+
+  private static boolean isCut(Stream s) {
+    synchronized (s) {
+      return s.cut;
+    }
+  }
+
+  private static void wake(Stream s) {
+    if (s.wake.availablePermits() == 0) {
+      s.wake.release();
+    }
+  }
+
+  /**
+   * Interrupts each write that has been blocked longer than the write timeout: the socket channel
+   * under the JDK's server is interruptible, so the interrupt closes the connection.
+   */
+  private void cutOffStuck() {
+    long now = System.nanoTime();
+    for (Stream s : open) {
+      synchronized (s) {
+        if (s.writingSince != 0 && now - s.writingSince > writeTimeoutNanos && !s.cut) {
+          s.cut = true;
+          s.thread.interrupt();
+        }
+      }
+    }
+  }
+
+  /**
+   * Ends every stream with a {@code close} event; later requests are answered 503. The server's
+   * stop then waits for the streams to end and closes the connections of those that do not.
+   */
+  @Override
+  public void close() {
+    closing = true;
+    open.forEach(ChangesEventStream::wake);
+    threads.shutdown();
+  }
+
+  /** After the server stopped: interrupts what is left of the streams and the watchdog. */
+  void stopThreads() {
+    threads.shutdownNow();
+    watchdog.shutdownNow();
+  }
+}
