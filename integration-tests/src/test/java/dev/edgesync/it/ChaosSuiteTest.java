@@ -63,15 +63,21 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * restart: every watermark file the dead node left covers no seq beyond its peer's head.
  *
  * <p>System properties: {@code edgesync.chaos.seed} (replays a run: the schedule, not the thread
- * interleavings), {@code edgesync.chaos.rounds} (total rounds, default 22), {@code
- * edgesync.chaos.minutes} (soak: keep starting rounds until this much time has passed), {@code
+ * interleavings), {@code edgesync.chaos.rounds} (total rounds, default 12: 4 per phase),
+ * {@code edgesync.chaos.budgetSeconds} (default 200: without {@code minutes}, no round starts after
+ * this much time once {@link #MIN_ROUNDS} are done, so that the CI run stays bounded on a slow
+ * machine), {@code edgesync.chaos.minutes} (soak: 8 or 6 rounds per phase, and rounds keep
+ * starting until this much time has passed), {@code
  * edgesync.chaos.busyThreads} (threads of the test JVM that spin all along: a loaded machine).
  */
 class ChaosSuiteTest {
   @RegisterExtension static final ProcessCleanup cleanup = new ProcessCleanup();
 
   static final long SEED = Long.getLong("edgesync.chaos.seed", System.currentTimeMillis());
-  static final int ROUNDS = Integer.getInteger("edgesync.chaos.rounds", 22);
+  static final int ROUNDS = Integer.getInteger("edgesync.chaos.rounds", 12);
+  static final int BUDGET_SECONDS = Integer.getInteger("edgesync.chaos.budgetSeconds", 200);
+  /** Rounds a run without {@code minutes} makes whatever its budget. */
+  static final int MIN_ROUNDS = 6;
   static final double MINUTES = Double.parseDouble(System.getProperty("edgesync.chaos.minutes", "0"));
   static final String REPLAY = "./mvnw -B -pl integration-tests verify -Dtest=ChaosSuiteTest -Dedgesync.chaos.seed=" + SEED;
   /** Threads of the test JVM that spin for the whole run: the soak "under load" (default 0). */
@@ -112,7 +118,7 @@ class ChaosSuiteTest {
       spin.start();
     }
     SplittableRandom master = new SplittableRandom(SEED);
-    long deadline = MINUTES > 0 ? STARTED + (long) (MINUTES * 60e9) : Long.MAX_VALUE;
+    long deadline = MINUTES > 0 ? STARTED + (long) (MINUTES * 60e9) : STARTED + BUDGET_SECONDS * 1_000_000_000L;
     AtomicInteger planned = new AtomicInteger();
     Iterator<DynamicNode> phases =
         new Iterator<>() {
@@ -120,7 +126,7 @@ class ChaosSuiteTest {
 
           @Override
           public boolean hasNext() {
-            return MINUTES > 0 ? System.nanoTime() < deadline : planned.get() < ROUNDS;
+            return MINUTES > 0 ? System.nanoTime() < deadline : planned.get() < ROUNDS && withinBudget(deadline);
           }
 
           @Override
@@ -136,7 +142,8 @@ class ChaosSuiteTest {
             Topology t = small ? (r.nextBoolean() ? Topology.MESH : Topology.CHAIN) : List.of(Topology.values()).get(r.nextInt(Topology.values().length));
             int rounds = small ? 6 : 8;
             if (MINUTES <= 0) {
-              rounds = Math.min(rounds, ROUNDS - planned.get());
+              // CI mode: fewer rounds per phase, so that a short run still sees all three kinds.
+              rounds = Math.min(4, ROUNDS - planned.get());
             }
             planned.addAndGet(rounds);
             Phase p = new Phase(phase, nodes, t, r.nextLong());
@@ -144,6 +151,11 @@ class ChaosSuiteTest {
           }
         };
     return StreamSupport.stream(java.util.Spliterators.spliteratorUnknownSize(phases, 0), false);
+  }
+
+  /** Whether another round may start: before the deadline, or (CI mode) too few rounds done yet. */
+  static boolean withinBudget(long deadline) {
+    return System.nanoTime() < deadline || (MINUTES <= 0 && ROUNDS_DONE.get() < MIN_ROUNDS);
   }
 
   /** Load for the soak: burns one core until the run ends. */
@@ -213,7 +225,7 @@ class ChaosSuiteTest {
 
             @Override
             public boolean hasNext() {
-              return round < n && System.nanoTime() < deadline;
+              return round < n && withinBudget(deadline);
             }
 
             @Override
