@@ -135,17 +135,18 @@ final class NodeClient {
     Map<String, JsonNode> all = new LinkedHashMap<>();
     String after = null;
     while (true) {
-      String q = "/kv?prefix=" + encode(prefix) + "&limit=" + limit + (after == null ? "" : "&after=" + encode(after));
+      String q = "/kv?prefix=" + encode(prefix) + "&limit=" + limit + (after == null ? "" : "&afterBase64=" + encode(after));
       JsonNode page = expect(200, send("GET", q, null), "GET " + q).json();
       for (JsonNode item : page.path("items")) {
         ObjectNode copy = ((ObjectNode) item).deepCopy();
         copy.remove("seq");
-        String key = item.path("key").asText();
+        String key = item.path("key").isNull() ? "base64:" + item.path("keyBase64").asText() : item.path("key").asText();
         if (all.put(key, copy) != null) {
           throw new AssertionError(name + ": key " + key + " listed twice while paging (after=" + after + ")");
         }
       }
-      JsonNode next = page.path("next");
+      // nextBase64 pages past any key, also one that is not UTF-8 (whose next is null).
+      JsonNode next = page.path("nextBase64");
       if (next.isMissingNode() || next.isNull() || next.asText().isEmpty()) {
         return all;
       }

@@ -12,7 +12,10 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "scan",
     mixinStandardHelpOptions = true,
-    description = "Lists live keys under a prefix, in key order, as KEY<TAB>VALUE lines (GET /kv).")
+    description = {
+      "Lists live keys under a prefix, in key order, as KEY<TAB>VALUE lines (GET /kv).",
+      "A key or value that is not UTF-8 is printed as base64:..."
+    })
 public final class ScanCommand extends ClientCommand implements Callable<Integer> {
   @Parameters(
       index = "0",
@@ -59,13 +62,17 @@ public final class ScanCommand extends ClientCommand implements Callable<Integer
             item.path("value").isNull()
                 ? "base64:" + item.path("valueBase64").asText()
                 : item.path("value").asText();
-        main.out().println(item.path("key").asText() + "\t" + value);
+        String key =
+            item.path("key").isNull()
+                ? "base64:" + item.path("keyBase64").asText()
+                : item.path("key").asText();
+        main.out().println(key + "\t" + value);
         printed++;
       }
-      if (page.path("next").isNull() || page.path("next").isMissingNode()) {
+      if (!page.hasNonNull("nextBase64")) {
         break;
       }
-      after = page.path("next").asText();
+      after = page.path("nextBase64").asText();
     }
     return Main.EXIT_OK;
   }

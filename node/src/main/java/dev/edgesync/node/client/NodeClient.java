@@ -121,14 +121,17 @@ public final class NodeClient {
     return send(HttpRequest.newBuilder(uri("/kv?prefix=" + enc(prefix))).DELETE());
   }
 
-  /** {@code GET /kv?prefix=&limit=&after=}. */
-  public Response scan(String prefix, int limit, String after) {
+  /**
+   * {@code GET /kv?prefix=&limit=&afterBase64=}: {@code afterBase64} is the {@code nextBase64} of
+   * the previous page (it round-trips any key), or null for the first page.
+   */
+  public Response scan(String prefix, int limit, String afterBase64) {
     String q =
         "?prefix="
             + enc(prefix)
             + "&limit="
             + limit
-            + (after == null ? "" : "&after=" + enc(after));
+            + (afterBase64 == null ? "" : "&afterBase64=" + enc(afterBase64));
     return send(HttpRequest.newBuilder(uri("/kv" + q)).GET());
   }
 

@@ -108,7 +108,7 @@ final class DemoOutput {
       for (JsonNode item : page.path("items")) {
         kv.put(item.path("key").asText(), item.path("value").asText());
       }
-      after = page.path("next").isTextual() ? page.path("next").asText() : null;
+      after = page.path("nextBase64").isTextual() ? page.path("nextBase64").asText() : null;
     } while (after != null);
     return kv;
   }

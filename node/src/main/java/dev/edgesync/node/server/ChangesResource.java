@@ -66,9 +66,12 @@ final class ChangesResource {
    * @return true when the exchange was handed off to an event stream, which closes it at its end
    */
   boolean handle(HttpExchange ex) throws IOException {
-    Map<String, String> q = query(ex, Set.of("since", "prefix", "limit", "feed", "timeout", "heartbeat"));
+    Map<String, String> q = query(ex, Set.of("since", "prefix", "prefixBase64", "limit", "feed", "timeout", "heartbeat"));
     long since = number(q, "since", 0, 0, Long.MAX_VALUE);
-    byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
+    byte[] prefix = Keys.param(q, "prefix");
+    if (prefix == null) {
+      prefix = new byte[0];
+    }
     String feed = q.getOrDefault("feed", "normal");
     if (!feed.equals("normal") && !feed.equals("longpoll") && !feed.equals("sse")) {
       throw new HttpError(

@@ -200,14 +200,17 @@ public final class HttpApi implements AutoCloseable {
       String method = ex.getRequestMethod();
       // A trailing slash is tolerated on the fixed endpoints; under /kv/ it belongs to the key.
       String path =
-          !rawPath.startsWith("/kv/") && rawPath.length() > 1 && rawPath.endsWith("/")
+          !rawPath.startsWith("/kv/") && !rawPath.startsWith("/kv64/") && rawPath.length() > 1 && rawPath.endsWith("/")
               ? rawPath.substring(0, rawPath.length() - 1)
               : rawPath;
       try {
         if (!path.equals("/health")) {
           authorize(ex);
         }
-        if (path.startsWith("/kv/")) {
+        if (path.startsWith("/kv64/")) {
+          route(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
+          kv.handleKey64(ex, method, path.substring("/kv64/".length()));
+        } else if (path.startsWith("/kv/")) {
           route(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
           kv.handleKey(ex, method, path.substring("/kv/".length()));
         } else if (path.equals("/kv")) {
@@ -230,7 +233,7 @@ public final class HttpApi implements AutoCloseable {
           send(ex, 200, PROMETHEUS, registry.scrape().getBytes(StandardCharsets.UTF_8));
         } else {
           throw new HttpError(
-              404, "no such endpoint: " + path, "use /kv/{key}, /kv, /changes, /status, /health or /metrics");
+              404, "no such endpoint: " + path, "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health or /metrics");
         }
       } catch (HttpError e) {
         if (e.status == 405) {
@@ -334,7 +337,7 @@ public final class HttpApi implements AutoCloseable {
   private void sendFailure(HttpExchange ex, RuntimeException e) throws IOException {
     int committed = -1;
     RuntimeException cause = e;
-    if (e instanceof KvResource.BulkFailure bf) {
+    if (e instanceof BulkWrites.BulkFailure bf) {
       committed = bf.committed;
       cause = bf.cause;
     }

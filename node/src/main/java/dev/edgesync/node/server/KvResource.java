@@ -6,10 +6,7 @@ import static dev.edgesync.node.server.HttpExchanges.putText;
 import static dev.edgesync.node.server.HttpExchanges.query;
 import static dev.edgesync.node.server.HttpExchanges.send;
 import static dev.edgesync.node.server.HttpExchanges.sendJson;
-import static dev.edgesync.node.server.HttpExchanges.utf8;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -44,21 +41,42 @@ final class KvResource {
   static final Set<String> WRITE_PARAMETERS = Set.of("acks", "timeout");
 
   /** Query parameters of a scan. */
-  static final Set<String> SCAN_PARAMETERS = Set.of("prefix", "after", "limit");
+  static final Set<String> SCAN_PARAMETERS = Set.of("prefix", "prefixBase64", "after", "afterBase64", "limit");
 
   private final SyncNode node;
   private final NodeConfig.Limits limits;
   private final BooleanSupplier acceptingWrites;
+  private final BulkWrites bulk;
 
   KvResource(SyncNode node, NodeConfig.Limits limits, BooleanSupplier acceptingWrites) {
     this.node = node;
     this.limits = limits;
     this.acceptingWrites = acceptingWrites;
+    this.bulk = new BulkWrites(node, limits, this, this::checkWritable);
   }
 
   /** {@code /kv/{raw}}: the key is the raw path after {@code /kv/}, percent-decoded. */
   void handleKey(HttpExchange ex, String method, String raw) throws IOException {
-    byte[] key = key(raw);
+    handleKey(ex, method, key(raw));
+  }
+
+  /** {@code /kv64/{raw}}: the key's bytes as base64 (any bytes, also those that are not UTF-8). */
+  void handleKey64(HttpExchange ex, String method, String raw) throws IOException {
+    String text;
+    try {
+      text = new String(PercentDecoder.decode(raw, false), StandardCharsets.UTF_8);
+    } catch (PercentDecoder.InvalidEncodingException e) {
+      throw new HttpError(400, "key is not valid: " + e.getMessage(), Keys.BASE64_FIX);
+    }
+    byte[] key = Keys.fromBase64(text, "key");
+    if (key.length == 0) {
+      throw new HttpError(400, "key is empty", "PUT /kv64/{base64} with the base64 of a non-empty key");
+    }
+    checkKeySize(key, "key");
+    handleKey(ex, method, key);
+  }
+
+  private void handleKey(HttpExchange ex, String method, byte[] key) throws IOException {
     switch (method) {
       case "GET", "HEAD" -> getKey(ex, key);
       case "PUT" -> putKey(ex, key);
@@ -69,7 +87,7 @@ final class KvResource {
   /** {@code /kv}: a scan, a bulk write, or a delete by prefix. */
   void handleCollection(HttpExchange ex, String method) throws IOException {
     switch (method) {
-      case "POST" -> bulk(ex);
+      case "POST" -> bulk.handle(ex);
       case "DELETE" -> deletePrefix(ex);
       default -> scan(ex);
     }
@@ -85,16 +103,15 @@ final class KvResource {
    * it runs may or may not be deleted. Answers how many keys were deleted.
    */
   private void deletePrefix(HttpExchange ex) throws IOException {
-    Map<String, String> q = query(ex, Set.of("prefix"));
-    String prefixText = q.get("prefix");
-    if (prefixText == null || prefixText.isEmpty()) {
+    Map<String, String> q = query(ex, Set.of("prefix", "prefixBase64"));
+    byte[] prefix = Keys.param(q, "prefix");
+    if (prefix == null || prefix.length == 0) {
       throw new HttpError(
           400,
           "DELETE /kv needs a non-empty prefix",
           "DELETE /kv?prefix=orders/ deletes the keys under orders/; delete keys one by one with DELETE /kv/{key}");
     }
     checkWritable();
-    byte[] prefix = prefixText.getBytes(StandardCharsets.UTF_8);
     byte[] after = null;
     int deleted = 0;
     long lastSeq = 0;
@@ -118,27 +135,25 @@ final class KvResource {
       after = page.get(page.size() - 1);
     }
     ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("prefix", prefixText);
+    putText(o, "prefix", prefix);
     o.put("deleted", deleted);
     o.put("lastSeq", lastSeq);
     sendJson(ex, 200, o);
   }
-
-  private record BulkEntry(byte[] key, byte[] value) {}
 
   /**
    * Waits for one round of a multi-write request; returns its highest seq. A failure is a {@link
    * BulkFailure} counting the {@code committedBefore} writes of earlier rounds and those of this
    * round that committed before it.
    */
-  private static long awaitAll(List<CompletableFuture<WriteResult>> futures, int committedBefore) {
+  static long awaitAll(List<CompletableFuture<WriteResult>> futures, int committedBefore) {
     long lastSeq = 0;
     int done = committedBefore;
     for (CompletableFuture<WriteResult> f : futures) {
       try {
         lastSeq = Math.max(lastSeq, await(f).seq());
       } catch (RuntimeException e) {
-        throw new BulkFailure(done, e);
+        throw new BulkWrites.BulkFailure(done, e);
       }
       done++;
     }
@@ -149,7 +164,7 @@ final class KvResource {
     query(ex, Set.of());
     KeyValue kv = node.get(key).orElse(null);
     if (kv == null) {
-      throw new HttpError(404, "key '" + utf8(key) + "' not found (absent or deleted)", null);
+      throw new HttpError(404, "key '" + Keys.display(key) + "' not found (absent or deleted)", null);
     }
     ex.getResponseHeaders().set("X-Edgesync-Version", Json.version(kv.version()));
     ex.getResponseHeaders().set("X-Edgesync-Seq", Long.toString(kv.seq()));
@@ -227,7 +242,7 @@ final class KvResource {
 
   private static ObjectNode writeJson(byte[] key, WriteResult r, boolean deleted) {
     ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("key", utf8(key));
+    putText(o, "key", key);
     o.put("seq", r.seq());
     o.put("hlc", r.version().hlc());
     o.put("origin", r.version().origin());
@@ -240,8 +255,11 @@ final class KvResource {
 
   private void scan(HttpExchange ex) throws IOException {
     Map<String, String> q = query(ex, SCAN_PARAMETERS);
-    byte[] prefix = q.getOrDefault("prefix", "").getBytes(StandardCharsets.UTF_8);
-    byte[] after = q.containsKey("after") ? q.get("after").getBytes(StandardCharsets.UTF_8) : null;
+    byte[] prefix = Keys.param(q, "prefix");
+    if (prefix == null) {
+      prefix = new byte[0];
+    }
+    byte[] after = Keys.param(q, "after");
     int limit = HttpApi.SCAN_DEFAULT_LIMIT;
     if (q.containsKey("limit")) {
       try {
@@ -273,136 +291,16 @@ final class KvResource {
       item.put("version", Json.version(kv.version()));
       item.put("seq", kv.seq());
     }
-    o.put("next", page.size() > limit ? utf8(page.get(limit - 1).key()) : null);
+    if (page.size() > limit) {
+      // The next page starts after this key: as text (null when it is not UTF-8) and always as
+      // base64, which round-trips any key through afterBase64.
+      byte[] next = page.get(limit - 1).key();
+      putText(o, "next", next);
+      o.put("nextBase64", Base64.getEncoder().encodeToString(next));
+    } else {
+      o.putNull("next");
+    }
     sendJson(ex, 200, o);
-  }
-
-  private void bulk(HttpExchange ex) throws IOException {
-    query(ex, Set.of());
-    if (ex.getRequestHeaders().containsKey("If-Match") || ex.getRequestHeaders().containsKey("If-None-Match")) {
-      throw new HttpError(
-          400,
-          "a bulk request cannot be conditional (If-Match / If-None-Match)",
-          "send conditional writes one by one: PUT /kv/{key} with If-Match or If-None-Match: *");
-    }
-    byte[] body = body(ex, limits.httpMaxBodyBytes());
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw new HttpError(
-          400,
-          "body is not valid JSON: " + e.getOriginalMessage(),
-          "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}");
-    }
-    List<BulkEntry> entries = parseBulk(root);
-    checkWritable();
-    int chunk = Math.max(1, Math.min(1000, limits.writeQueueDepth() / 4));
-    long lastSeq = 0;
-    int done = 0;
-    int deletes = 0;
-    for (int start = 0; start < entries.size(); start += chunk) {
-      // Submitting in chunks keeps this request's share of the write queue bounded, so a big bulk
-      // request does not make concurrent single writes fail with a full queue.
-      List<CompletableFuture<WriteResult>> futures = new ArrayList<>(chunk);
-      for (BulkEntry e : entries.subList(start, Math.min(entries.size(), start + chunk))) {
-        futures.add(
-            e.value == null
-                ? node.deleteAsync(e.key, Acks.none())
-                : node.putAsync(e.key, e.value, Acks.none()));
-      }
-      lastSeq = Math.max(lastSeq, awaitAll(futures, done));
-      done += futures.size();
-    }
-    for (BulkEntry e : entries) {
-      deletes += e.value == null ? 1 : 0;
-    }
-    ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("committed", done);
-    o.put("puts", done - deletes);
-    o.put("deletes", deletes);
-    o.put("lastSeq", lastSeq);
-    sendJson(ex, 200, o);
-  }
-
-  private List<BulkEntry> parseBulk(JsonNode root) {
-    String example =
-        "{\"entries\":[{\"key\":\"k\",\"value\":\"v\"},{\"key\":\"k2\",\"delete\":true}]}";
-    if (!root.isObject()
-        || !root.has("entries")
-        || root.size() != 1
-        || !root.get("entries").isArray()) {
-      throw new HttpError(400, "body must be an object with only an 'entries' list", example);
-    }
-    JsonNode list = root.get("entries");
-    if (list.size() > HttpApi.BULK_MAX_ENTRIES) {
-      throw new HttpError(
-          413,
-          "bulk request has " + list.size() + " entries, more than " + HttpApi.BULK_MAX_ENTRIES,
-          "split it into requests of at most " + HttpApi.BULK_MAX_ENTRIES + " entries");
-    }
-    List<BulkEntry> entries = new ArrayList<>(list.size());
-    for (int i = 0; i < list.size(); i++) {
-      JsonNode e = list.get(i);
-      String where = "entries[" + i + "]";
-      if (!e.isObject()) {
-        throw new HttpError(400, where + " is not an object", example);
-      }
-      Iterator<String> names = e.fieldNames();
-      while (names.hasNext()) {
-        String name = names.next();
-        if (!Set.of("key", "value", "valueBase64", "delete").contains(name)) {
-          throw new HttpError(
-              400, where + " has an unknown field '" + name + "'", "only key, value (or valueBase64) and delete");
-        }
-      }
-      JsonNode k = e.get("key");
-      if (k == null || !k.isTextual() || k.textValue().isEmpty()) {
-        throw new HttpError(400, where + ".key is missing, empty or not a string", example);
-      }
-      byte[] key = k.textValue().getBytes(StandardCharsets.UTF_8);
-      checkKeySize(key, where + ".key");
-      boolean delete = e.has("delete") && e.get("delete").asBoolean(false);
-      JsonNode v = e.get("value");
-      JsonNode v64 = e.get("valueBase64");
-      int given = (delete ? 1 : 0) + (v != null ? 1 : 0) + (v64 != null ? 1 : 0);
-      if (given > 1) {
-        throw new HttpError(
-            400, where + " has more than one of value, valueBase64 and delete: not both", example);
-      }
-      if (given == 0) {
-        throw new HttpError(
-            400, where + " needs a string 'value', a 'valueBase64' or \"delete\": true", example);
-      }
-      byte[] value = null;
-      if (!delete) {
-        if (v64 != null) {
-          // The form GET /kv gives a value that is not UTF-8, so a scan's output can be written back.
-          try {
-            value = Base64.getDecoder().decode(v64.isTextual() ? v64.textValue() : "!");
-          } catch (IllegalArgumentException bad) {
-            throw new HttpError(400, where + ".valueBase64 is not a base64 string", "standard base64 (RFC 4648), e.g. \"AP8=\"");
-          }
-        } else if (!v.isTextual()) {
-          throw new HttpError(400, where + ".value is not a string", example);
-        } else {
-          value = v.textValue().getBytes(StandardCharsets.UTF_8);
-        }
-        if (value.length > limits.maxValueBytes()) {
-          throw new HttpError(
-              413,
-              where
-                  + ".value is "
-                  + value.length
-                  + " bytes, more than limits.maxValueBytes ("
-                  + limits.maxValueBytes()
-                  + ")",
-              "write smaller values or raise limits.maxValueBytes");
-        }
-      }
-      entries.add(new BulkEntry(key, value));
-    }
-    return entries;
   }
 
   private byte[] key(String raw) {
@@ -422,7 +320,7 @@ final class KvResource {
     return key;
   }
 
-  private void checkKeySize(byte[] key, String what) {
+  void checkKeySize(byte[] key, String what) {
     if (key.length > limits.maxKeyBytes()) {
       throw new HttpError(
           413,
@@ -472,7 +370,7 @@ final class KvResource {
     return n == 0 ? Acks.none() : Acks.of(n, timeout);
   }
 
-  private void checkWritable() {
+  void checkWritable() {
     // A failed node is not checked here: the engine fails the write with the storage error,
     // which is answered with 503 and the reason, without a status snapshot per write.
     if (!acceptingWrites.getAsBoolean()) {
@@ -483,16 +381,4 @@ final class KvResource {
     }
   }
 
-  /** A bulk request failed after {@code committed} of its writes were committed. */
-  static final class BulkFailure extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    final int committed;
-    final RuntimeException cause;
-
-    BulkFailure(int committed, RuntimeException cause) {
-      super(cause.getMessage(), cause, false, false);
-      this.committed = committed;
-      this.cause = cause;
-    }
-  }
 }

@@ -345,7 +345,7 @@ class HttpApiTest {
     assertEquals(404, send("GET", "/kv/typo").statusCode(), "the refused write did not happen");
     HttpResponse<byte[]> scan = send("GET", "/kv?prefx=a");
     assertEquals(400, scan.statusCode(), text(scan));
-    assertEquals("known parameters: after, limit, prefix", json(scan).get("fix").asText());
+    assertEquals("known parameters: after, afterBase64, limit, prefix, prefixBase64", json(scan).get("fix").asText());
     HttpResponse<byte[]> status = send("GET", "/status?verbose=1");
     assertEquals(400, status.statusCode(), text(status));
     assertEquals("this endpoint takes no query parameters", json(status).get("fix").asText());
@@ -561,5 +561,61 @@ class HttpApiTest {
     JsonNode page = json(send("GET", "/kv?prefix=one/&limit=1"));
     assertEquals(1, page.get("items").size());
     assertTrue(page.get("next").isNull());
+  }
+
+  @Test
+  void binaryKeysRoundTripThroughKv64ScanBulkAndTheFeed() throws Exception {
+    // 0xFB 0xFF is "+/8=" in base64 and "-_8" in its URL-safe form: both name the same key.
+    assertEquals(200, send("PUT", "/kv64/-_8", "bin".getBytes(StandardCharsets.UTF_8)).statusCode());
+    HttpResponse<byte[]> got = send("GET", "/kv64/%2B%2F8%3D");
+    assertEquals(200, got.statusCode(), text(got));
+    assertEquals("bin", text(got));
+    // A key that differs only in an invalid UTF-8 byte is another key.
+    HttpResponse<byte[]> put = send("PUT", "/kv64/-_4", "other".getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, put.statusCode(), text(put));
+    assertTrue(json(put).get("key").isNull(), text(put));
+    assertEquals("+/4=", json(put).get("keyBase64").asText());
+    assertEquals("bin", text(send("GET", "/kv64/-_8")));
+
+    // Bulk with keyBase64; the scan lists binary keys as keyBase64 and pages with nextBase64.
+    HttpResponse<byte[]> bulk =
+        send("POST", "/kv", "{\"entries\":[{\"keyBase64\":\"+/0=\",\"value\":\"third\"}]}".getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, bulk.statusCode(), text(bulk));
+    List<String> keys = new ArrayList<>();
+    String after = null;
+    for (int i = 0; i < 5; i++) {
+      JsonNode page = json(send("GET", "/kv?prefixBase64=-w&limit=1" + (after == null ? "" : "&afterBase64=" + after)));
+      for (JsonNode item : page.get("items")) {
+        assertTrue(item.get("key").isNull(), page.toString());
+        keys.add(item.get("keyBase64").asText());
+      }
+      if (page.get("nextBase64") == null) {
+        assertTrue(page.get("next").isNull(), page.toString());
+        break;
+      }
+      assertTrue(page.get("next").isNull(), "a binary next key has no text form: " + page);
+      after = java.net.URLEncoder.encode(page.get("nextBase64").asText(), StandardCharsets.UTF_8);
+    }
+    assertEquals(List.of("+/0=", "+/4=", "+/8="), keys, "every binary key once, in byte order");
+
+    // The changes feed shows them as keyBase64 too, and filters by prefixBase64.
+    JsonNode changes = json(send("GET", "/changes?prefixBase64=%2B%2F8"));
+    assertEquals(1, changes.get("results").size(), changes.toString());
+    assertEquals("+/8=", changes.get("results").get(0).get("keyBase64").asText());
+
+    HttpResponse<byte[]> del = send("DELETE", "/kv64/-_8");
+    assertEquals(200, del.statusCode(), text(del));
+    assertTrue(json(del).get("existed").asBoolean());
+    HttpResponse<byte[]> gone = send("GET", "/kv64/-_8");
+    assertEquals(404, gone.statusCode());
+    assertTrue(json(gone).get("error").asText().contains("base64:+/8="), text(gone));
+
+    for (String bad : List.of("/kv64/a", "/kv64/A*B", "/kv64/AB=C", "/kv64/")) {
+      HttpResponse<byte[]> r = send("GET", bad);
+      assertEquals(400, r.statusCode(), bad + ": " + text(r));
+      assertTrue(json(r).get("fix").asText().contains("base64"), text(r));
+    }
+    HttpResponse<byte[]> both = send("GET", "/kv?prefix=a&prefixBase64=YQ");
+    assertEquals(400, both.statusCode(), text(both));
   }
 }
