@@ -38,6 +38,11 @@ final class Cluster implements AutoCloseable {
     this.viaProxies = viaProxies;
   }
 
+  /** The cluster's working directory (node dirs, logs). */
+  Path dir() {
+    return dir;
+  }
+
   // ---- building ----
 
   /** Declares a node (not started); {@code customize} may change its spec. */
