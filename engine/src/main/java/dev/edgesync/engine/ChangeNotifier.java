@@ -1,5 +1,6 @@
 package dev.edgesync.engine;
 
+import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.CommitListener;
 import dev.edgesync.engine.storage.StoredEntry;
 import java.util.Arrays;
@@ -48,17 +49,23 @@ final class ChangeNotifier implements CommitListener, AutoCloseable {
 
   @Override
   public void onCommit(List<StoredEntry> stored, String origin, long headSeq) {
+    onCommit(stored, java.util.Collections.nCopies(stored.size(), null), origin, headSeq);
+  }
+
+  @Override
+  public void onCommit(List<StoredEntry> stored, List<Version> replaced, String origin, long headSeq) {
     if (subscriptions.isEmpty()) {
       return;
     }
     for (Sub sub : subscriptions) {
       boolean added = false;
-      for (StoredEntry e : stored) {
+      for (int i = 0; i < stored.size(); i++) {
+        StoredEntry e = stored.get(i);
         if (!startsWith(e.key(), sub.prefix)) {
           continue;
         }
         Change change =
-            new Change(e.key(), e.tombstone() ? null : e.value(), e.version(), e.seq(), origin);
+            new Change(e.key(), e.tombstone() ? null : e.value(), e.version(), e.seq(), origin, replaced.get(i));
         if (!sub.queue.offer(change)) {
           sub.overflow();
           break;

@@ -232,4 +232,30 @@ class SyncNodeTest {
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> node.put("k", "v"));
     assertTrue(e.getMessage().contains("CLOSED"), e.getMessage());
   }
+
+  @Test
+  void aListenerSeesWhenAWriteMadeHereIsOvertakenByAnotherSites() {
+    try (SyncNode a = builder("a").build().start();
+        SyncNode b = builder("b").build().start()) {
+      List<Change> seen = Collections.synchronizedList(new ArrayList<>());
+      a.subscribe("k", seen::add);
+      a.put("k", "a1");
+      a.put("k", "a2");
+      // b writes the key later (its clock is at or past a's), then a pulls from b: b's version wins.
+      await().atMost(Duration.ofSeconds(5)).until(() -> b.put("k", "b1").version().isAfter(a.getEntry("k".getBytes(StandardCharsets.UTF_8)).orElseThrow().version()));
+      a.addPeer(dev.edgesync.discovery.PeerSpec.of("b", "127.0.0.1:" + b.status().listenPort()));
+      await().atMost(Duration.ofSeconds(30)).until(() -> a.get("k").equals(java.util.Optional.of("b1")));
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 3);
+      Change first = seen.get(0);
+      Change second = seen.get(1);
+      Change remote = seen.get(2);
+      assertEquals(null, first.replaced(), "the first write replaced nothing");
+      assertEquals(first.version(), second.replaced(), "a local overwrite names the version it replaced");
+      assertFalse(second.supersedesWriteOf("a"), "a local overwrite is not another site's");
+      assertEquals("b", remote.fromPeer());
+      assertEquals(second.version(), remote.replaced());
+      assertTrue(remote.supersedesWriteOf("a"), "b's write overtook the one made on a");
+      assertFalse(remote.supersedesWriteOf("b"));
+    }
+  }
 }

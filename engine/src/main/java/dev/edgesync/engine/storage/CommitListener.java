@@ -1,5 +1,6 @@
 package dev.edgesync.engine.storage;
 
+import dev.edgesync.conflict.Version;
 import java.util.List;
 
 /**
@@ -19,4 +20,14 @@ public interface CommitListener {
    * @param headSeq the head seq after the commit
    */
   void onCommit(List<StoredEntry> stored, String origin, long headSeq);
+
+  /**
+   * The same, with the version each stored entry replaced on this node (null where the key had
+   * none); the default drops it.
+   *
+   * @param replaced aligned with {@code stored}
+   */
+  default void onCommit(List<StoredEntry> stored, List<Version> replaced, String origin, long headSeq) {
+    onCommit(stored, origin, headSeq);
+  }
 }

@@ -1,5 +1,6 @@
 package dev.edgesync.engine.storage;
 
+import dev.edgesync.conflict.Version;
 import dev.edgesync.conflict.HybridLogicalClock;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.WriteCommand.CloseMarker;
@@ -298,20 +299,23 @@ final class GroupCommitWriter {
   private void notifyListeners(List<WriteCommand> group, LwwGroup commit) {
     // One call per run of consecutive commands with the same origin keeps calls in seq order.
     List<StoredEntry> run = new ArrayList<>();
+    List<Version> runReplaced = new ArrayList<>();
     String runOrigin = null;
     for (int i = 0; i < group.size(); i++) {
       String origin = group.get(i) instanceof RemoteBatch b ? b.peerId() : null;
       if (!run.isEmpty() && !Objects.equals(origin, runOrigin)) {
-        tellCommitListeners(run, runOrigin, commit.headSeq);
+        tellCommitListeners(run, runReplaced, runOrigin, commit.headSeq);
         run = new ArrayList<>();
+        runReplaced = new ArrayList<>();
       }
       if (!commit.stored.get(i).isEmpty()) {
         runOrigin = origin;
         run.addAll(commit.stored.get(i));
+        runReplaced.addAll(commit.replaced.get(i));
       }
     }
     if (!run.isEmpty()) {
-      tellCommitListeners(run, runOrigin, commit.headSeq);
+      tellCommitListeners(run, runReplaced, runOrigin, commit.headSeq);
     }
     ConflictListener conflictListener = options.conflictListener();
     if (conflictListener != null) {
@@ -321,10 +325,12 @@ final class GroupCommitWriter {
     }
   }
 
-  private void tellCommitListeners(List<StoredEntry> stored, String origin, long head) {
+  private void tellCommitListeners(List<StoredEntry> stored, List<Version> replaced, String origin, long head) {
     List<StoredEntry> view = List.copyOf(stored);
+    // Versions may be null (nothing replaced): an unmodifiable view, not List.copyOf.
+    List<Version> replacedView = java.util.Collections.unmodifiableList(replaced);
     for (CommitListener listener : listeners) {
-      listener.onCommit(view, origin, head);
+      listener.onCommit(view, replacedView, origin, head);
     }
   }
 }

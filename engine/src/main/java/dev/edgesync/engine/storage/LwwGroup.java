@@ -48,6 +48,8 @@ final class LwwGroup {
   // or null (a remote batch already failed).
   final List<Object> results = new ArrayList<>();
   final List<List<StoredEntry>> stored = new ArrayList<>(); // per command, in seq order
+  // Per command, aligned with stored: the version each stored entry replaced here (null: none).
+  final List<List<Version>> replaced = new ArrayList<>();
   final List<Conflict> losers = new ArrayList<>();
   final List<Long> replacedSeqs = new ArrayList<>(); // seqs whose by-seq row this commit deletes
   // The group's winners by key; after the commit, the committed version of each key written.
@@ -84,6 +86,7 @@ final class LwwGroup {
     for (WriteCommand command : group) {
       List<StoredEntry> stored = new ArrayList<>();
       g.stored.add(stored);
+      g.replaced.add(new ArrayList<>());
       if (command instanceof LocalWrite w) {
         g.resolveLocal(w, stored, clock, nodeId);
       } else if (command instanceof RemoteBatch b) {
@@ -131,6 +134,7 @@ final class LwwGroup {
     StoredEntry entry = new StoredEntry(w.key(), tombstone ? EMPTY : w.value(), tombstone, version, ++headSeq);
     store(entry, key, old);
     stored.add(entry);
+    replaced.get(replaced.size() - 1).add(old == null ? null : old.version());
     results.add(new WriteResult(version, headSeq));
     localWrites++;
   }
@@ -161,6 +165,7 @@ final class LwwGroup {
           StoredEntry entry = new StoredEntry(e.key(), e.value(), e.tombstone(), e.version(), ++headSeq);
           store(entry, key, old);
           stored.add(entry);
+          replaced.get(replaced.size() - 1).add(old == null ? null : old.version());
           applied++;
         }
         case DUPLICATE -> duplicates++;
