@@ -127,6 +127,16 @@ public final class Main implements Callable<Integer> {
     for (CommandLine sub : cl.getSubcommands().values()) {
       sub.getCommandSpec().versionProvider(new ManifestVersion());
     }
+    // A usage error is one line that names it, a suggestion for a misspelt option, and where the
+    // help is: not the whole help text, which buries the error.
+    cl.setParameterExceptionHandler(
+        (e, badArgs) -> {
+          CommandLine c = e.getCommandLine();
+          err.println("edgesync: " + e.getMessage());
+          CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+          err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for its options.");
+          return EXIT_USAGE;
+        });
     cl.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
           if (e instanceof ConfigException) {

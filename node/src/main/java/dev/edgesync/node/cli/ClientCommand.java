@@ -42,8 +42,10 @@ abstract class ClientCommand {
           "How long to wait for the node's answer, in seconds (default: ${DEFAULT-VALUE}).")
   int requestTimeoutSeconds;
 
+  // --http-token-file, as 'edgesync run' calls the same file; --token-file (the cluster token's
+  // option of 'run') is still taken here, for scripts written before.
   @Option(
-      names = "--token-file",
+      names = {"--http-token-file", "--token-file"},
       paramLabel = "FILE",
       description =
           "File whose first line is the node's HTTP API token (default: $" + ENV_HTTP_TOKEN + ").")
@@ -98,14 +100,14 @@ abstract class ClientCommand {
                 .findFirst()
                 .orElse(null);
         if (first == null) {
-          throw new ParameterException(spec.commandLine(), "--token-file " + tokenFile + " holds no token");
+          throw new ParameterException(spec.commandLine(), "--http-token-file " + tokenFile + " holds no token");
         }
         return first;
       } catch (java.io.IOException | RuntimeException e) {
         if (e instanceof ParameterException pe) {
           throw pe;
         }
-        throw new ParameterException(spec.commandLine(), "--token-file " + tokenFile + " cannot be read: " + e.getMessage());
+        throw new ParameterException(spec.commandLine(), "--http-token-file " + tokenFile + " cannot be read: " + e.getMessage());
       }
     }
     String t = main.env().get(ENV_HTTP_TOKEN);

@@ -13,13 +13,26 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "put",
     mixinStandardHelpOptions = true,
-    description = "Writes a key on a running node (PUT /kv/{key}).")
+    description = {
+      "Writes a key on a running node (PUT /kv/{key}).",
+      "The value is VALUE, the bytes of standard input with '-', or those of --file FILE."
+    })
 public final class PutCommand extends ClientCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "KEY", description = "The key (UTF-8).")
   String key;
 
-  @Parameters(index = "1", paramLabel = "VALUE", description = "The value (UTF-8).")
+  @Parameters(
+      index = "1",
+      arity = "0..1",
+      paramLabel = "VALUE",
+      description = "The value (UTF-8); '-' reads the value's bytes from standard input.")
   String value;
+
+  @Option(
+      names = "--file",
+      paramLabel = "FILE",
+      description = "Write the bytes of FILE as the value (any bytes, up to the node's limit).")
+  java.nio.file.Path file;
 
   @Option(
       names = "--acks",
@@ -35,8 +48,22 @@ public final class PutCommand extends ClientCommand implements Callable<Integer>
 
   @Override
   public Integer call() {
+    if ((value == null) == (file == null)) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), value == null ? "put needs a VALUE, '-' (standard input) or --file FILE" : "give either VALUE or --file, not both");
+    }
+    byte[] bytes;
+    try {
+      bytes =
+          file != null
+              ? java.nio.file.Files.readAllBytes(file)
+              : value.equals("-") ? System.in.readAllBytes() : value.getBytes(StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), (file != null ? "--file " + file : "standard input") + " cannot be read: " + e.getMessage());
+    }
     NodeClient c = client();
-    NodeClient.Response r = c.put(key, value.getBytes(StandardCharsets.UTF_8), acks, timeout);
+    NodeClient.Response r = c.put(key, bytes, acks, timeout);
     if (r.status() != 200) {
       main.err()
           .println(

@@ -32,6 +32,15 @@ public final class ScanCommand extends ClientCommand implements Callable<Integer
       description = "Most keys to print (default: ${DEFAULT-VALUE}).")
   int limit;
 
+  @Option(names = "--after", paramLabel = "KEY", description = "Start after this key (the last one of an earlier page).")
+  String afterKey;
+
+  @Option(names = "--keys-only", description = "Print the keys only, one per line.")
+  boolean keysOnly;
+
+  @Option(names = "--json", description = "Print each item as one line of JSON, as the node gives it (key, value, version, seq).")
+  boolean json;
+
   @Override
   public Integer call() {
     if (limit < 1) {
@@ -40,7 +49,10 @@ public final class ScanCommand extends ClientCommand implements Callable<Integer
     }
     NodeClient c = client();
     int printed = 0;
-    String after = null;
+    String after =
+        afterKey == null
+            ? null
+            : java.util.Base64.getEncoder().encodeToString(afterKey.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     while (printed < limit) {
       NodeClient.Response r = c.scan(prefix, Math.min(1000, limit - printed), after);
       if (r.status() != 200) {
@@ -66,7 +78,7 @@ public final class ScanCommand extends ClientCommand implements Callable<Integer
             item.path("key").isNull()
                 ? "base64:" + item.path("keyBase64").asText()
                 : item.path("key").asText();
-        main.out().println(key + "\t" + value);
+        main.out().println(json ? item.toString() : keysOnly ? key : key + "\t" + value);
         printed++;
       }
       if (!page.hasNonNull("nextBase64")) {
