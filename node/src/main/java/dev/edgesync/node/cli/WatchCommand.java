@@ -68,13 +68,14 @@ public final class WatchCommand extends ClientCommand implements Callable<Intege
     }
     NodeClient c = client();
     String resumeAfter = null;
+    String logId = null;
     long printed = 0;
     long retry = 1000;
     boolean connectedOnce = false;
     while (true) {
       EventStreamReader events;
       try {
-        events = c.openChanges(prefix, since, resumeAfter);
+        events = c.openChanges(prefix, since, resumeAfter, logId);
       } catch (NodeClient.NodeClientException e) {
         if (!connectedOnce || e.getMessage().contains(" answered 4")) {
           main.err().println("edgesync: watch on " + c.base() + " failed: " + e.getMessage());
@@ -100,12 +101,13 @@ public final class WatchCommand extends ClientCommand implements Callable<Intege
                 return Main.EXIT_OK;
               }
             }
+            case "open" -> logId = MAPPER.readTree(e.data()).path("logId").asText(null);
             case "reset", "close" -> {
               JsonNode d = MAPPER.readTree(e.data());
               main.err().println("edgesync: watch: " + d.path("reason").asText() + " (" + d.path("fix").asText() + ")");
             }
             default -> {
-              // "open" and events of later versions: nothing to print.
+              // Events of later versions: nothing to print.
             }
           }
           if (events.lastEventId() != null) {

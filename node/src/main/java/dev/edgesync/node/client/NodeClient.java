@@ -167,9 +167,20 @@ public final class NodeClient {
    *     message has the node's error and fix)
    */
   public EventStreamReader openChanges(String prefix, long since, String lastEventId) {
+    return openChanges(prefix, since, lastEventId, null);
+  }
+
+  /**
+   * {@link #openChanges(String, long, String)} for a client that saw the node's log id {@code
+   * logId} before: when the node's log is another one (its data dir was replaced), the stream
+   * starts with a {@code reset} event and from seq 0.
+   */
+  public EventStreamReader openChanges(String prefix, long since, String lastEventId, String logId) {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(
-                uri("/changes?feed=sse&since=" + since + (prefix == null || prefix.isEmpty() ? "" : "&prefix=" + enc(prefix))))
+                uri("/changes?feed=sse&since=" + since
+                    + (prefix == null || prefix.isEmpty() ? "" : "&prefix=" + enc(prefix))
+                    + (logId == null ? "" : "&logId=" + enc(logId))))
             .header("Accept", "text/event-stream")
             .GET();
     if (lastEventId != null) {

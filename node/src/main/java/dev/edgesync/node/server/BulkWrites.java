@@ -135,7 +135,7 @@ final class BulkWrites {
       } else if (k == null || !k.isTextual()) {
         throw new HttpError(400, where + ".key is missing or not a string", example);
       } else {
-        key = k.textValue().getBytes(StandardCharsets.UTF_8);
+        key = Keys.utf8(k.textValue(), where + ".key");
       }
       if (key.length == 0) {
         throw new HttpError(400, where + ".key is empty", example);
@@ -165,7 +165,7 @@ final class BulkWrites {
         } else if (!v.isTextual()) {
           throw new HttpError(400, where + ".value is not a string", example);
         } else {
-          value = v.textValue().getBytes(StandardCharsets.UTF_8);
+          value = Keys.utf8(v.textValue(), where + ".value");
         }
         if (value.length > limits.maxValueBytes()) {
           throw new HttpError(

@@ -5,7 +5,11 @@ import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.NodeStatus;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.storage.StoredEntry;
+import dev.edgesync.engine.Change;
+import dev.edgesync.engine.ChangeListener;
+import dev.edgesync.engine.Subscription;
 import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -81,7 +85,8 @@ final class ChangesEventStream implements AutoCloseable {
     this.threads =
         new ThreadPoolExecutor(
             0,
-            MAX_STREAMS,
+            // Twice the slots: a stream gives its slot back just before its thread is free.
+            2 * MAX_STREAMS,
             60,
             TimeUnit.SECONDS,
             new SynchronousQueue<>(),
@@ -105,23 +110,45 @@ final class ChangesEventStream implements AutoCloseable {
   }
 
   /** One client's stream: the thread that writes it and when its current write began. */
-  private static final class Stream {
+  private static final class Stream implements ChangeListener {
     volatile Thread thread;
     final Semaphore wake = new Semaphore(0);
     final String client;
+    volatile boolean overflowed;
+    Subscription subscription; // the stream thread's only
     long writingSince; // guarded by this; 0 when not writing
     boolean cut; // guarded by this
 
     Stream(String client) {
       this.client = client;
     }
+
+    @Override
+    public void onChange(Change change) {
+      wake();
+    }
+
+    /** The node dropped the subscription (its notifier fell behind): subscribe again, read now. */
+    @Override
+    public void onOverflow() {
+      overflowed = true;
+      wake();
+    }
+
+    void wake() {
+      if (wake.availablePermits() == 0) {
+        wake.release();
+      }
+    }
   }
 
   /**
    * Starts one stream: answers the headers on the calling request thread, then hands the exchange
    * to a stream thread, which closes it when the client goes, is cut off, or the node stops.
+   *
+   * @param logId the log id the client saw before, or null
    */
-  void serve(HttpExchange ex, long since, byte[] prefix, Duration heartbeat) throws IOException {
+  void serve(HttpExchange ex, long since, String logId, byte[] prefix, Duration heartbeat) throws IOException {
     if (closing) {
       throw new HttpError(503, "the node is shutting down", "reconnect to a running node");
     }
@@ -133,27 +160,32 @@ final class ChangesEventStream implements AutoCloseable {
           "retry shortly, or poll with feed=longpoll");
     }
     Stream s = new Stream(String.valueOf(ex.getRemoteAddress()));
+    boolean handedOff = false;
     try {
       ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
       ex.getResponseHeaders().set("Cache-Control", "no-cache");
       ex.getResponseHeaders().set("X-Accel-Buffering", "no");
       ex.sendResponseHeaders(200, 0);
-      threads.execute(() -> stream(ex, s, since, prefix, heartbeat));
-    } catch (IOException | RuntimeException e) {
-      slots.release();
-      ex.close();
-      throw e;
+      threads.execute(() -> stream(ex, s, since, logId, prefix, heartbeat));
+      handedOff = true;
+    } finally {
+      if (!handedOff) {
+        slots.release();
+        ex.close();
+      }
     }
   }
 
-  private void stream(HttpExchange ex, Stream s, long since, byte[] prefix, Duration heartbeat) {
+  private void stream(HttpExchange ex, Stream s, long since, String logId, byte[] prefix, Duration heartbeat) {
     s.thread = Thread.currentThread();
     open.add(s);
-    try (ex;
-        var unused = node.subscribe(prefix, change -> wake(s))) {
-      OutputStream out = new BufferedOutputStream(ex.getResponseBody(), 64 * 1024);
-      run(s, out, since, prefix, heartbeat);
+    try (ex) {
+      s.subscription = node.subscribe(prefix, s);
+      OutputStream out = new BufferedOutputStream(new WatchedOutputStream(ex.getResponseBody(), s), 64 * 1024);
+      run(s, out, since, logId, prefix, heartbeat);
     } catch (IOException e) {
+      // The interrupt that cut the stream must not disturb the closing and logging below.
+      Thread.interrupted();
       if (isCut(s)) {
         cutOff.incrementAndGet();
         log.warn(
@@ -170,6 +202,10 @@ final class ChangesEventStream implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("changes feed to {} failed", s.client, e);
     } finally {
+      Thread.interrupted();
+      if (s.subscription != null) {
+        s.subscription.close();
+      }
       open.remove(s);
       slots.release();
       // The thread goes back to the pool: it must not carry the interrupt along.
@@ -177,97 +213,142 @@ final class ChangesEventStream implements AutoCloseable {
     }
   }
 
-  private void run(Stream s, OutputStream out, long since, byte[] prefix, Duration heartbeat)
+  private void run(Stream s, OutputStream out, long since, String logId, byte[] prefix, Duration heartbeat)
       throws IOException, InterruptedException {
     NodeStatus status = node.status();
     long head = status.headSeq();
     long pos = since;
-    StringBuilder b = new StringBuilder();
-    b.append("retry: ").append(RETRY_MILLIS).append('\n');
     ObjectNode open = Json.MAPPER.createObjectNode();
     open.put("logId", status.logId());
     open.put("since", since);
     open.put("headSeq", head);
-    event(b, null, "open", open);
-    if (since > head) {
-      // The client's position is beyond this log: the data dir was replaced or restored. From 0
-      // again, so it misses nothing (every key's current version comes once more).
+    emit(out, "retry: " + RETRY_MILLIS + "\n");
+    event(out, null, "open", open);
+    String reason = null;
+    if (logId != null && !logId.equals(status.logId())) {
+      reason = "the client's log id " + logId + " is not this node's " + status.logId() + ": its data dir was replaced";
+    } else if (since > head) {
+      reason = "since " + since + " is beyond this node's head seq " + head + ": its data dir was replaced or restored";
+    }
+    if (reason != null) {
+      // The client's position belongs to another log: from 0 again, so it misses nothing (every
+      // key's current version comes once more).
       ObjectNode reset = Json.MAPPER.createObjectNode();
       reset.put("since", since);
       reset.put("headSeq", head);
-      reset.put(
-          "reason",
-          "since " + since + " is beyond this node's head seq " + head
-              + ": its data dir was replaced or restored");
+      reset.put("logId", status.logId());
+      reset.put("reason", reason);
       reset.put("fix", "the feed starts again from seq 0; drop what was derived from the old seqs");
-      event(b, "0", "reset", reset);
+      event(out, "0", "reset", reset);
       pos = 0;
     }
-    write(s, out, b);
+    out.flush();
     while (!closing) {
+      if (s.overflowed) {
+        s.overflowed = false;
+        s.subscription.close();
+        s.subscription = node.subscribe(prefix, s);
+      }
       ChangesResource.Page p = pages.read(pos, ChangesResource.MAX_LIMIT, prefix);
-      b.setLength(0);
       long lastId = pos;
       for (StoredEntry e : p.results()) {
-        event(b, Long.toString(e.seq()), "change", ChangesResource.entry(e));
+        event(out, Long.toString(e.seq()), "change", ChangesResource.entry(e));
         lastId = e.seq();
       }
       if (p.next() > lastId) {
         // Entries the prefix filtered out: move the client's resume point past them.
-        b.append("id: ").append(p.next()).append("\n\n");
+        emit(out, "id: " + p.next() + "\n\n");
       }
+      out.flush();
       boolean progressed = p.next() > pos;
       pos = p.next();
-      if (!b.isEmpty()) {
-        write(s, out, b);
-      }
       if (progressed && pos < p.head()) {
         continue;
       }
       // Caught up: wait for a commit under the prefix, or send a heartbeat.
       if (!s.wake.tryAcquire(heartbeat.toMillis(), TimeUnit.MILLISECONDS) && !closing) {
-        b.setLength(0);
-        b.append(": heartbeat\n\n");
-        write(s, out, b);
+        emit(out, ": heartbeat\n\n");
+        out.flush();
       }
       s.wake.drainPermits();
     }
-    b.setLength(0);
     ObjectNode close = Json.MAPPER.createObjectNode();
     close.put("reason", "the node is shutting down");
     close.put("fix", "reconnect with Last-Event-ID to this node when it is back, or to another");
-    event(b, null, "close", close);
-    write(s, out, b);
+    event(out, null, "close", close);
+    out.flush();
   }
 
-  private static void event(StringBuilder b, String id, String name, ObjectNode data) {
+  private static void event(OutputStream out, String id, String name, ObjectNode data) throws IOException {
+    StringBuilder b = new StringBuilder();
     if (id != null) {
       b.append("id: ").append(id).append('\n');
     }
     b.append("event: ").append(name).append('\n');
     // One line of JSON: Jackson escapes the newlines inside strings.
     b.append("data: ").append(data.toString()).append("\n\n");
+    emit(out, b.toString());
   }
 
-  /** Writes and flushes, under the watchdog's eye. */
-  private void write(Stream s, OutputStream out, StringBuilder b) throws IOException {
-    synchronized (s) {
-      if (s.cut) {
+  private static void emit(OutputStream out, String text) throws IOException {
+    out.write(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The response body under the watchdog's eye: each write to the socket (at most {@link #CHUNK}
+   * bytes) is timed, so the timeout measures a time without progress, not the time a big page
+   * takes on a slow link.
+   */
+  private final class WatchedOutputStream extends FilterOutputStream {
+    static final int CHUNK = 64 * 1024;
+    private final Stream s;
+
+    WatchedOutputStream(OutputStream out, Stream s) {
+      super(out);
+      this.s = s;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      for (int at = off; at < off + len; at += CHUNK) {
+        int from = at;
+        int n = Math.min(CHUNK, off + len - at);
+        watched(() -> out.write(b, from, n));
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      watched(() -> out.write(b));
+    }
+
+    @Override
+    public void flush() throws IOException {
+      watched(out::flush);
+    }
+
+    private void watched(IoAction action) throws IOException {
+      synchronized (s) {
+        if (s.cut) {
+          throw new IOException("cut off");
+        }
+        s.writingSince = System.nanoTime();
+      }
+      try {
+        action.run();
+      } finally {
+        synchronized (s) {
+          s.writingSince = 0;
+        }
+      }
+      if (isCut(s)) {
         throw new IOException("cut off");
       }
-      s.writingSince = System.nanoTime();
     }
-    try {
-      out.write(b.toString().getBytes(StandardCharsets.UTF_8));
-      out.flush();
-    } finally {
-      synchronized (s) {
-        s.writingSince = 0;
-      }
-    }
-    if (isCut(s)) {
-      throw new IOException("cut off");
-    }
+  }
+
+  private interface IoAction {
+    void run() throws IOException;
   }
 
   private static boolean isCut(Stream s) {
@@ -276,17 +357,12 @@ final class ChangesEventStream implements AutoCloseable {
     }
   }
 
-  private static void wake(Stream s) {
-    if (s.wake.availablePermits() == 0) {
-      s.wake.release();
-    }
-  }
-
   /**
    * Interrupts each write that has been blocked longer than the write timeout: the socket channel
    * under the JDK's server is interruptible, so the interrupt closes the connection.
    */
   private void cutOffStuck() {
+    // Runs on a scheduled executor, which would stop for good on an exception: none may escape.
     long now = System.nanoTime();
     for (Stream s : open) {
       synchronized (s) {
@@ -305,7 +381,7 @@ final class ChangesEventStream implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
-    open.forEach(ChangesEventStream::wake);
+    open.forEach(Stream::wake);
     threads.shutdown();
   }
 

@@ -66,7 +66,7 @@ final class ChangesResource {
    * @return true when the exchange was handed off to an event stream, which closes it at its end
    */
   boolean handle(HttpExchange ex) throws IOException {
-    Map<String, String> q = query(ex, Set.of("since", "prefix", "prefixBase64", "limit", "feed", "timeout", "heartbeat"));
+    Map<String, String> q = query(ex, Set.of("since", "prefix", "prefixBase64", "limit", "feed", "timeout", "heartbeat", "logId"));
     long since = number(q, "since", 0, 0, Long.MAX_VALUE);
     byte[] prefix = Keys.param(q, "prefix");
     if (prefix == null) {
@@ -77,8 +77,10 @@ final class ChangesResource {
       throw new HttpError(
           400, "feed '" + feed + "' is not supported", "feed=normal (default), feed=longpoll or feed=sse");
     }
-    if (q.containsKey("heartbeat") && !feed.equals("sse")) {
-      throw new HttpError(400, "heartbeat is only for feed=sse", "?feed=sse&heartbeat=15s");
+    for (String p : List.of("heartbeat", "logId")) {
+      if (q.containsKey(p) && !feed.equals("sse")) {
+        throw new HttpError(400, p + " is only for feed=sse", "?feed=sse&" + p + "=...");
+      }
     }
     if (feed.equals("sse")) {
       for (String p : List.of("limit", "timeout")) {
@@ -108,7 +110,7 @@ final class ChangesResource {
           throw new HttpError(400, "heartbeat '" + q.get("heartbeat") + "' is not valid", "a duration from 1s to 5m, e.g. 15s");
         }
       }
-      events.serve(ex, since, prefix, heartbeat);
+      events.serve(ex, since, q.get("logId"), prefix, heartbeat);
       return true;
     }
     int limit = (int) number(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
@@ -165,13 +167,14 @@ final class ChangesResource {
    */
   Page read(long since, int limit, byte[] prefix) {
     List<StoredEntry> results = new ArrayList<>();
+    long bytes = 0;
     long next = since;
     long head;
     int read = 0;
     while (true) {
       // Without a prefix every entry counts; with one, read ahead within the budget.
       int ask = prefix.length == 0 ? limit - results.size() : Math.min(MAX_LIMIT, SCAN_BUDGET - read);
-      ChangeBatch batch = node.changes(next, ask, MAX_BYTES);
+      ChangeBatch batch = node.changes(next, ask, Math.max(1, MAX_BYTES - bytes));
       head = batch.headSeq();
       boolean full = false;
       for (StoredEntry e : batch.entries()) {
@@ -181,7 +184,9 @@ final class ChangesResource {
         next = e.seq();
         if (matches(e.key(), prefix)) {
           results.add(e);
-          if (results.size() == limit) {
+          bytes += e.key().length + e.value().length;
+          // A page holds at most limit entries and about MAX_BYTES (at least one entry).
+          if (results.size() == limit || bytes >= MAX_BYTES) {
             full = true;
             break;
           }

@@ -27,11 +27,18 @@ final class Keys {
     if (pad == 3 || t.indexOf('=') >= 0 && pad != 0) {
       throw new HttpError(400, what + " '" + text + "' is not base64", BASE64_FIX);
     }
+    byte[] bytes;
     try {
-      return Base64.getDecoder().decode(t + "==".substring(0, pad));
+      bytes = Base64.getDecoder().decode(t + "==".substring(0, pad));
     } catch (IllegalArgumentException e) {
       throw new HttpError(400, what + " '" + text + "' is not base64: " + e.getMessage(), BASE64_FIX);
     }
+    // Canonical only (unused low bits zero, as every encoder writes them): one key, one text.
+    String canonical = Base64.getEncoder().withoutPadding().encodeToString(bytes);
+    if (!canonical.equals(t.endsWith("=") ? t.substring(0, t.indexOf('=')) : t)) {
+      throw new HttpError(400, what + " '" + text + "' is not canonical base64 (its last character has bits set that encode nothing)", BASE64_FIX);
+    }
+    return bytes;
   }
 
   /**
@@ -48,6 +55,25 @@ final class Keys {
       return fromBase64(b64, name + "Base64");
     }
     return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The UTF-8 bytes of a JSON string, refusing one with an unpaired surrogate ({@code "\\ud800"}),
+   * which UTF-8 cannot hold and {@link String#getBytes} would turn into {@code ?}.
+   */
+  static byte[] utf8(String text, String what) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new HttpError(
+            400,
+            what + " holds an unpaired surrogate (\\u" + Integer.toHexString(c) + " at " + i + "), which is not text",
+            "send valid Unicode text, or the bytes as base64 (keyBase64 / valueBase64)");
+      }
+    }
+    return text.getBytes(StandardCharsets.UTF_8);
   }
 
   /** The key as a person reads it in an error: its text, or {@code base64:...} when not UTF-8. */

@@ -342,4 +342,37 @@ class ChangesEventStreamTest {
       other.close();
     }
   }
+
+  @Test
+  void aClientThatSawAnotherLogIdIsResetToZero() throws Exception {
+    put("l/1", "v");
+    try (EventStreamReader r = client.openChanges("l/", head(), null, "not-this-nodes-log")) {
+      assertEquals("open", r.next().name());
+      EventStreamReader.Event reset = r.next();
+      assertEquals("reset", reset.name());
+      assertTrue(data(reset).get("reason").asText().contains("log id not-this-nodes-log is not this node's"), reset.data());
+      assertEquals("l/1", data(r.next()).get("key").asText(), "from seq 0 again");
+    }
+  }
+
+  @Test
+  void aPageHoldsAboutFourMebibytesWhateverItsEntryLimit() throws Exception {
+    long since = head();
+    String value = "b".repeat(60 * 1024);
+    StringBuilder bulk = new StringBuilder("{\"entries\":[");
+    for (int i = 0; i < 100; i++) {
+      bulk.append(i == 0 ? "" : ",").append("{\"key\":\"big/").append(String.format("%03d", i)).append("\",\"value\":\"").append(value).append("\"}");
+    }
+    assertEquals(200, client.bulk(bulk.append("]}").toString().getBytes(StandardCharsets.UTF_8)).status());
+    int seen = 0;
+    long next = since;
+    for (int page = 0; page < 10 && seen < 100; page++) {
+      JsonNode p = client.getPath("/changes?prefix=big/&limit=1000&since=" + next).json();
+      int n = p.get("results").size();
+      assertTrue(n >= 1 && (long) (n - 1) * value.length() < ChangesResource.MAX_BYTES, "page " + page + " has " + n + " entries of 60 KiB");
+      seen += n;
+      next = p.get("next").asLong();
+    }
+    assertEquals(100, seen, "the pages together hold every entry");
+  }
 }

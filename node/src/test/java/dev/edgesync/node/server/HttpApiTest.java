@@ -610,12 +610,17 @@ class HttpApiTest {
     assertEquals(404, gone.statusCode());
     assertTrue(json(gone).get("error").asText().contains("base64:+/8="), text(gone));
 
-    for (String bad : List.of("/kv64/a", "/kv64/A*B", "/kv64/AB=C", "/kv64/")) {
+    for (String bad : List.of("/kv64/a", "/kv64/A*B", "/kv64/AB=C", "/kv64/", "/kv64/AP9")) {
       HttpResponse<byte[]> r = send("GET", bad);
       assertEquals(400, r.statusCode(), bad + ": " + text(r));
       assertTrue(json(r).get("fix").asText().contains("base64"), text(r));
     }
     HttpResponse<byte[]> both = send("GET", "/kv?prefix=a&prefixBase64=YQ");
     assertEquals(400, both.statusCode(), text(both));
+    // A JSON string with an unpaired surrogate is not text: refused, not stored with a '?'.
+    HttpResponse<byte[]> lone = send("POST", "/kv", "{\"entries\":[{\"key\":\"s\\ud800\",\"value\":\"v\"}]}".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, lone.statusCode(), text(lone));
+    assertTrue(json(lone).get("error").asText().contains("unpaired surrogate"), text(lone));
+    assertEquals(404, send("GET", "/kv/s%3F").statusCode(), "nothing was stored under a replacement");
   }
 }
