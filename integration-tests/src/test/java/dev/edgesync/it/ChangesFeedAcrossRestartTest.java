@@ -119,6 +119,8 @@ class ChangesFeedAcrossRestartTest {
     t.setDaemon(true);
     t.start();
 
+    long t0 = System.nanoTime();
+    java.util.function.Consumer<String> mark = what -> System.out.printf("ChangesFeedAcrossRestartTest: %s at %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
     String filler = "x".repeat(80);
     for (int round = 0; round < KEYS / BULK; round++) {
       Map<String, String> entries = new LinkedHashMap<>();
@@ -131,11 +133,14 @@ class ChangesFeedAcrossRestartTest {
       a.http().put(String.format("feed/%06d", round * BULK), "rewritten-" + round);
       if (round == KEYS / BULK / 2 - 1) {
         c.awaitStatus("b", "half the keys applied", Cluster.CONVERGENCE, st -> st.headSeq() >= KEYS / 4);
+        mark.accept("b half-way");
         b.kill9();
         b.start();
+        mark.accept("b restarted");
       }
     }
 
+    mark.accept("all written to a");
     // A client that stops reading (4 KiB receive buffer) on the restarted B: cut off, not buffered.
     double cutOffsBefore = cutOffs(b);
     try (Socket stuck = new Socket()) {
@@ -145,18 +150,22 @@ class ChangesFeedAcrossRestartTest {
 
       Map<String, JsonNode> state = c.awaitConverged(Duration.ofSeconds(120));
       assertEquals(KEYS, state.size(), "every key on both nodes");
+      mark.accept("converged");
       Map<String, String> finalVersions = new HashMap<>();
       state.forEach((k, item) -> finalVersions.put(k, item.get("version").asText()));
       await("the follower saw every key's final version on b")
           .atMost(Duration.ofSeconds(120))
           .until(() -> follower.failure.get() != null || follower.versions.equals(finalVersions));
       assertEquals(null, follower.failure.get());
+      mark.accept("follower done");
       assertTrue(follower.connections.get() >= 2, "the follower reconnected after the restart: " + follower.connections.get());
 
       await("the stuck client cut off").atMost(Duration.ofSeconds(60)).until(() -> cutOffs(b) > cutOffsBefore);
       stuck.setSoTimeout(30_000);
+      mark.accept("stuck client cut");
       long read = drain(stuck.getInputStream());
       assertTrue(read > 0, "the stuck client was sent something before the cut");
+      mark.accept("stuck client drained (" + read + " bytes)");
     } finally {
       follower.stop.set(true);
       EventStreamReader r = follower.current;
@@ -164,6 +173,7 @@ class ChangesFeedAcrossRestartTest {
         r.close();
       }
     }
+    mark.accept("follower stopped");
     assertTrue(b.isAlive(), "b still runs");
     assertFalse(b.log().contains("java.lang.OutOfMemoryError"), "b ran out of memory; log " + b.logFile());
     System.out.println(

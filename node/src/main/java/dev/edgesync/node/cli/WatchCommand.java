@@ -29,8 +29,23 @@ import picocli.CommandLine.Parameters;
 public final class WatchCommand extends ClientCommand implements Callable<Integer> {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
+  /**
+   * A stream on which nothing arrived for this long (the node sends a heartbeat every 15 s) is
+   * taken for dead, as when the node's host dropped off the network without closing it, and opened
+   * again.
+   */
+  static final long SILENCE_MILLIS = 45_000;
+
   /** Longest pause between two reconnects. */
   static final long MAX_RETRY_MILLIS = 30_000;
+
+  private static final java.util.concurrent.ScheduledExecutorService SILENCE_WATCH =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "edgesync-watch-silence");
+            t.setDaemon(true);
+            return t;
+          });
 
   @Parameters(
       index = "0",
@@ -89,6 +104,21 @@ public final class WatchCommand extends ClientCommand implements Callable<Intege
       connectedOnce = true;
       retry = 1000;
       String why;
+      EventStreamReader watched = events;
+      java.util.concurrent.ScheduledFuture<?> silence =
+          SILENCE_WATCH.scheduleWithFixedDelay(
+              () -> {
+                if (System.nanoTime() - watched.lastLineNanos() > SILENCE_MILLIS * 1_000_000) {
+                  try {
+                    watched.close();
+                  } catch (IOException ignored) {
+                    // It ends the read either way.
+                  }
+                }
+              },
+              1,
+              1,
+              java.util.concurrent.TimeUnit.SECONDS);
       try (events) {
         EventStreamReader.Event e;
         while ((e = events.next()) != null) {
@@ -116,7 +146,12 @@ public final class WatchCommand extends ClientCommand implements Callable<Intege
         }
         why = "the node ended the stream";
       } catch (IOException ex) {
-        why = "the connection failed: " + ex.getMessage();
+        why =
+            System.nanoTime() - events.lastLineNanos() > SILENCE_MILLIS * 1_000_000
+                ? "nothing arrived for " + SILENCE_MILLIS / 1000 + " s, not even a heartbeat"
+                : "the connection failed: " + ex.getMessage();
+      } finally {
+        silence.cancel(false);
       }
       if (events.retryMillis() > 0) {
         retry = events.retryMillis();

@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
  * stream: fields {@code id}, {@code event}, {@code data} (lines joined with a newline) and {@code
  * retry}; comments ({@code :} lines) are skipped; a blank line dispatches. As in the standard, an
  * {@code id} field sets the last event id even when the event has no data, and such an event is
- * not dispatched. Not thread-safe.
+ * not dispatched. Not thread-safe, except {@link #close()}.
  */
 public final class EventStreamReader implements AutoCloseable {
   /** Longest line accepted, so a broken server cannot make the reader hold unbounded text. */
@@ -20,17 +20,25 @@ public final class EventStreamReader implements AutoCloseable {
   /** One dispatched event. */
   public record Event(String id, String name, String data) {}
 
+  private final InputStream raw;
   private final BufferedReader in;
   private String lastEventId;
+  private volatile long lastLineNanos = System.nanoTime();
   private int retryMillis = -1;
 
   public EventStreamReader(InputStream in) {
+    this.raw = in;
     this.in = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 64 * 1024);
   }
 
   /** The id of the last event read (or set by an id-only event), or null. */
   public String lastEventId() {
     return lastEventId;
+  }
+
+  /** When the last line (an event's, or a heartbeat comment) arrived, in {@link System#nanoTime()}. */
+  public long lastLineNanos() {
+    return lastLineNanos;
   }
 
   /** The reconnect delay the server asked for, or -1. */
@@ -104,6 +112,7 @@ public final class EventStreamReader implements AutoCloseable {
     int c;
     while ((c = in.read()) >= 0) {
       if (c == '\n') {
+        lastLineNanos = System.nanoTime();
         return b.toString();
       }
       if (c == '\r') {
@@ -111,6 +120,7 @@ public final class EventStreamReader implements AutoCloseable {
         if (in.read() != '\n') {
           in.reset();
         }
+        lastLineNanos = System.nanoTime();
         return b.toString();
       }
       if (b.length() >= MAX_LINE_CHARS) {
@@ -121,8 +131,13 @@ public final class EventStreamReader implements AutoCloseable {
     return null;
   }
 
+  /**
+   * Closes the stream. May be called from another thread while {@link #next()} blocks: it closes
+   * the underlying stream directly (not through the buffered reader, whose lock the blocked read
+   * holds), which ends that read.
+   */
   @Override
   public void close() throws IOException {
-    in.close();
+    raw.close();
   }
 }
