@@ -64,7 +64,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *
  * <p>System properties: {@code edgesync.chaos.seed} (replays a run: the schedule, not the thread
  * interleavings), {@code edgesync.chaos.rounds} (total rounds, default 12: 4 per phase),
- * {@code edgesync.chaos.budgetSeconds} (default 200: without {@code minutes}, no round starts after
+ * {@code edgesync.chaos.budgetSeconds} (default 180: without {@code minutes}, no round starts after
  * this much time once {@link #MIN_ROUNDS} are done, so that the CI run stays bounded on a slow
  * machine), {@code edgesync.chaos.minutes} (soak: 8 or 6 rounds per phase, and rounds keep
  * starting until this much time has passed), {@code
@@ -75,7 +75,7 @@ class ChaosSuiteTest {
 
   static final long SEED = Long.getLong("edgesync.chaos.seed", System.currentTimeMillis());
   static final int ROUNDS = Integer.getInteger("edgesync.chaos.rounds", 12);
-  static final int BUDGET_SECONDS = Integer.getInteger("edgesync.chaos.budgetSeconds", 200);
+  static final int BUDGET_SECONDS = Integer.getInteger("edgesync.chaos.budgetSeconds", 180);
   /** Rounds a run without {@code minutes} makes whatever its budget. */
   static final int MIN_ROUNDS = 6;
   static final double MINUTES = Double.parseDouble(System.getProperty("edgesync.chaos.minutes", "0"));
