@@ -82,9 +82,18 @@ public final class ScanCommand extends ClientCommand implements Callable<Integer
         printed++;
       }
       if (!page.hasNonNull("nextBase64")) {
-        break;
+        return Main.EXIT_OK;
       }
       after = page.path("nextBase64").asText();
+      if (printed >= limit) {
+        // More keys exist: say so on stderr (stdout stays the listing) and how to go on.
+        main.err()
+            .println(
+                page.hasNonNull("next")
+                    ? "edgesync: more keys after '" + page.path("next").asText() + "': edgesync scan '" + prefix
+                        + "' --after '" + page.path("next").asText() + "' (or a larger --limit)"
+                    : "edgesync: more keys after a binary key (base64 " + after + "): GET /kv?afterBase64=... goes on from it");
+      }
     }
     return Main.EXIT_OK;
   }

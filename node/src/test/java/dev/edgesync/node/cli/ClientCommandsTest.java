@@ -81,6 +81,10 @@ class ClientCommandsTest {
     }
     assertEquals(List.of("s/a", "s/b", "s/c"), run("scan", "s/", "--keys-only", "--node", node).text().lines().toList());
     assertEquals(List.of("s/c\tv-s/c"), run("scan", "s/", "--after", "s/b", "--node", node).text().lines().toList());
+    Result firstTwo = run("scan", "s/", "--limit", "2", "--node", node);
+    assertEquals(2, firstTwo.text().lines().count());
+    assertTrue(firstTwo.err().contains("more keys after 's/b': edgesync scan 's/' --after 's/b'"), firstTwo.err());
+    assertEquals("", run("scan", "s/", "--limit", "3", "--node", node).err(), "no hint when nothing is left");
     List<String> json = run("scan", "s/", "--json", "--limit", "1", "--node", node).text().lines().toList();
     assertEquals(1, json.size());
     assertTrue(json.get(0).startsWith("{\"key\":\"s/a\",\"value\":\"v-s/a\",\"version\":"), json.get(0));
