@@ -147,6 +147,8 @@ final class FaultProxy implements AutoCloseable {
                     return;
                   }
                   if (mode == Mode.DELAY) {
+                    // The fault itself (link latency on this chunk), not a wait for a condition:
+                    // no test waits with it.
                     Thread.sleep(delay.toMillis());
                   }
                   out.write(buf, 0, n);

@@ -1,5 +1,7 @@
 package dev.edgesync.node.server;
 
+import static dev.edgesync.node.server.HttpExchanges.duration;
+import static dev.edgesync.node.server.HttpExchanges.number;
 import static dev.edgesync.node.server.HttpExchanges.putText;
 import static dev.edgesync.node.server.HttpExchanges.query;
 import static dev.edgesync.node.server.HttpExchanges.sendJson;
@@ -10,7 +12,6 @@ import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoredEntry;
-import dev.edgesync.node.config.Durations;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -44,6 +45,7 @@ final class ChangesResource {
   static final int MAX_WAITING = 4;
   static final long MAX_BYTES = 4L << 20;
   static final Duration DEFAULT_WAIT = Duration.ofSeconds(30);
+  static final Duration MIN_WAIT = Duration.ofMillis(1);
   static final Duration MAX_WAIT = Duration.ofMinutes(5);
 
   private final SyncNode node;
@@ -101,29 +103,17 @@ final class ChangesResource {
               400, "Last-Event-ID '" + lastEventId + "' is not a seq of this feed", "send the id of the last event received, or none");
         }
       }
-      Duration heartbeat = ChangesEventStream.DEFAULT_HEARTBEAT;
-      if (q.containsKey("heartbeat")) {
-        heartbeat = Durations.parseOrNull(q.get("heartbeat"));
-        if (heartbeat == null
-            || heartbeat.compareTo(ChangesEventStream.MIN_HEARTBEAT) < 0
-            || heartbeat.compareTo(ChangesEventStream.MAX_HEARTBEAT) > 0) {
-          throw new HttpError(400, "heartbeat '" + q.get("heartbeat") + "' is not valid", "a duration from 1s to 5m, e.g. 15s");
-        }
-      }
+      Duration heartbeat =
+          duration(
+              q, "heartbeat", ChangesEventStream.DEFAULT_HEARTBEAT, ChangesEventStream.MIN_HEARTBEAT, ChangesEventStream.MAX_HEARTBEAT);
       events.serve(ex, since, q.get("logId"), prefix, heartbeat);
       return true;
     }
     int limit = (int) number(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
-    Duration wait = DEFAULT_WAIT;
-    if (q.containsKey("timeout")) {
-      if (!feed.equals("longpoll")) {
-        throw new HttpError(400, "timeout is only for feed=longpoll", "?feed=longpoll&timeout=30s");
-      }
-      wait = Durations.parseOrNull(q.get("timeout"));
-      if (wait == null || wait.isNegative() || wait.isZero() || wait.compareTo(MAX_WAIT) > 0) {
-        throw new HttpError(400, "timeout '" + q.get("timeout") + "' is not valid", "a positive duration of at most 5m, e.g. 30s");
-      }
+    if (q.containsKey("timeout") && !feed.equals("longpoll")) {
+      throw new HttpError(400, "timeout is only for feed=longpoll", "?feed=longpoll&timeout=30s");
     }
+    Duration wait = duration(q, "timeout", DEFAULT_WAIT, MIN_WAIT, MAX_WAIT);
     Page page = read(since, limit, prefix);
     if (feed.equals("longpoll") && page.results().isEmpty()) {
       if (!waiting.tryAcquire()) {
@@ -232,21 +222,5 @@ final class ChangesResource {
     r.put("version", Json.version(e.version()));
     r.put("origin", e.version().origin());
     return r;
-  }
-
-  private static long number(Map<String, String> q, String name, long dflt, long min, long max) {
-    if (!q.containsKey(name)) {
-      return dflt;
-    }
-    long v;
-    try {
-      v = Long.parseLong(q.get(name));
-    } catch (NumberFormatException e) {
-      v = min - 1;
-    }
-    if (v < min || v > max) {
-      throw new HttpError(400, name + " '" + q.get(name) + "' is not valid", "a whole number from " + min + " to " + max);
-    }
-    return v;
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.storage.errors.StorageException;
+import dev.edgesync.node.config.Durations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -72,6 +74,41 @@ final class HttpExchanges {
       }
     }
     return q;
+  }
+
+  /** Query parameter {@code name} as a whole number in {@code [min, max]}, or {@code dflt}; else 400. */
+  static long number(Map<String, String> q, String name, long dflt, long min, long max) {
+    if (!q.containsKey(name)) {
+      return dflt;
+    }
+    long v;
+    try {
+      v = Long.parseLong(q.get(name));
+    } catch (NumberFormatException e) {
+      v = min - 1;
+    }
+    if (v < min || v > max) {
+      throw new HttpError(400, name + " '" + q.get(name) + "' is not valid", "a whole number from " + min + " to " + max);
+    }
+    return v;
+  }
+
+  /**
+   * Query parameter {@code name} as a duration ({@code 500ms}, {@code 30s}, {@code 5m}) in {@code
+   * [min, max]}, or {@code dflt}; else 400.
+   */
+  static Duration duration(Map<String, String> q, String name, Duration dflt, Duration min, Duration max) {
+    if (!q.containsKey(name)) {
+      return dflt;
+    }
+    Duration d = Durations.parseOrNull(q.get(name));
+    if (d == null || d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+      throw new HttpError(
+          400,
+          name + " '" + q.get(name) + "' is not valid",
+          "a duration from " + Durations.format(min) + " to " + Durations.format(max) + ", e.g. " + Durations.format(dflt));
+    }
+    return d;
   }
 
   static void sendJson(HttpExchange ex, int status, JsonNode body) throws IOException {

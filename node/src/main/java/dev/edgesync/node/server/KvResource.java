@@ -2,6 +2,8 @@ package dev.edgesync.node.server;
 
 import static dev.edgesync.node.server.HttpExchanges.await;
 import static dev.edgesync.node.server.HttpExchanges.body;
+import static dev.edgesync.node.server.HttpExchanges.duration;
+import static dev.edgesync.node.server.HttpExchanges.number;
 import static dev.edgesync.node.server.HttpExchanges.putText;
 import static dev.edgesync.node.server.HttpExchanges.query;
 import static dev.edgesync.node.server.HttpExchanges.send;
@@ -17,7 +19,6 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.storage.Precondition;
 import dev.edgesync.engine.storage.WriteResult;
-import dev.edgesync.node.config.Durations;
 import dev.edgesync.node.config.NodeConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -260,20 +261,7 @@ final class KvResource {
       prefix = new byte[0];
     }
     byte[] after = Keys.param(q, "after");
-    int limit = HttpApi.SCAN_DEFAULT_LIMIT;
-    if (q.containsKey("limit")) {
-      try {
-        limit = Integer.parseInt(q.get("limit"));
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > HttpApi.SCAN_MAX_LIMIT) {
-        throw new HttpError(
-            400,
-            "limit '" + q.get("limit") + "' is not valid",
-            "a whole number from 1 to " + HttpApi.SCAN_MAX_LIMIT);
-      }
-    }
+    int limit = (int) number(q, "limit", HttpApi.SCAN_DEFAULT_LIMIT, 1, HttpApi.SCAN_MAX_LIMIT);
     List<KeyValue> page = new ArrayList<>(limit + 1);
     // One key more than the page tells whether there is a next page.
     try (Stream<KeyValue> s = node.scan(prefix, after)) {
@@ -354,19 +342,7 @@ final class KvResource {
           "acks '" + q.get("acks") + "' is not valid: this node has " + peers + " peer(s)",
           "a whole number from 0 to " + peers);
     }
-    Duration timeout = HttpApi.DEFAULT_ACK_TIMEOUT;
-    if (q.containsKey("timeout")) {
-      timeout = Durations.parseOrNull(q.get("timeout"));
-      if (timeout == null
-          || timeout.isNegative()
-          || timeout.isZero()
-          || timeout.compareTo(HttpApi.MAX_ACK_TIMEOUT) > 0) {
-        throw new HttpError(
-            400,
-            "timeout '" + q.get("timeout") + "' is not valid",
-            "a positive duration of at most 5m, e.g. 500ms or 2s");
-      }
-    }
+    Duration timeout = duration(q, "timeout", HttpApi.DEFAULT_ACK_TIMEOUT, Duration.ofMillis(1), HttpApi.MAX_ACK_TIMEOUT);
     return n == 0 ? Acks.none() : Acks.of(n, timeout);
   }
 
