@@ -184,8 +184,6 @@ final class ChangesEventStream implements AutoCloseable {
       OutputStream out = new BufferedOutputStream(new WatchedOutputStream(ex.getResponseBody(), s), 64 * 1024);
       run(s, out, since, logId, prefix, heartbeat);
     } catch (IOException e) {
-      // The interrupt that cut the stream must not disturb the closing and logging below.
-      Thread.interrupted();
       if (isCut(s)) {
         cutOff.incrementAndGet();
         log.warn(
@@ -202,14 +200,13 @@ final class ChangesEventStream implements AutoCloseable {
     } catch (RuntimeException e) {
       log.warn("changes feed to {} failed", s.client, e);
     } finally {
+      // The thread goes back to the pool: it must not carry the watchdog's interrupt along.
       Thread.interrupted();
       if (s.subscription != null) {
         s.subscription.close();
       }
       open.remove(s);
       slots.release();
-      // The thread goes back to the pool: it must not carry the interrupt along.
-      Thread.interrupted();
     }
   }
 
