@@ -8,12 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgesync.node.client.EventStreamReader;
+import dev.edgesync.testing.Sockets;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -161,9 +159,8 @@ class ChangesFeedAcrossRestartTest {
       assertTrue(follower.connections.get() >= 2, "the follower reconnected after the restart: " + follower.connections.get());
 
       await("the stuck client cut off").atMost(Duration.ofSeconds(60)).until(() -> cutOffs(b) > cutOffsBefore);
-      stuck.setSoTimeout(30_000);
       mark.accept("stuck client cut");
-      long read = drain(stuck.getInputStream());
+      long read = Sockets.readUntilClosed(stuck, 30_000);
       assertTrue(read > 0, "the stuck client was sent something before the cut");
       mark.accept("stuck client drained (" + read + " bytes)");
     } finally {
@@ -187,22 +184,5 @@ class ChangesFeedAcrossRestartTest {
 
   static long heapUsed(NodeProcess n) {
     return (long) PrometheusText.value(n.http().metrics(), "jvm_memory_used_bytes", "area=heap");
-  }
-
-  /** Reads what the socket still holds until the end; a connection left open fails the test. */
-  static long drain(InputStream in) throws IOException {
-    byte[] buf = new byte[64 * 1024];
-    long read = 0;
-    try {
-      int n;
-      while ((n = in.read(buf)) >= 0) {
-        read += n;
-      }
-    } catch (SocketTimeoutException e) {
-      throw new AssertionError("the cut-off connection is still open after " + read + " bytes", e);
-    } catch (SocketException reset) {
-      // A reset ends it too.
-    }
-    return read;
   }
 }

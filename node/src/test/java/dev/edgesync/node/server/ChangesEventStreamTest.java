@@ -13,13 +13,12 @@ import dev.edgesync.node.client.NodeClient;
 import dev.edgesync.node.config.ConfigLoader;
 import dev.edgesync.node.config.ConfigOverrides;
 import dev.edgesync.node.config.NodeConfig;
+import dev.edgesync.testing.Sockets;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -275,20 +274,7 @@ class ChangesEventStreamTest {
           .atMost(Duration.ofSeconds(60))
           .untilAsserted(() -> assertEquals(before + 1, Double.parseDouble(metric("edgesync_http_feed_cutoffs_total"))));
       // The connection is closed: what the sockets held, then the end (or a reset), never a hang.
-      s.setSoTimeout(30_000);
-      InputStream in = s.getInputStream();
-      byte[] buf = new byte[64 * 1024];
-      long read = 0;
-      try {
-        int n;
-        while ((n = in.read(buf)) >= 0) {
-          read += n;
-        }
-      } catch (SocketTimeoutException e) {
-        throw new AssertionError("the cut-off connection is still open after " + read + " bytes", e);
-      } catch (SocketException reset) {
-        // A reset is an end too.
-      }
+      long read = Sockets.readUntilClosed(s, 30_000);
       assertTrue(read < 32L * 1024 * 1024, "the client got less than was written: " + read);
     }
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertEquals("0.0", metric("edgesync_http_feed_streams")));
