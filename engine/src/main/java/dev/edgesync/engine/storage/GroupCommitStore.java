@@ -81,13 +81,15 @@ public final class GroupCommitStore implements VersionedStore {
     this.options = options;
     this.logId = meta.logId();
     this.epochs = meta.epochs();
-    this.clock = new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), meta.hlc());
+    // Never below the stable time this node reported: its later writes must be newer than it.
+    this.clock =
+        new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), Math.max(meta.hlc(), meta.gc().stableHlc()));
     this.gate = gate;
     this.versions = new VersionLookup(kv, meta.keyFilter(), options.cacheMaxEntries());
     RecentLog recent = new RecentLog(meta.headSeq(), RECENT_LOG_ENTRIES, RECENT_LOG_BYTES);
     this.writer =
         new GroupCommitWriter(
-            kv, location, options, metrics, clock, meta.headSeq(), meta.digest(), versions, recent, gate);
+            kv, location, options, metrics, clock, meta.headSeq(), meta.digest(), versions, recent, gate, meta.gc());
     this.admission = new WriteAdmission(options, writer, gate);
     this.state = new StateReader(kv);
     this.changes = new ChangeLogReader(kv, recent, writer::headSeq);
@@ -252,6 +254,27 @@ public final class GroupCommitStore implements VersionedStore {
   @Override
   public CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries) {
     return admission.submitRemote(peerId, entries);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tombstone collection
+
+  @Override
+  public GcState gcState() {
+    return writer.gcState();
+  }
+
+  @Override
+  public long quiescentClock() {
+    return writer.quiescentClock();
+  }
+
+  @Override
+  public CompletableFuture<GcOutcome> collectTombstones(
+      long stableHlc, long purgeHorizon, int maxRows, java.util.Map<String, Long> members, java.util.Set<String> forgotten) {
+    return admission
+        .collect(new TombstoneCollector.Round(stableHlc, purgeHorizon, maxRows, members, forgotten))
+        .thenApply(o -> new GcOutcome(o.purged(), o.more(), o.state()));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -54,6 +54,13 @@ final class GroupCommitWriter {
   // The head and the digest at it, published together after each commit (anti-entropy compares
   // them as one moment of the store).
   private volatile VersionedStore.StateAtHead atHead;
+  // What tombstone collection persisted, as of the last commit.
+  private volatile GcState gc;
+  // Odd while a group is resolved and committed: a clock reading taken while it stays even and
+  // unchanged is above every local write's HLC that is not committed yet (see quiescentClock).
+  private final java.util.concurrent.atomic.AtomicLong phase = new java.util.concurrent.atomic.AtomicLong();
+  // clock.current() after the last commit: every local write at or below it is committed.
+  private volatile long committedClock;
 
   private volatile Throwable failure;
   private volatile boolean stopped;
@@ -68,7 +75,10 @@ final class GroupCommitWriter {
       StateDigest digest,
       VersionLookup versions,
       RecentLog recent,
-      WriterGate gate) {
+      WriterGate gate,
+      GcState gc) {
+    this.gc = gc;
+    this.committedClock = clock.current();
     this.kv = kv;
     this.location = location;
     this.options = options;
@@ -99,6 +109,26 @@ final class GroupCommitWriter {
 
   VersionedStore.StateAtHead stateAtHead() {
     return atHead;
+  }
+
+  GcState gcState() {
+    return gc;
+  }
+
+  /**
+   * An HLC below which every local write of this node is committed, and above which every later
+   * local write will be: the clock read when no group is being committed (it advances the clock),
+   * else its value after the last commit.
+   */
+  long quiescentClock() {
+    long before = phase.get();
+    if ((before & 1) == 0) {
+      long now = clock.now();
+      if (phase.get() == before) {
+        return now;
+      }
+    }
+    return committedClock;
   }
 
   /** The error that stopped the writer, or {@code null} while healthy. */
@@ -208,10 +238,24 @@ final class GroupCommitWriter {
           stop = true;
           break;
         }
+        if (command instanceof WriteCommand.Collect collect) {
+          try {
+            if (commit) {
+              collect(collect);
+            } else {
+              collect.fail(closedError());
+            }
+          } finally {
+            gate.finished(1);
+          }
+          break;
+        }
         group.add(command);
         entries += command.entryCount();
         WriteCommand next = queue.peek();
-        if (next == null || (next != CloseMarker.INSTANCE && entries + next.entryCount() > options.groupCommitMaxEntries())) {
+        if (next == null
+            || next instanceof WriteCommand.Collect
+            || (next != CloseMarker.INSTANCE && entries + next.entryCount() > options.groupCommitMaxEntries())) {
           break;
         }
         command = queue.poll(); // the writer is the only consumer, so this is `next`
@@ -252,8 +296,10 @@ final class GroupCommitWriter {
     }
     long start = metrics.registry().config().clock().monotonicTime();
     LwwGroup commit;
+    phase.incrementAndGet();
     try {
-      commit = LwwGroup.resolve(group, headSeq, digest, clock, options.nodeId(), versions);
+      GcState before = gc;
+      commit = LwwGroup.resolve(group, headSeq, digest, clock, options.nodeId(), versions, before);
       if (!commit.mutations.isEmpty()) {
         kv.write(commit.mutations, options.sync());
         recent.append(commit.stored, commit.replacedSeqs);
@@ -261,6 +307,13 @@ final class GroupCommitWriter {
         headSeq = commit.headSeq;
         atHead = new VersionedStore.StateAtHead(commit.headSeq, commit.digest);
         versions.refresh(commit.overlay);
+        gc =
+            new GcState(
+                commit.tombstones, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
+                before.members(), before.forgotten());
+      }
+      if (commit.staleDropped > 0) {
+        metrics.staleDropped(commit.staleDropped);
       }
     } catch (Throwable t) {
       enterFailedState(t);
@@ -268,6 +321,9 @@ final class GroupCommitWriter {
           t instanceof StorageException se ? se : new StorageException("commit to " + location + " failed: " + t, t);
       group.forEach(c -> c.fail(error));
       return;
+    } finally {
+      committedClock = clock.current();
+      phase.incrementAndGet();
     }
     metrics.commitBatchEntries().record(entries);
     metrics.commitLatency().record(metrics.registry().config().clock().monotonicTime() - start, TimeUnit.NANOSECONDS);
@@ -286,6 +342,32 @@ final class GroupCommitWriter {
     }
     for (int i = 0; i < group.size(); i++) {
       group.get(i).complete(commit.results.get(i), commit.headSeq);
+    }
+  }
+
+  /** One round of tombstone collection, committed alone. */
+  private void collect(WriteCommand.Collect command) {
+    Throwable f = failure;
+    if (f != null) {
+      command.fail(stoppedError(f));
+      return;
+    }
+    try {
+      TombstoneCollector c = TombstoneCollector.resolve(kv, versions, gc, digest, command.round());
+      // The round's own clock is told to peers after this write: a restart must not go below it.
+      c.mutations.add(KvStore.Mutation.put(StoreLayout.metaKey(StoreLayout.META_HLC), StoreLayout.encodeLong(clock.current())));
+      kv.write(c.mutations, options.sync());
+      recent.append(List.of(), c.purgedSeqs);
+      digest = c.digest;
+      atHead = new VersionedStore.StateAtHead(headSeq, c.digest);
+      gc = c.outcome.state();
+      if (c.outcome.purged() > 0) {
+        metrics.tombstonesPurged(c.outcome.purged());
+      }
+      command.complete(c.outcome, headSeq);
+    } catch (Throwable t) {
+      enterFailedState(t);
+      command.fail(t instanceof StorageException se ? se : new StorageException("tombstone collection in " + location + " failed: " + t, t));
     }
   }
 

@@ -59,13 +59,23 @@ final class LwwGroup {
   int localWrites;
   long headSeq;
   StateDigest digest;
+  // Tombstone rows after this group, and the lowest HLC ever stored (see GcState).
+  long tombstones;
+  long oldestHlc;
+  // Remote versions not applied because they are older than the purge horizon for a key this node
+  // does not hold: a purged tombstone superseded them.
+  int staleDropped;
 
   private final VersionLookup versions;
+  private final long purgeHorizon;
 
-  private LwwGroup(long headSeq, StateDigest digest, VersionLookup versions) {
+  private LwwGroup(long headSeq, StateDigest digest, VersionLookup versions, GcState gc) {
     this.headSeq = headSeq;
     this.digest = digest;
     this.versions = versions;
+    this.tombstones = gc.tombstones();
+    this.oldestHlc = gc.oldestHlc();
+    this.purgeHorizon = gc.purgeHorizon();
   }
 
   /**
@@ -81,8 +91,9 @@ final class LwwGroup {
       StateDigest digest,
       HybridLogicalClock clock,
       String nodeId,
-      VersionLookup versions) {
-    LwwGroup g = new LwwGroup(headSeq, digest, versions);
+      VersionLookup versions,
+      GcState gc) {
+    LwwGroup g = new LwwGroup(headSeq, digest, versions, gc);
     for (WriteCommand command : group) {
       List<StoredEntry> stored = new ArrayList<>();
       g.stored.add(stored);
@@ -99,6 +110,12 @@ final class LwwGroup {
       g.mutations.add(Mutation.put(metaKey(META_HEAD_SEQ), StoreLayout.encodeLong(g.headSeq)));
       g.mutations.add(Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(clock.current())));
       g.mutations.add(Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(g.digest)));
+      if (g.tombstones != gc.tombstones()) {
+        g.mutations.add(Mutation.put(metaKey(StoreLayout.META_TOMBSTONES), StoreLayout.encodeLong(g.tombstones)));
+      }
+      if (g.oldestHlc != gc.oldestHlc()) {
+        g.mutations.add(Mutation.put(metaKey(StoreLayout.META_OLDEST_HLC), StoreLayout.encodeLong(g.oldestHlc)));
+      }
     }
     // A group of duplicates and losers only writes nothing: they are already covered by stored
     // versions, whose timestamps the persisted HLC mark already exceeds.
@@ -160,6 +177,13 @@ final class LwwGroup {
     for (StoredEntry e : b.entries()) {
       KeyBytes key = new KeyBytes(e.key());
       StoredVersion old = lookup(key);
+      if (old == null && e.version().hlc() < purgeHorizon) {
+        // This node holds every version older than the horizon, or a newer one of its key (it is
+        // stable past it): holding nothing means a newer tombstone was here and was purged.
+        staleDropped++;
+        duplicates++;
+        continue;
+      }
       switch (LwwResolver.resolve(old == null ? null : old.version(), e.version())) {
         case APPLY -> {
           StoredEntry entry = new StoredEntry(e.key(), e.value(), e.tombstone(), e.version(), ++headSeq);
@@ -181,6 +205,15 @@ final class LwwGroup {
   /** Adds the mutations storing {@code entry} over {@code old} and updates the digest. */
   private void store(StoredEntry entry, KeyBytes key, StoredVersion old) {
     mutations.add(Mutation.put(stateKey(entry.key()), StoreLayout.encodeState(entry)));
+    if (old != null && old.tombstone()) {
+      mutations.add(Mutation.delete(StoreLayout.tombstoneKey(old.version().hlc(), entry.key())));
+      tombstones--;
+    }
+    if (entry.tombstone()) {
+      mutations.add(Mutation.put(StoreLayout.tombstoneKey(entry.version().hlc(), entry.key()), EMPTY));
+      tombstones++;
+    }
+    oldestHlc = Math.min(oldestHlc, entry.version().hlc());
     if (old != null) {
       // Deleting a row put earlier in this same batch is fine: mutations apply in order.
       mutations.add(Mutation.delete(seqKey(old.seq())));

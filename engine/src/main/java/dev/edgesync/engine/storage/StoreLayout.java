@@ -17,6 +17,9 @@ import java.util.Arrays;
  *       compacted by-seq index, at most one row per key.
  *   <li>{@code 'm' + name} (ASCII) → meta value, see the {@code META_*} names; {@code epochs} is a
  *       list of 16-byte records (epoch id, first seq), one appended at every open.
+ *   <li>{@code 't' + hlc} (8 bytes, big-endian) {@code + key} → empty: the tombstone index, one row
+ *       per state row that is a tombstone, in HLC order, so that the collector finds the tombstones
+ *       below its horizon without scanning the state ({@link TombstoneCollector}).
  * </ul>
  *
  * <p>All integers are big-endian.
@@ -25,6 +28,7 @@ final class StoreLayout {
   static final byte STATE = 's';
   static final byte BY_SEQ = 'q';
   static final byte META = 'm';
+  static final byte TOMBSTONES = 't';
 
   /** Layout version written at creation; a database with another version is refused. */
   static final int FORMAT_VERSION = 1;
@@ -35,6 +39,20 @@ final class StoreLayout {
   static final String META_HEAD_SEQ = "headSeq";
   static final String META_HLC = "hlc";
   static final String META_DIGEST = "digest";
+  /** Number of tombstone rows in the state table; absent in a database from before the index. */
+  static final String META_TOMBSTONES = "tombstones";
+  /** Lowest HLC of any version ever stored (an upper bound of the oldest one held); absent: none. */
+  static final String META_OLDEST_HLC = "oldestHlc";
+  /** The node's stable time (see {@code Stability}): it holds every version older, or a newer one. */
+  static final String META_STABLE_HLC = "stableHlc";
+  /** Tombstones older than this were purged; a remote version older than it for an absent key is stale. */
+  static final String META_PURGE_HORIZON = "purgeHorizon";
+  /** Tombstones purged since the database was created. */
+  static final String META_PURGED_TOTAL = "purgedTotal";
+  /** The other nodes known, with the stable time each last reported (they hold the horizon back). */
+  static final String META_MEMBERS = "members";
+  /** Nodes decommissioned: they no longer hold the horizon back and may not sync again. */
+  static final String META_FORGOTTEN = "forgotten";
   /**
    * The log's epochs: one 16-byte record per open of the database, oldest first: epoch id (8
    * random bytes, shown as 16 hex chars) and the first seq of the epoch (8 bytes).
@@ -55,6 +73,51 @@ final class StoreLayout {
 
   static byte[] seqKey(long seq) {
     return ByteBuffer.allocate(9).put(BY_SEQ).putLong(seq).array();
+  }
+
+  static byte[] tombstoneKey(long hlc, byte[] key) {
+    return ByteBuffer.allocate(9 + key.length).put(TOMBSTONES).putLong(hlc).put(key).array();
+  }
+
+  static long tombstoneHlc(byte[] tombstoneKey) {
+    return ByteBuffer.wrap(tombstoneKey, 1, 8).getLong();
+  }
+
+  static byte[] tombstoneUserKey(byte[] tombstoneKey) {
+    return Arrays.copyOfRange(tombstoneKey, 9, tombstoneKey.length);
+  }
+
+  static boolean isTombstoneKey(byte[] key) {
+    return key.length >= 9 && key[0] == TOMBSTONES;
+  }
+
+  /** Node id to HLC, as {@code META_MEMBERS} keeps it: (id length (2 bytes), id UTF-8, hlc) repeated. */
+  static byte[] encodeHorizons(java.util.Map<String, Long> horizons) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    horizons.forEach(
+        (id, hlc) -> {
+          byte[] b = originBytes(id);
+          out.writeBytes(ByteBuffer.allocate(2 + b.length + 8).putShort((short) b.length).put(b).putLong(hlc).array());
+        });
+    return out.toByteArray();
+  }
+
+  static java.util.Map<String, Long> decodeHorizons(byte[] bytes) {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    if (bytes == null) {
+      return out;
+    }
+    try {
+      ByteBuffer in = ByteBuffer.wrap(bytes);
+      while (in.hasRemaining()) {
+        byte[] id = new byte[Short.toUnsignedInt(in.getShort())];
+        in.get(id);
+        out.put(new String(id, StandardCharsets.UTF_8), in.getLong());
+      }
+    } catch (java.nio.BufferUnderflowException e) {
+      throw new StorageException("meta '" + META_MEMBERS + "' or '" + META_FORGOTTEN + "' is malformed (" + bytes.length + " bytes)", e);
+    }
+    return out;
   }
 
   static long seqOf(byte[] seqKey) {

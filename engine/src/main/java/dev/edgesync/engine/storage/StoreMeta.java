@@ -8,6 +8,11 @@ import static dev.edgesync.engine.storage.StoreLayout.META_HEAD_SEQ;
 import static dev.edgesync.engine.storage.StoreLayout.META_HLC;
 import static dev.edgesync.engine.storage.StoreLayout.META_LOG_ID;
 import static dev.edgesync.engine.storage.StoreLayout.META_NODE_ID;
+import static dev.edgesync.engine.storage.StoreLayout.META_OLDEST_HLC;
+import static dev.edgesync.engine.storage.StoreLayout.META_PURGED_TOTAL;
+import static dev.edgesync.engine.storage.StoreLayout.META_PURGE_HORIZON;
+import static dev.edgesync.engine.storage.StoreLayout.META_STABLE_HLC;
+import static dev.edgesync.engine.storage.StoreLayout.META_TOMBSTONES;
 import static dev.edgesync.engine.storage.StoreLayout.metaKey;
 import static dev.edgesync.engine.storage.StoreLayout.seqKey;
 
@@ -34,8 +39,10 @@ import org.slf4j.LoggerFactory;
  *     records silently)
  * @param epochs the stored epochs plus the one this open starts
  * @param keyFilter holds every key of the state table
+ * @param gc what tombstone collection persisted
  */
-record StoreMeta(String logId, long headSeq, long hlc, StateDigest digest, LogEpochs epochs, KeyFilter keyFilter) {
+record StoreMeta(
+    String logId, long headSeq, long hlc, StateDigest digest, LogEpochs epochs, KeyFilter keyFilter, GcState gc) {
   private static final Logger log = LoggerFactory.getLogger(StoreMeta.class);
 
   /**
@@ -84,9 +91,10 @@ record StoreMeta(String logId, long headSeq, long hlc, StateDigest digest, LogEp
         }
       }
     }
+    GcState gc = loadGcState(kv, location);
     LogEpochs epochs = LogEpochs.startingAfter(StoreLayout.decodeEpochs(kv.get(metaKey(META_EPOCHS))), head);
     kv.write(List.of(Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs.list()))), true);
-    return new StoreMeta(logId, head, hlc, digest, epochs, keyFilter);
+    return new StoreMeta(logId, head, hlc, digest, epochs, keyFilter, gc);
   }
 
   private static StoreMeta create(KvStore kv, String location, String nodeId, KeyFilter keyFilter) {
@@ -108,10 +116,11 @@ record StoreMeta(String logId, long headSeq, long hlc, StateDigest digest, LogEp
             Mutation.put(metaKey(META_HEAD_SEQ), StoreLayout.encodeLong(0)),
             Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(0)),
             Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(StateDigest.EMPTY)),
+            Mutation.put(metaKey(META_TOMBSTONES), StoreLayout.encodeLong(0)),
             Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs.list()))),
         true);
     log.info("created database {} for node {} with log id {}", location, nodeId, logId);
-    return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter);
+    return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter, GcState.EMPTY);
   }
 
   /**
@@ -138,6 +147,61 @@ record StoreMeta(String logId, long headSeq, long hlc, StateDigest digest, LogEp
     }
     log.info(
         "verified the state digest of {} in {} ms", location, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /**
+   * Reads what tombstone collection persisted. A database from before the tombstone index gets it
+   * here, once: one scan of the state table writes an index row per tombstone, the count and the
+   * oldest HLC.
+   */
+  private static GcState loadGcState(KvStore kv, String location) {
+    byte[] count = kv.get(metaKey(META_TOMBSTONES));
+    long tombstones;
+    long oldest;
+    if (count == null) {
+      long start = System.nanoTime();
+      long[] found = {0, Long.MAX_VALUE};
+      List<Mutation> rows = new java.util.ArrayList<>();
+      StateReader.scanState(
+          kv,
+          (key, row) -> {
+            StoredEntry e = StoreLayout.decodeState(key, row);
+            found[1] = Math.min(found[1], e.version().hlc());
+            if (e.tombstone()) {
+              found[0]++;
+              rows.add(Mutation.put(StoreLayout.tombstoneKey(e.version().hlc(), key), EMPTY));
+              if (rows.size() >= 10_000) {
+                kv.write(List.copyOf(rows), false);
+                rows.clear();
+              }
+            }
+          });
+      tombstones = found[0];
+      oldest = found[1];
+      rows.add(Mutation.put(metaKey(META_TOMBSTONES), StoreLayout.encodeLong(tombstones)));
+      if (oldest != Long.MAX_VALUE) {
+        rows.add(Mutation.put(metaKey(META_OLDEST_HLC), StoreLayout.encodeLong(oldest)));
+      }
+      kv.write(rows, true);
+      log.info(
+          "indexed {} tombstones of {} for collection in {} ms", tombstones, location, (System.nanoTime() - start) / 1_000_000);
+    } else {
+      tombstones = StoreLayout.decodeLong(META_TOMBSTONES, count);
+      oldest = optionalLong(kv, META_OLDEST_HLC, Long.MAX_VALUE);
+    }
+    return new GcState(
+        tombstones,
+        oldest,
+        optionalLong(kv, META_STABLE_HLC, 0),
+        optionalLong(kv, META_PURGE_HORIZON, 0),
+        optionalLong(kv, META_PURGED_TOTAL, 0),
+        StoreLayout.decodeHorizons(kv.get(metaKey(StoreLayout.META_MEMBERS))),
+        StoreLayout.decodeHorizons(kv.get(metaKey(StoreLayout.META_FORGOTTEN))).keySet());
+  }
+
+  private static long optionalLong(KvStore kv, String name, long absent) {
+    byte[] value = kv.get(metaKey(name));
+    return value == null ? absent : StoreLayout.decodeLong(name, value);
   }
 
   private static byte[] requiredMeta(KvStore kv, String location, String name) {

@@ -72,6 +72,11 @@ final class VersionLookup {
     committed.forEach(cache.asMap()::replace);
   }
 
+  /** After a commit that removed {@code key}'s row (a purged tombstone): the next lookup reads. */
+  void forget(byte[] key) {
+    cache.invalidate(new KeyBytes(key));
+  }
+
   void invalidateAll() {
     cache.invalidateAll();
   }

@@ -128,4 +128,25 @@ public interface VersionedStore extends AutoCloseable {
    * state table sequentially: call it from an I/O thread.
    */
   void scanState(Consumer<StoredEntry> visitor);
+
+  /** What tombstone collection persisted, as of the last commit. */
+  GcState gcState();
+
+  /**
+   * An HLC below which every local write of this node is committed and above which every later
+   * local write will be (the node's own term of its stable time).
+   */
+  long quiescentClock();
+
+  /** A round of tombstone collection's outcome: purged, whether older ones are left, the state after. */
+  record GcOutcome(int purged, boolean more, GcState state) {}
+
+  /**
+   * Persists {@code stableHlc}, {@code members} and {@code forgotten} and purges at most {@code maxRows}
+   * tombstones older than {@code purgeHorizon}, in one commit through the writer (alone, between
+   * groups). The caller must have derived {@code purgeHorizon} from stability (see {@code
+   * docs/ARCHITECTURE.md}).
+   */
+  CompletableFuture<GcOutcome> collectTombstones(
+      long stableHlc, long purgeHorizon, int maxRows, java.util.Map<String, Long> members, java.util.Set<String> forgotten);
 }

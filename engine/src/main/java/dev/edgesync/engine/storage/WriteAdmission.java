@@ -96,6 +96,26 @@ final class WriteAdmission {
     return batch.future();
   }
 
+  /**
+   * Queues a round of tombstone collection; when the queue is full the round fails with {@link
+   * LimitExceededException} (the next round retries: collection never holds writes back).
+   */
+  CompletableFuture<TombstoneCollector.Outcome> collect(TombstoneCollector.Round round) {
+    RuntimeException refused = refusal();
+    if (refused != null) {
+      return CompletableFuture.failedFuture(refused);
+    }
+    WriteCommand.Collect command = new WriteCommand.Collect(round, new CompletableFuture<>());
+    gate.submitted();
+    if (!writer.offer(command)) {
+      gate.finished(1);
+      return CompletableFuture.failedFuture(
+          new LimitExceededException("limits.writeQueueDepth", "write queue of node " + options.nodeId() + " is full"));
+    }
+    writer.failQueuedIfStopped();
+    return command.future();
+  }
+
   /** Why a write cannot be accepted now, or null. */
   private RuntimeException refusal() {
     Throwable f = writer.failure();

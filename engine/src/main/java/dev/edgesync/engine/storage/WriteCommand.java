@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
  * are called on the writer thread, except for commands failed after the writer stopped (see
  * {@code GroupCommitWriter#failQueued}).
  */
-sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.RemoteBatch, WriteCommand.CloseMarker {
+sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.RemoteBatch, WriteCommand.Collect, WriteCommand.CloseMarker {
   /** Entries this command adds to a group, for {@code groupCommitMaxEntries}. */
   int entryCount();
 
@@ -62,6 +62,25 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
       if (result instanceof LwwGroup.Counts c) {
         future.complete(new ApplyResult(c.applied(), c.duplicates(), c.conflicts(), headSeq));
       }
+    }
+  }
+
+  /** A round of tombstone collection: committed alone, between groups ({@link TombstoneCollector}). */
+  record Collect(TombstoneCollector.Round round, CompletableFuture<TombstoneCollector.Outcome> future)
+      implements WriteCommand {
+    @Override
+    public int entryCount() {
+      return 0;
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      future.completeExceptionally(error);
+    }
+
+    @Override
+    public void complete(Object result, long headSeq) {
+      future.complete((TombstoneCollector.Outcome) result);
     }
   }
 
