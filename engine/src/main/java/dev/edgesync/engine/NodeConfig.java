@@ -6,6 +6,7 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.replication.AntiEntropySettings;
 import dev.edgesync.engine.replication.ReplicationSettings;
+import dev.edgesync.engine.replication.GcSettings;
 import dev.edgesync.engine.security.SecuritySettings;
 import dev.edgesync.engine.storage.ConflictListener;
 import dev.edgesync.engine.storage.Durability;
@@ -57,6 +58,7 @@ public final class NodeConfig {
   private final boolean compression;
   private final Duration stallTimeout;
   private final AntiEntropySettings antiEntropy;
+  private final GcSettings gc;
   private final InstantSource clock;
   private final MeterRegistry meterRegistry;
   private final ConflictListener conflictListener;
@@ -100,6 +102,13 @@ public final class NodeConfig {
           b.peerTls.keySet().toString(),
           "per-peer TLS settings only together with security.tls (cert, key, ca)");
     }
+    if (b.gcMinAge.compareTo(b.maxClockSkew) < 0) {
+      throw invalid(
+          "gc.minAge",
+          b.gcMinAge.toString(),
+          "at least maxClockSkew (" + b.maxClockSkew + "): a node whose clock is behind by up to the allowed skew"
+              + " must never write below the tombstone horizon");
+    }
     if (b.maxStreamsPerPeer > b.maxInboundStreams) {
       throw invalid(
           "limits.maxStreamsPerPeer",
@@ -131,6 +140,7 @@ public final class NodeConfig {
     this.stallTimeout = stall;
     // Each value was checked by its setter, so this cannot fail.
     this.antiEntropy = new AntiEntropySettings(b.antiEntropySettle, b.antiEntropyMinInterval, b.repairMaxEntries);
+    this.gc = new GcSettings(b.gcInterval, b.gcMinAge, b.gcBatchSize, b.gcEnabled);
     this.clock = b.clock;
     this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
     this.conflictListener = b.conflictListener;
@@ -183,7 +193,8 @@ public final class NodeConfig {
         compression,
         security,
         antiEntropy,
-        stallTimeout);
+        stallTimeout,
+        gc);
   }
 
   /** This node's id. */
@@ -299,6 +310,11 @@ public final class NodeConfig {
   /** When anti-entropy repairs a link, and how much one repair sends. */
   public AntiEntropySettings antiEntropy() {
     return antiEntropy;
+  }
+
+  /** Tombstone collection. */
+  public GcSettings gc() {
+    return gc;
   }
 
   /** Gzip on replication streams. */

@@ -47,6 +47,10 @@ abstract class NodeConfigBuilder {
   int maxBatchesInFlight = Defaults.MAX_BATCHES_IN_FLIGHT;
   int listenerQueueCapacity = Defaults.LISTENER_QUEUE_CAPACITY;
   Duration maxClockSkew = Defaults.MAX_CLOCK_SKEW;
+  Duration gcInterval = Defaults.GC_INTERVAL;
+  Duration gcMinAge = Defaults.GC_MIN_AGE;
+  int gcBatchSize = Defaults.GC_BATCH_SIZE;
+  boolean gcEnabled = true;
   Duration heartbeatInterval = Defaults.HEARTBEAT_INTERVAL;
   Duration heartbeatTimeout = Defaults.HEARTBEAT_TIMEOUT;
   Duration reconnectBaseDelay = Defaults.RECONNECT_BASE_DELAY;
@@ -256,6 +260,33 @@ abstract class NodeConfigBuilder {
   /** Least time between the starts of two repairs of one link (default {@link Defaults#ANTI_ENTROPY_MIN_INTERVAL}). */
   public SyncNode.Builder antiEntropyMinInterval(Duration d) {
     this.antiEntropyMinInterval = notNegative("replication.antiEntropyMinInterval", d);
+    return self();
+  }
+
+  /** Time between two rounds of tombstone collection (default {@link Defaults#GC_INTERVAL}). */
+  public SyncNode.Builder gcInterval(Duration d) {
+    this.gcInterval = positive("gc.interval", d);
+    return self();
+  }
+
+  /**
+   * How long a tombstone stays at least, even once every node holds it (default {@link
+   * Defaults#GC_MIN_AGE}); at least {@code maxClockSkew}.
+   */
+  public SyncNode.Builder gcMinAge(Duration d) {
+    this.gcMinAge = notNegative("gc.minAge", d);
+    return self();
+  }
+
+  /** Most tombstones purged per round (default {@value Defaults#GC_BATCH_SIZE}). */
+  public SyncNode.Builder gcBatchSize(int n) {
+    this.gcBatchSize = positive("gc.batchSize", n, 1_000_000);
+    return self();
+  }
+
+  /** False keeps every tombstone for ever (stable times are still exchanged). Default true. */
+  public SyncNode.Builder gcEnabled(boolean enabled) {
+    this.gcEnabled = enabled;
     return self();
   }
 

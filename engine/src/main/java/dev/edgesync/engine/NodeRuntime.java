@@ -188,6 +188,16 @@ public final class NodeRuntime implements AutoCloseable {
     notifier = new ChangeNotifier(nodeId, settings.listenerQueueCapacity());
     store.addCommitListener(notifier);
     metrics.headSeq(store, VersionedStore::headSeq);
+    metrics.gauge("edgesync.tombstones", "Tombstone rows held (deletes not yet collected)", store, st -> st.gcState().tombstones());
+    java.time.InstantSource wall = settings.store().wallClock();
+    metrics.gauge(
+        "edgesync.gc.horizon.seconds",
+        "Age of the purge horizon: tombstones older than it were collected (grows while a peer holds it back)",
+        store,
+        st -> {
+          long h = st.gcState().purgeHorizon();
+          return h == 0 ? Double.NaN : (wall.millis() - dev.edgesync.conflict.Hlc.physicalMillis(h)) / 1000.0;
+        });
     watermarks = WatermarkStore.open(dataDir, Clock.systemUTC());
     ScheduledExecutorService scheduler = parts.scheduler;
     if (scheduler == null) {

@@ -325,6 +325,23 @@ public final class SyncNode implements AutoCloseable {
     replication().setPeers(peers);
   }
 
+  /** Tombstone collection: counts, horizons and what holds the horizon back. */
+  public dev.edgesync.engine.replication.GcStatus gcStatus() {
+    return replication().gcStatus();
+  }
+
+  /**
+   * Decommissions {@code nodeId}, a node that pulled from this one and is gone for good: it no
+   * longer holds the tombstone horizon back. Returns whether it was known. Should it come back
+   * with its old data after the horizon has passed it, it is refused (its data dir must be moved
+   * aside so that it re-syncs).
+   *
+   * @throws IllegalArgumentException when it is still in this node's peer list (remove it there)
+   */
+  public boolean forget(String nodeId) {
+    return replication().forget(nodeId);
+  }
+
   /** A snapshot of this node's state and of every peer. */
   public NodeStatus status() {
     NodeRuntime r = runtime;

@@ -151,4 +151,19 @@ public final class Defaults {
 
   /** {@code security.reloadInterval}: how often TLS and token files are checked for changes. */
   public static final Duration SECURITY_RELOAD_INTERVAL = Duration.ofSeconds(5);
+
+  // ---- tombstone collection ----
+
+  /** {@code gc.interval}: 5 s between two rounds of tombstone collection (shorter than the anti-entropy settle). */
+  public static final Duration GC_INTERVAL = Duration.ofSeconds(5);
+
+  /**
+   * {@code gc.minAge}: 10 minutes. A tombstone goes no sooner than this after its delete, even
+   * once every node holds it; at least {@code limits.maxClockSkew}, so that a node whose clock is
+   * behind by up to the allowed skew never writes below the horizon.
+   */
+  public static final Duration GC_MIN_AGE = Duration.ofMinutes(10);
+
+  /** {@code gc.batchSize}: tombstones purged per round, in one write. */
+  public static final int GC_BATCH_SIZE = 10_000;
 }

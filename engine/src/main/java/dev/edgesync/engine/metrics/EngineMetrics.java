@@ -25,6 +25,8 @@ public final class EngineMetrics {
   private final Counter conflicts;
   private final DistributionSummary commitBatchEntries;
   private final Timer commitLatency;
+  private final Counter tombstonesPurged;
+  private final Counter staleDropped;
 
   /** Registers the node-wide meters. */
   public EngineMetrics(MeterRegistry registry) {
@@ -45,6 +47,14 @@ public final class EngineMetrics {
             .description("Time to apply and commit one group commit")
             .publishPercentileHistogram()
             .register(registry);
+    this.tombstonesPurged =
+        Counter.builder("edgesync.tombstones.purged")
+            .description("Tombstones purged because no node can still hold or send an older version of their key")
+            .register(registry);
+    this.staleDropped =
+        Counter.builder("edgesync.gc.stale.dropped")
+            .description("Incoming versions older than the purge horizon for a key not held here (superseded by a purged tombstone), not applied")
+            .register(registry);
   }
 
   /** Meters for tests and embedding without a registry. */
@@ -62,6 +72,19 @@ public final class EngineMetrics {
 
   public void conflicts(int n) {
     conflicts.increment(n);
+  }
+
+  public void tombstonesPurged(int n) {
+    tombstonesPurged.increment(n);
+  }
+
+  public void staleDropped(int n) {
+    staleDropped.increment(n);
+  }
+
+  /** Registers a gauge. */
+  public <T> void gauge(String name, String description, T source, ToDoubleFunction<T> value) {
+    io.micrometer.core.instrument.Gauge.builder(name, source, value).description(description).register(registry);
   }
 
   public DistributionSummary commitBatchEntries() {

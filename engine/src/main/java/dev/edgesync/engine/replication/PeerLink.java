@@ -16,6 +16,10 @@ import dev.edgesync.proto.Ack;
 import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.SubscriberMessage;
 import dev.edgesync.watermark.Watermark;
+import dev.edgesync.engine.replication.core.StabilityClaims;
+import dev.edgesync.engine.replication.core.StaleData;
+import dev.edgesync.engine.storage.GcState;
+import dev.edgesync.proto.StabilityReport;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Timer;
@@ -72,6 +76,10 @@ final class PeerLink {
   private final Timer applyLatency;
   private final Set<CompletableFuture<Void>> applying = ConcurrentHashMap.newKeySet();
   private final SubscriberRepair repair;
+  // The current attempt's stability reports not yet committed through (guarded by this).
+  private final StabilityClaims claims = new StabilityClaims();
+  // The last stability report sent on the current attempt (guarded by this).
+  private StabilityReport lastReportSent;
 
   // Guarded by this.
   private Transport.ClientStream stream;
@@ -139,7 +147,13 @@ final class PeerLink {
     long id = opening.attemptId();
     attemptId = id;
     stream = connection.open(new Listener(id));
-    stream.send(SubscriberMessage.newBuilder().setHello(opening.hello()).build());
+    GcState gc = shared.store().gcState();
+    claims.clear();
+    lastReportSent = null;
+    stream.send(
+        SubscriberMessage.newBuilder()
+            .setHello(opening.hello().toBuilder().setStableHlc(gc.stableHlc()).setOldestHlc(gc.oldestHlc()))
+            .build());
     stream.request(1);
     long periodMillis = Math.max(1, shared.settings().heartbeatInterval().toMillis() / 2);
     tickTask =
@@ -227,7 +241,13 @@ final class PeerLink {
     if (t.timeout() != null) {
       stop(id, t.timeout());
     } else if (t.heartbeat() && stream.isReady()) {
-      stream.send(SubscriberMessage.newBuilder().setHeartbeat(core.heartbeat(now)).build());
+      var heartbeat = core.heartbeat(now).toBuilder();
+      StabilityReport report = shared.stability().announced();
+      if (report.getNodesCount() > 0) {
+        heartbeat.setStability(report);
+        lastReportSent = report;
+      }
+      stream.send(SubscriberMessage.newBuilder().setHeartbeat(heartbeat).build());
       core.sent(id, now);
     }
   }
@@ -244,6 +264,19 @@ final class PeerLink {
       return;
     }
     var w = message.getWelcome();
+    String stale = StaleData.check(w.getStableHlc(), w.getOldestHlc(), shared.store().gcState().purgeHorizon());
+    if (stale != null) {
+      stop(
+          id,
+          core.onStalePeer(
+              id,
+              "peer '" + peer.id() + "' holds data older than the tombstone horizon of node '" + shared.nodeId() + "' ("
+                  + stale + "), so it may hold keys deleted since whose tombstones are gone: node '"
+                  + shared.nodeId() + "' does not pull from it. Stop node '" + peer.id() + "', move its data dir aside"
+                  + " and start it again: it re-syncs from its peers",
+              now()));
+      return;
+    }
     switch (out.resume()) {
       case LOG_CHANGED ->
           log.info(
@@ -274,6 +307,11 @@ final class PeerLink {
       out = core.onBatch(id, message.getBatch(), now());
       if (refused(id, out)) {
         return;
+      }
+      var b = message.getBatch();
+      if (b.hasStability()) {
+        shared.stability().heard(b.getStability());
+        claims.add(b.getLastSeq(), b.getStability());
       }
     }
     List<StoredEntry> entries = out.entries();
@@ -340,8 +378,14 @@ final class PeerLink {
     applied.increment(result.applied());
     duplicates.increment(result.duplicates());
     SubscriberCore.CommitOutcome out = core.onApplied(token, result, now);
+    settleClaims();
     if (out.ackAttemptId() != 0 && out.ackAttemptId() == attemptId && stream != null) {
-      stream.send(SubscriberMessage.newBuilder().setAck(Ack.newBuilder().setSeq(out.ackSeq())).build());
+      Ack.Builder ack = Ack.newBuilder().setSeq(out.ackSeq());
+      StabilityReport report = reportDue();
+      if (report != null) {
+        ack.setStability(report);
+      }
+      stream.send(SubscriberMessage.newBuilder().setAck(ack).build());
       core.sent(out.ackAttemptId(), now);
     }
     if (out.watermark() != null) {
@@ -361,11 +405,39 @@ final class PeerLink {
     if (!core.isCurrent(id)) {
       return;
     }
+    var hb = message.getHeartbeat();
+    if (hb.hasStability()) {
+      shared.stability().heard(hb.getStability());
+      claims.add(hb.getSeq(), hb.getStability());
+      settleClaims();
+    }
     stream.request(1);
     long round = repair.onHeartbeat(message.getHeartbeat(), core.committedInStreamedLog(id), now);
     if (round >= 0) {
       askForRepair(id, round);
     }
+  }
+
+  /**
+   * Under the lock: hands the peer's stability reports this node has committed through to {@link
+   * Stability} (a report holds only once everything up to its seq is committed here).
+   */
+  private void settleClaims() {
+    long committed = core.committedInStreamedLog(attemptId);
+    StabilityClaims.Claim settled = claims.settle(committed);
+    if (settled != null) {
+      shared.stability().fromSource(peer.id(), settled.report());
+    }
+  }
+
+  /** Under the lock: this node's report, when it changed since the last one sent on this stream. */
+  private StabilityReport reportDue() {
+    StabilityReport report = shared.stability().announced();
+    if (report.getNodesCount() == 0 || report == lastReportSent) {
+      return null;
+    }
+    lastReportSent = report;
+    return report;
   }
 
   // ------------------------------------------------------------------ anti-entropy

@@ -11,6 +11,7 @@ import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.VersionedStore;
 import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.proto.PublisherMessage;
+import dev.edgesync.proto.StabilityReport;
 import dev.edgesync.proto.SubscriberMessage;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -138,7 +139,8 @@ final class PublisherFeed implements Transport.ServerListener {
   private boolean onFirstMessage(SubscriberMessage message) {
     Instant now = now();
     long head = shared.store().headSeq();
-    PublisherCore.HelloOutcome out = core.onFirstMessage(message, head, now);
+    PublisherCore.HelloOutcome out =
+        core.onFirstMessage(message, head, shared.store().gcState(), shared.stability()::isForgotten, now);
     if (out.refusal() != null) {
       shared.metrics().refused(out.metricReason()).increment();
       REFUSALS.warn(
@@ -188,6 +190,9 @@ final class PublisherFeed implements Transport.ServerListener {
     }
     if (in.ackedSeq() >= 0) {
       stats.ackedSeq.accumulateAndGet(in.ackedSeq(), Math::max);
+    }
+    if (in.stability() != null) {
+      shared.stability().heard(in.stability());
     }
     return in;
   }
@@ -360,6 +365,8 @@ final class PublisherFeed implements Transport.ServerListener {
         cursor = core.cursor();
       }
       ReplicationSettings s = shared.settings();
+      // Taken before the log: a batch that reaches the head carries it (see Batch.stability).
+      StabilityReport stability = shared.stability().announced();
       ChangeBatch read;
       try {
         read = shared.store().readChanges(cursor, s.batchMaxEntries(), s.batchMaxBytes());
@@ -377,7 +384,7 @@ final class PublisherFeed implements Transport.ServerListener {
         }
         PublisherCore.Outgoing out;
         try {
-          out = core.nextBatch(read);
+          out = core.nextBatch(read, stability);
         } catch (PublisherCore.MessageTooLargeException e) {
           fail(new Failure("message_too_large", null, StreamStatus.Code.RESOURCE_EXHAUSTED, e.getMessage()));
           return;
@@ -420,6 +427,7 @@ final class PublisherFeed implements Transport.ServerListener {
     // so the digest covers the applied position it is sent with.
     String subscriber = subscriberId();
     AppliedPosition applied = subscriber == null ? AppliedPosition.NONE : shared.appliedFrom().apply(subscriber);
+    StabilityReport stability = shared.stability().announced();
     synchronized (this) {
       if (ended) {
         return;
@@ -430,7 +438,7 @@ final class PublisherFeed implements Transport.ServerListener {
         fail(t.timeout());
       } else if (t.heartbeat() && stream.isReady()) {
         VersionedStore.StateAtHead state = shared.store().stateAtHead();
-        stream.send(core.heartbeat(state.headSeq(), state.digest(), applied.logId(), applied.seq(), now));
+        stream.send(core.heartbeat(state.headSeq(), state.digest(), applied.logId(), applied.seq(), stability, now));
         core.sent(now);
       }
     }

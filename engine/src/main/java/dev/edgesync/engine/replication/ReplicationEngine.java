@@ -4,6 +4,8 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.LocalLogGuard;
 import dev.edgesync.engine.storage.VersionedStore;
+import dev.edgesync.engine.storage.GcState;
+import dev.edgesync.engine.replication.core.Stability;
 import dev.edgesync.engine.transport.Transport;
 import dev.edgesync.watermark.WatermarkStore;
 import java.io.IOException;
@@ -72,6 +74,8 @@ public final class ReplicationEngine implements AutoCloseable {
   private final SubscriberRegistry subscribers;
   private final LocalLogGuard localLog;
   private final Transport.StreamOptions streamOptions;
+  private final Stability stability;
+  private final TombstoneGc tombstoneGc;
 
   private final Object lock = new Object();
   // Guarded by lock.
@@ -117,7 +121,11 @@ public final class ReplicationEngine implements AutoCloseable {
           "the store belongs to node '" + store.nodeId() + "' but replication is configured for node '"
               + settings.nodeId() + "'");
     }
-    this.shared = new Shared(settings, store, watermarks, metrics, clock, scheduler, io, this::appliedFrom);
+    GcState gc = store.gcState();
+    this.stability = new Stability(settings.nodeId(), gc.stableHlc(), gc.members(), gc.forgotten());
+    this.shared =
+        new Shared(settings, store, watermarks, metrics, clock, scheduler, io, this::appliedFrom, stability);
+    this.tombstoneGc = new TombstoneGc(shared);
     this.randomSeed = randomSeed;
     this.streamOptions = new Transport.StreamOptions(settings.maxInboundMessageBytes(), settings.compression());
     this.acks = new AckWaiters(scheduler);
@@ -171,6 +179,7 @@ public final class ReplicationEngine implements AutoCloseable {
             e);
       }
       state = State.RUNNING;
+      tombstoneGc.start();
       log.info(
           "node {}: replication listening on {}:{} (cluster '{}', {} peers, compression {})",
           nodeId(), s.listenHost(), server.port(), s.cluster(), peers.size(), s.compression() ? "gzip" : "off");
@@ -210,6 +219,7 @@ public final class ReplicationEngine implements AutoCloseable {
         stopLink(peer.id());
       }
       peers.put(peer.id(), peer);
+      stability.sources(peers.keySet());
       if (state == State.RUNNING) {
         startLink(peer);
       }
@@ -225,6 +235,7 @@ public final class ReplicationEngine implements AutoCloseable {
     synchronized (lock) {
       checkNotClosed();
       if (peers.remove(peerId) != null) {
+        stability.sources(peers.keySet());
         stopLink(peerId);
       }
     }
@@ -249,6 +260,32 @@ public final class ReplicationEngine implements AutoCloseable {
         addPeer(p);
       }
     }
+  }
+
+  /**
+   * Decommissions {@code nodeId}: it no longer holds the tombstone horizon back, here and, once
+   * the next reports carry the news, on every node; it may not sync again under its id. Returns
+   * whether it was a member (a node this one knew of).
+   *
+   * @throws IllegalArgumentException when {@code nodeId} is in this node's peer list: a configured
+   *     peer holds the horizon until it is removed from the list
+   */
+  public boolean forget(String nodeId) {
+    synchronized (lock) {
+      if (peers.containsKey(nodeId)) {
+        throw new IllegalArgumentException(
+            "node '" + nodeId + "' is in the peer list of node '" + nodeId() + "': remove it from the peer list (config"
+                + " file, EDGESYNC_PEERS) first; a configured peer holds the tombstone horizon back until then");
+      }
+    }
+    return stability.forget(nodeId);
+  }
+
+  /** Tombstone collection as it stands: what the store persisted and what holds the horizon back. */
+  public GcStatus gcStatus() {
+    GcState gc = shared.store().gcState();
+    long[] current = stability.current();
+    return new GcStatus(gc, current[0], current[1], stability.silentSources(), stability.members(), tombstoneGc.lastFailure());
   }
 
   /** One status per configured peer, in the order they were added. */
@@ -319,6 +356,7 @@ public final class ReplicationEngine implements AutoCloseable {
         return;
       }
       state = State.CLOSED;
+      tombstoneGc.close();
       toClose = new ArrayList<>(links.values());
       links.clear();
     }

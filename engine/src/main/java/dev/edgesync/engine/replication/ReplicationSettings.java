@@ -57,7 +57,8 @@ public record ReplicationSettings(
     boolean compression,
     SecuritySettings security,
     AntiEntropySettings antiEntropy,
-    Duration stallTimeout) {
+    Duration stallTimeout,
+    GcSettings gc) {
 
   /**
    * Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch; {@code
@@ -69,6 +70,7 @@ public record ReplicationSettings(
   public ReplicationSettings {
     Objects.requireNonNull(security, "replication.security (use SecuritySettings.none())");
     Objects.requireNonNull(antiEntropy, "replication.antiEntropy (use AntiEntropySettings.DEFAULTS)");
+    Objects.requireNonNull(gc, "gc (use GcSettings.DEFAULTS)");
     require(nodeId != null && PeerSpec.isValidId(nodeId), "nodeId", nodeId, PeerSpec.ID_FORMAT);
     require(
         cluster != null && !cluster.isBlank() && cluster.length() <= 128,
@@ -136,7 +138,8 @@ public record ReplicationSettings(
         Defaults.COMPRESSION,
         SecuritySettings.none(),
         AntiEntropySettings.DEFAULTS,
-        Defaults.stallTimeout(Defaults.HEARTBEAT_TIMEOUT));
+        Defaults.stallTimeout(Defaults.HEARTBEAT_TIMEOUT),
+        GcSettings.DEFAULTS);
   }
 
   /** A copy listening on {@code host:port}. */
@@ -207,6 +210,11 @@ public record ReplicationSettings(
     return with(c -> c.security = newSecurity);
   }
 
+  /** A copy with other tombstone collection settings. */
+  public ReplicationSettings withGc(GcSettings newGc) {
+    return with(c -> c.gc = newGc);
+  }
+
   /** A copy with other anti-entropy settings. */
   public ReplicationSettings withAntiEntropy(AntiEntropySettings newAntiEntropy) {
     return with(c -> c.antiEntropy = newAntiEntropy);
@@ -242,6 +250,7 @@ public record ReplicationSettings(
     SecuritySettings security;
     AntiEntropySettings antiEntropy;
     Duration stallTimeout;
+    GcSettings gc;
 
     Copy(ReplicationSettings s) {
       nodeId = s.nodeId;
@@ -260,13 +269,14 @@ public record ReplicationSettings(
       security = s.security;
       antiEntropy = s.antiEntropy;
       stallTimeout = s.stallTimeout;
+      gc = s.gc;
     }
 
     ReplicationSettings build() {
       return new ReplicationSettings(
           nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
           reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression,
-          security, antiEntropy, stallTimeout);
+          security, antiEntropy, stallTimeout, gc);
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.edgesync.engine.replication;
 
+import dev.edgesync.engine.replication.core.Stability;
+
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.VersionedStore;
 import dev.edgesync.watermark.WatermarkStore;
@@ -16,6 +18,7 @@ import java.util.function.Function;
  * @param appliedFrom what this node has committed of a peer's log, by peer id (anti-entropy's
  *     "caught up both ways" is told to the peer in heartbeats); {@link AppliedPosition#NONE} for a
  *     node this one does not pull from
+ * @param stability this node's stable time and GC horizon, fed by every stream (see {@link TombstoneGc})
  */
 record Shared(
     ReplicationSettings settings,
@@ -25,7 +28,8 @@ record Shared(
     InstantSource clock,
     ScheduledExecutorService scheduler,
     ExecutorService io,
-    Function<String, AppliedPosition> appliedFrom) {
+    Function<String, AppliedPosition> appliedFrom,
+    Stability stability) {
 
   String nodeId() {
     return settings.nodeId();

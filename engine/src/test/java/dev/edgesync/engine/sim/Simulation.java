@@ -3,6 +3,7 @@ package dev.edgesync.engine.sim;
 import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.config.Defaults;
+import dev.edgesync.engine.replication.GcSettings;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoreClosedException;
@@ -106,6 +107,7 @@ final class Simulation {
     long simMillis;
     long tasks;
     long trace;
+    long purged;
 
     int totalFaults() {
       return faults.values().stream().mapToInt(Integer::intValue).sum();
@@ -122,6 +124,13 @@ final class Simulation {
   private final List<String> ids = new ArrayList<>();
   private final Map<String, SimNode> byId = new HashMap<>();
   private final long skewMillis;
+  private final GcSettings gc;
+  // Who subscribes to whom: a full mesh, a chain (each node pulls from its neighbours, so every
+  // write is relayed) or a star (every node pulls from the hub n0, which pulls from all).
+  private final String topology;
+  // Per node and key, the highest version the node was seen to hold (tombstones included): a node
+  // never goes back to an older version, and a value never vanishes (only a tombstone may go).
+  private final Map<String, Map<String, StoredEntry>> highestSeen = new HashMap<>();
   private final long withinMillis;
   private final int keyCount;
   private final int stepCount;
@@ -154,6 +163,16 @@ final class Simulation {
     boolean levelDb = random.nextInt(20) == 0;
     int batchMaxEntries = 1 + random.nextInt(random.nextBoolean() ? 8 : 200);
     int groupMax = 1 + random.nextInt(random.nextBoolean() ? 4 : 4096);
+    // Tombstones are collected as soon as stability allows (a short minimum age, so that purges
+    // happen within a run), in small rounds: the no-resurrection check runs after every step.
+    this.gc =
+        new GcSettings(
+            Duration.ofMillis(100 + random.nextInt(900)),
+            Duration.ofMillis(random.nextInt(3_000)),
+            1 + random.nextInt(random.nextBoolean() ? 4 : 500),
+            true);
+    int shape = random.nextInt(10);
+    this.topology = shape < 6 ? "mesh" : shape < 8 ? "chain" : "star";
     stats.seed = seed;
     stats.nodes = n;
     stats.steps = stepCount;
@@ -166,7 +185,8 @@ final class Simulation {
               .withListen(id, SimNode.PORT)
               .withHeartbeat(Duration.ofMillis(100), Duration.ofMillis(1_000))
               .withReconnect(Duration.ofMillis(20), Duration.ofMillis(1_000))
-              .withBatch(batchMaxEntries, Defaults.BATCH_MAX_BYTES);
+              .withBatch(batchMaxEntries, Defaults.BATCH_MAX_BYTES)
+              .withGc(gc);
       SimNode node =
           new SimNode(
               id, root.resolve(id), loop, network, levelDb, Duration.ofMillis(skewMillis), settings, groupMax,
@@ -218,7 +238,7 @@ final class Simulation {
   }
 
   String describe() {
-    return stats.nodes + " nodes, " + (stats.levelDb ? "LevelDB" : "memory") + ", maxClockSkew "
+    return stats.nodes + " nodes in a " + topology + ", " + (stats.levelDb ? "LevelDB" : "memory") + ", maxClockSkew "
         + skewMillis / 1000 + " s, " + keyCount + " keys, " + stepCount + " steps";
   }
 
@@ -237,7 +257,50 @@ final class Simulation {
       inject();
     }
     sampleHlc();
+    checkNoResurrection();
     traceState();
+  }
+
+  /**
+   * No resurrection, no loss, on every node that is up: the version a node holds for a key never
+   * goes back, and a key only ever disappears when its newest version there was a tombstone (it
+   * was collected).
+   */
+  private void checkNoResurrection() {
+    for (SimNode node : nodes) {
+      if (!node.up()) {
+        continue;
+      }
+      Map<String, StoredEntry> seen = highestSeen.computeIfAbsent(node.id, x -> new HashMap<>());
+      for (int k = 0; k < keyCount; k++) {
+        String key = "k" + k;
+        Optional<StoredEntry> now = node.store.get(bytes(key));
+        StoredEntry before = seen.get(key);
+        if (now.isPresent()) {
+          if (before != null && now.get().version().compareTo(before.version()) < 0) {
+            violations.add(
+                node.id + " went back on " + key + ": it held " + show(Optional.of(before)) + " and now holds "
+                    + show(now) + (before.tombstone() ? " (RESURRECTED after its delete)" : ""));
+          }
+          if (before == null || now.get().version().compareTo(before.version()) > 0) {
+            seen.put(key, now.get());
+          }
+        } else if (before != null && !before.tombstone() && !deletedAfter(key, before.version())) {
+          // Between two looks a node may receive a newer delete and collect it; anything else is a loss.
+          violations.add(node.id + " lost " + key + ": it held " + show(Optional.of(before)) + " and now holds nothing");
+        }
+      }
+    }
+  }
+
+  /** Whether a delete of {@code key} newer than {@code version} was committed somewhere. */
+  private boolean deletedAfter(String key, Version version) {
+    for (Write w : writes) {
+      if (w.key.equals(key) && w.value == null && w.committed != null && w.committed.isAfter(version)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void inject() {
@@ -448,8 +511,18 @@ final class Simulation {
 
   // ------------------------------------------------------------------ nodes
 
+  /** The peers {@code id} subscribes to in this run's topology. */
+  private List<String> peersOf(String id) {
+    int i = ids.indexOf(id);
+    return switch (topology) {
+      case "chain" -> ids.stream().filter(p -> Math.abs(ids.indexOf(p) - i) == 1).toList();
+      case "star" -> i == 0 ? ids : List.of(ids.get(0));
+      default -> ids;
+    };
+  }
+
   private void startNode(SimNode node) {
-    node.start(ids);
+    node.start(peersOf(node.id));
     // The node's state is what its disk held at the crash (nothing ran since): its watermarks
     // must not claim anything it does not hold.
     checkWatermarks(node, "restart #" + node.incarnation());
@@ -519,7 +592,9 @@ final class Simulation {
             break scan;
           }
           Optional<StoredEntry> mine = node.store.get(e.key());
-          if (mine.isEmpty() || mine.get().version().compareTo(e.version()) < 0) {
+          boolean collected =
+              mine.isEmpty() && e.tombstone() && e.version().hlc() < node.store.gcState().purgeHorizon();
+          if (!collected && (mine.isEmpty() || mine.get().version().compareTo(e.version()) < 0)) {
             violations.add(
                 "at " + when + " of " + node.id + ": its watermark for " + peer.id + " (seq " + wm.seq()
                     + ") covers the peer's seq " + e.seq() + " (" + str(e.key()) + " " + e.version() + ") but "
@@ -581,6 +656,11 @@ final class Simulation {
     }
     stats.convergeMillis = loop.nowMillis() - start;
     sampleHlc();
+    checkNoResurrection();
+    checkContents();
+    checkOracle();
+    collectEveryTombstone();
+    checkNoResurrection();
     checkContents();
     checkOracle();
     for (SimNode node : nodes) {
@@ -593,12 +673,47 @@ final class Simulation {
     traceState();
   }
 
+  /**
+   * With every node up and connected, tombstone collection must reach every tombstone: the
+   * horizon passes the newest delete within a few rounds. Then every node holds no tombstone, the
+   * digests are still equal, and the oracle still holds (a key whose newest write is a delete is
+   * absent everywhere).
+   */
+  private void collectEveryTombstone() {
+    long start = loop.nowMillis();
+    // Time is HLC time: after a clock far ahead, the HLCs stay ahead of the wall clocks, and the
+    // horizon (the lowest stable time, less gc.minAge) passes the newest tombstone only once the
+    // wall clocks have caught up with it.
+    long hlcAhead =
+        nodes.stream().mapToLong(n -> Hlc.physicalMillis(n.store.clock().current())).max().orElseThrow()
+            - nodes.stream().mapToLong(n -> n.clock.millis()).min().orElseThrow();
+    long limit = 60_000 + gc.minAge().toMillis() + gc.quantumMillis() + Math.max(0, hlcAhead);
+    while (nodes.stream().anyMatch(n -> n.store.gcState().tombstones() > 0)) {
+      if (loop.nowMillis() - start > limit) {
+        StringBuilder sb = new StringBuilder("tombstones not collected within " + limit + " ms of simulated time:");
+        for (SimNode n : nodes) {
+          sb.append("\n    ").append(n.id).append(' ').append(n.store.gcState()).append(' ').append(n.engine.gcStatus());
+        }
+        violations.add(sb.toString());
+        return;
+      }
+      loop.advance(200);
+    }
+    stats.purged = nodes.stream().mapToLong(n -> n.store.gcState().purgedTotal()).sum();
+    if (!converged()) {
+      violations.add("digests differ after every tombstone was collected");
+    }
+  }
+
   private void awaitRefusals(long aheadMax) {
     long start = loop.nowMillis();
     while (true) {
       List<String> missing = new ArrayList<>();
       for (SimNode n : nodes) {
-        if (!n.id.equals(rogue) && aheadMax - n.clock.millis() > skewMillis + 1_000 && n.clockSkewRefusals() == 0) {
+        // Only the nodes that pull from the rogue see its writes (in a chain or a star, the others
+        // get them relayed once the relays accept them).
+        if (!n.id.equals(rogue) && peersOf(n.id).contains(rogue) && aheadMax - n.clock.millis() > skewMillis + 1_000
+            && n.clockSkewRefusals() == 0) {
           missing.add(n.id);
         }
       }
@@ -665,6 +780,10 @@ final class Simulation {
         if (w.committed != null && (maxCommitted == null || w.committed.isAfter(maxCommitted.committed))) {
           maxCommitted = w;
         }
+      }
+      boolean collected = fin.isEmpty() && maxCommitted != null && maxCommitted.value == null;
+      if (collected) {
+        continue; // the newest write is a delete and its tombstone was collected
       }
       if (maxAcked != null) {
         if (fin.isEmpty() || fin.get().version().compareTo(maxAcked.committed) < 0) {

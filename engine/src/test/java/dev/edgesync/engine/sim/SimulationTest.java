@@ -102,6 +102,7 @@ class SimulationTest {
   private static long maxConvergeMillis;
   private static long sumConvergeMillis;
   private static long levelDbRuns;
+  private static long purged;
   private static long startNanos;
   private static Level previousLevel;
 
@@ -122,9 +123,10 @@ class SimulationTest {
     System.out.printf(
         "simulation totals: %d seeds (%d on LevelDB), %d faults %s, %d crashes, %d writes (%d acknowledged, %d"
             + " unknown), lost 0 (a loss fails its seed), %.0f clock-skew refusals counted, convergence after"
-            + " healing: mean %d ms, max %d ms of simulated time; %d s of real time%n",
+            + " healing: mean %d ms, max %d ms of simulated time; %d tombstones collected (nothing resurrected:"
+            + " a resurrection fails its seed); %d s of real time%n",
         runs, levelDbRuns, faults, FAULTS, crashes, writes, acked, unknown, refusals,
-        runs == 0 ? 0 : sumConvergeMillis / runs, maxConvergeMillis, seconds);
+        runs == 0 ? 0 : sumConvergeMillis / runs, maxConvergeMillis, purged, seconds);
   }
 
   static Stream<Long> seeds() {
@@ -165,6 +167,7 @@ class SimulationTest {
         maxConvergeMillis = Math.max(maxConvergeMillis, s.convergeMillis);
         sumConvergeMillis += s.convergeMillis;
         levelDbRuns += s.levelDb ? 1 : 0;
+        purged += s.purged;
         s.faults.forEach((f, n) -> FAULTS.merge(f, n, Integer::sum));
       }
       return s;

@@ -8,6 +8,7 @@ import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.replication.wire.Untrusted;
 import dev.edgesync.engine.storage.BucketDigests;
 import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.GcState;
 import dev.edgesync.engine.storage.StateDigest;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.proto.Batch;
@@ -18,6 +19,7 @@ import dev.edgesync.proto.PublisherMessage;
 import dev.edgesync.proto.Refusal;
 import dev.edgesync.proto.RepairDone;
 import dev.edgesync.proto.RepairRequest;
+import dev.edgesync.proto.StabilityReport;
 import dev.edgesync.proto.SubscriberMessage;
 import dev.edgesync.proto.Welcome;
 import java.time.Duration;
@@ -36,6 +38,10 @@ import java.util.function.LongFunction;
  * and passes the time in.
  *
  * <p>Not thread-safe: the driver serialises every call.
+ *
+ * <p><b>Size.</b> Over 500 lines: it is the publisher's one state machine per stream (the
+ * counterpart of {@link SubscriberCore}); the checks of a {@code Hello} that concern data rather
+ * than identity live in {@link StaleData}.
  */
 public final class PublisherCore {
   /** Bytes a message needs beyond its entries: tags, lengths and the batch's own fields. */
@@ -57,6 +63,8 @@ public final class PublisherCore {
 
   private String subscriberId;
   private long cursor;
+  // The last stability report sent on this stream (identity: the node makes a new one per round).
+  private StabilityReport lastReport;
   private long ackedSeq;
   private boolean accepted;
   // The anti-entropy round being answered, or -1.
@@ -130,6 +138,16 @@ public final class PublisherCore {
 
   /** The first message of the stream arrived; {@code headSeq} is this node's head now. */
   public HelloOutcome onFirstMessage(SubscriberMessage message, long headSeq, Instant now) {
+    return onFirstMessage(message, headSeq, GcState.EMPTY, id -> false, now);
+  }
+
+  /**
+   * As above, with what this node's tombstone collection persisted: a subscriber whose data is
+   * older than the purge horizon, or that was decommissioned ({@code forgotten}), is refused
+   * ({@link StaleData}).
+   */
+  public HelloOutcome onFirstMessage(
+      SubscriberMessage message, long headSeq, GcState gc, java.util.function.Predicate<String> forgotten, Instant now) {
     liveness.heard(now);
     if (!message.hasHello()) {
       return refuse(
@@ -180,6 +198,10 @@ public final class PublisherCore {
           StreamStatus.Code.FAILED_PRECONDITION,
           "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
     }
+    Failure stale = StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten);
+    if (stale != null) {
+      return new HelloOutcome(stale, stale.kind(), null, null);
+    }
     subscriberId = hello.getNodeId();
     long theirLimit = Integer.toUnsignedLong(hello.getMaxMessageBytes());
     if (theirLimit > 0 && theirLimit < maxMessageBytes) {
@@ -226,6 +248,8 @@ public final class PublisherCore {
             .setProtocolVersion(ProtocolVersion.CURRENT)
             .setStartSeq(start)
             .setStartEpoch(epochOf.apply(start))
+            .setStableHlc(gc.stableHlc())
+            .setOldestHlc(gc.oldestHlc())
             .build();
     return new HelloOutcome(null, null, welcome, note);
   }
@@ -251,6 +275,29 @@ public final class PublisherCore {
    * @throws MessageTooLargeException when a single entry does not fit a message
    */
   public Outgoing nextBatch(ChangeBatch read) throws MessageTooLargeException {
+    return nextBatch(read, StabilityReport.getDefaultInstance());
+  }
+
+  /**
+   * As above; a batch that ends at the head of {@code read} carries {@code stability} when it
+   * differs from the last report sent on this stream. It must have been taken before {@code read}
+   * (see {@code Batch.stability} in the {@code .proto}).
+   */
+  public Outgoing nextBatch(ChangeBatch read, StabilityReport stability) throws MessageTooLargeException {
+    Outgoing out = cut(read);
+    if (out == null || !reportDue(stability) || out.message().getBatch().getLastSeq() < read.headSeq()) {
+      return out;
+    }
+    lastReport = stability;
+    Batch withStability = out.message().getBatch().toBuilder().setStability(stability).build();
+    return new Outgoing(PublisherMessage.newBuilder().setBatch(withStability).build(), out.entries());
+  }
+
+  private boolean reportDue(StabilityReport stability) {
+    return stability.getNodesCount() > 0 && stability != lastReport;
+  }
+
+  private Outgoing cut(ChangeBatch read) throws MessageTooLargeException {
     if (read.entries().isEmpty()) {
       if (read.lastSeq() <= cursor) {
         return null;
@@ -300,12 +347,14 @@ public final class PublisherCore {
    * @param failure a reason to end the stream, or null
    * @param subscriberRefusal the subscriber's reason for stopping, or null
    * @param repair a repair to answer ({@code RepairRequest}), or null
+   * @param stability the subscriber's stability report, or null
    */
-  public record Inbound(long ackedSeq, Failure failure, String subscriberRefusal, RepairAsk repair) {
-    static final Inbound NOTHING = new Inbound(-1, null, null, null);
+  public record Inbound(
+      long ackedSeq, Failure failure, String subscriberRefusal, RepairAsk repair, StabilityReport stability) {
+    static final Inbound NOTHING = new Inbound(-1, null, null, null, null);
 
     Inbound(long ackedSeq, Failure failure, String subscriberRefusal) {
-      this(ackedSeq, failure, subscriberRefusal, null);
+      this(ackedSeq, failure, subscriberRefusal, null, null);
     }
   }
 
@@ -322,13 +371,16 @@ public final class PublisherCore {
           return new Inbound(-1, protocolError("acknowledged seq " + seq + " but was sent only up to " + cursor), null);
         }
         if (seq <= ackedSeq) {
-          return Inbound.NOTHING;
+          return message.getAck().hasStability()
+              ? new Inbound(-1, null, null, null, message.getAck().getStability())
+              : Inbound.NOTHING;
         }
         ackedSeq = seq;
-        return new Inbound(seq, null, null);
+        return new Inbound(seq, null, null, null, message.getAck().hasStability() ? message.getAck().getStability() : null);
       }
       case HEARTBEAT -> {
-        return Inbound.NOTHING;
+        Heartbeat h = message.getHeartbeat();
+        return h.hasStability() ? new Inbound(-1, null, null, null, h.getStability()) : Inbound.NOTHING;
       }
       case REPAIR_REQUEST -> {
         return onRepairRequest(message.getRepairRequest());
@@ -355,7 +407,7 @@ public final class PublisherCore {
       return new Inbound(-1, protocolError("sent a malformed RepairRequest: " + e.getMessage()), null);
     }
     repairRound = request.getRound();
-    return new Inbound(-1, null, null, new RepairAsk(request.getRound(), digests));
+    return new Inbound(-1, null, null, new RepairAsk(request.getRound(), digests), null);
   }
 
   /**
@@ -440,15 +492,28 @@ public final class PublisherCore {
    *     from the subscriber
    */
   public PublisherMessage heartbeat(long headSeq, StateDigest digest, String appliedLogId, long appliedSeq, Instant now) {
-    return PublisherMessage.newBuilder()
-        .setHeartbeat(
-            Heartbeat.newBuilder()
-                .setSeq(headSeq)
-                .setWallMillis(now.toEpochMilli())
-                .setStateDigest(ByteString.copyFrom(digest.toBytes()))
-                .setAppliedLogId(appliedLogId)
-                .setAppliedSeq(appliedSeq))
-        .build();
+    return heartbeat(headSeq, digest, appliedLogId, appliedSeq, StabilityReport.getDefaultInstance(), now);
+  }
+
+  /**
+   * As above, with this node's stability report (taken before {@code headSeq}); it is sent only
+   * when everything through {@code headSeq} was sent on this stream. Sent with every such
+   * heartbeat, so that a subscriber that missed the last one (a stream opened since) gets it.
+   */
+  public PublisherMessage heartbeat(
+      long headSeq, StateDigest digest, String appliedLogId, long appliedSeq, StabilityReport stability, Instant now) {
+    Heartbeat.Builder b =
+        Heartbeat.newBuilder()
+            .setSeq(headSeq)
+            .setWallMillis(now.toEpochMilli())
+            .setStateDigest(ByteString.copyFrom(digest.toBytes()))
+            .setAppliedLogId(appliedLogId)
+            .setAppliedSeq(appliedSeq);
+    if (cursor >= headSeq && stability.getNodesCount() > 0) {
+      b.setStability(stability);
+      lastReport = stability;
+    }
+    return PublisherMessage.newBuilder().setHeartbeat(b).build();
   }
 
   /** Something was sent. */

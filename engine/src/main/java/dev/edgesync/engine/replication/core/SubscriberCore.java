@@ -364,6 +364,15 @@ public final class SubscriberCore {
     return a != null && a.welcomed && a.logId.equals(position.logId()) ? position.committedSeq() : -1;
   }
 
+  /**
+   * This node will not pull from the peer: its data is older than this node's tombstone horizon
+   * ({@code why}); the stream is over and retried later (the peer may have been re-synced).
+   */
+  public Failure onStalePeer(long attemptId, String why, Instant now) {
+    Attempt a = live(attemptId);
+    return a == null ? null : fail(a, new Failure("stale_data", Refusal.Code.STALE_DATA, StreamStatus.Code.FAILED_PRECONDITION, why), now);
+  }
+
   /** The peer refused the subscription; the stream is over. */
   public Failure onRefusal(long attemptId, Refusal refusal, Instant now) {
     Attempt a = live(attemptId);
