@@ -53,6 +53,8 @@ final class NodeSpec {
   final Map<String, String> peers = new LinkedHashMap<>();
   final Map<String, String> replication = fastReplication();
   final Map<String, String> limits = new LinkedHashMap<>();
+  /** The {@code gc:} section of the config file. */
+  final Map<String, String> gc = new LinkedHashMap<>();
   final List<String> extraJvmFlags = new ArrayList<>();
   final Map<String, String> extraEnv = new LinkedHashMap<>();
   /** The HTTP API's bearer token ({@code EDGESYNC_HTTP_TOKEN}); the test's client sends it. Null: none. */
@@ -110,7 +112,7 @@ final class NodeSpec {
         args.addAll(List.of("--config", configFile().toString()));
       }
       case FLAGS -> {
-        if (!replication.isEmpty() || !limits.isEmpty()) {
+        if (!replication.isEmpty() || !limits.isEmpty() || !gc.isEmpty()) {
           writeConfig(false);
           args.addAll(List.of("--config", configFile().toString()));
         }
@@ -196,6 +198,7 @@ final class NodeSpec {
     }
     section(y, "replication", replication);
     section(y, "limits", limits);
+    section(y, "gc", gc);
     try {
       Files.createDirectories(dir);
       // Temp file + rename: a node watching its config file never reads half of it.

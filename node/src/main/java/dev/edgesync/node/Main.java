@@ -4,6 +4,7 @@ import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.node.cli.DelCommand;
 import dev.edgesync.node.cli.DemoCommand;
 import dev.edgesync.node.cli.GetCommand;
+import dev.edgesync.node.cli.PeersCommand;
 import dev.edgesync.node.cli.PutCommand;
 import dev.edgesync.node.cli.RunCommand;
 import dev.edgesync.node.cli.ScanCommand;
@@ -40,6 +41,7 @@ import picocli.CommandLine.Command;
       ScanCommand.class,
       WatchCommand.class,
       StatusCommand.class,
+      PeersCommand.class,
       DemoCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class

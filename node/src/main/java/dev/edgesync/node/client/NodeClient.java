@@ -143,6 +143,11 @@ public final class NodeClient {
             .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
+  /** {@code POST /admin/forget/{id}}: decommissions node {@code id}. */
+  public Response forget(String id) {
+    return send(HttpRequest.newBuilder(uri("/admin/forget/" + encodePath(id))).POST(HttpRequest.BodyPublishers.noBody()));
+  }
+
   /** {@code GET <path>}, e.g. {@code /status}. */
   public Response getPath(String path) {
     return send(HttpRequest.newBuilder(uri(path)).GET());

@@ -71,6 +71,10 @@ final class ConfigDraft {
   final Setting<Duration> antiEntropySettle = new Setting<>(Defaults.ANTI_ENTROPY_SETTLE);
   final Setting<Duration> antiEntropyMinInterval = new Setting<>(Defaults.ANTI_ENTROPY_MIN_INTERVAL);
   final Setting<Integer> repairMaxEntries = new Setting<>(Defaults.REPAIR_MAX_ENTRIES);
+  final Setting<Duration> gcInterval = new Setting<>(Defaults.GC_INTERVAL);
+  final Setting<Duration> gcMinAge = new Setting<>(Defaults.GC_MIN_AGE);
+  final Setting<Integer> gcBatchSize = new Setting<>(Defaults.GC_BATCH_SIZE);
+  final Setting<Boolean> gcEnabled = new Setting<>(true);
   final Setting<Integer> maxKeyBytes = new Setting<>(Defaults.MAX_KEY_BYTES);
   final Setting<Integer> maxValueBytes = new Setting<>(Defaults.MAX_VALUE_BYTES);
   final Setting<Integer> writeQueueDepth = new Setting<>(Defaults.WRITE_QUEUE_DEPTH);
@@ -183,7 +187,8 @@ final class ConfigDraft {
             stall,
             antiEntropySettle.value,
             antiEntropyMinInterval.value,
-            repairMaxEntries.value),
+            repairMaxEntries.value,
+            gc()),
         new NodeConfig.Limits(
             maxKeyBytes.value,
             maxValueBytes.value,
@@ -194,6 +199,20 @@ final class ConfigDraft {
         peersFromFile && configFile != null,
         clockOffset,
         security);
+  }
+
+  private dev.edgesync.engine.replication.GcSettings gc() {
+    if (gcMinAge.value.compareTo(maxClockSkew.value) < 0) {
+      throw new ConfigException(
+          gcMinAge.source,
+          "gc.minAge",
+          Durations.format(gcMinAge.value),
+          "shorter than replication.maxClockSkew: a new node whose clock is behind by up to the allowed skew"
+              + " could write below the tombstone horizon",
+          "at least replication.maxClockSkew (" + Durations.format(maxClockSkew.value) + ")");
+    }
+    return new dev.edgesync.engine.replication.GcSettings(
+        gcInterval.value, gcMinAge.value, gcBatchSize.value, gcEnabled.value);
   }
 
   private NodeConfig.Security security() {

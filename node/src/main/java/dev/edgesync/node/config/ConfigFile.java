@@ -42,6 +42,7 @@ final class ConfigFile {
           "durability",
           "replication",
           "limits",
+          "gc",
           "security");
   private static final List<String> REPLICATION_KEYS =
       List.of(
@@ -68,6 +69,7 @@ final class ConfigFile {
           "maxInboundStreams",
           "maxStreamsPerPeer",
           "handshakeTimeout");
+  private static final List<String> GC_KEYS = List.of("interval", "minAge", "batchSize", "enabled");
   private static final List<String> SECURITY_KEYS =
       List.of("tls", "token", "tokenFile", "allowedPeers", "reloadInterval", "http");
   private static final List<String> TLS_KEYS = List.of("cert", "key", "ca", "peers");
@@ -98,6 +100,7 @@ final class ConfigFile {
         case "peers" -> d.peers.set(PeerFileSource.fromTree(root, source), source);
         case "replication" -> applyReplication(d, mapping(v, source, key), source);
         case "limits" -> applyLimits(d, mapping(v, source, key), source);
+        case "gc" -> applyGc(d, mapping(v, source, key), source);
         case "security" -> applySecurity(d, mapping(v, source, key), source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
@@ -152,6 +155,21 @@ final class ConfigFile {
         case "maxStreamsPerPeer" ->
             d.maxStreamsPerPeer.set(count(text, 1, 100_000, source, key), source);
         case "handshakeTimeout" -> d.handshakeTimeout.set(positive(text, source, key), source);
+        default -> throw new IllegalStateException("unhandled key " + key);
+      }
+    }
+  }
+
+  private static void applyGc(ConfigDraft d, ObjectNode node, String source) {
+    checkKeys(node, GC_KEYS, "gc.", source);
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
+      String key = "gc." + e.getKey();
+      String text = scalar(e.getValue(), source, key);
+      switch (e.getKey()) {
+        case "interval" -> d.gcInterval.set(positive(text, source, key), source);
+        case "minAge" -> d.gcMinAge.set(notNegative(text, source, key), source);
+        case "batchSize" -> d.gcBatchSize.set(count(text, 1, 1_000_000, source, key), source);
+        case "enabled" -> d.gcEnabled.set(bool(text, source, key), source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
     }

@@ -96,6 +96,7 @@ public record NodeConfig(
    *     before a repair starts
    * @param antiEntropyMinInterval least time between the starts of two repairs of one link
    * @param repairMaxEntries most state rows sent for one repair request
+   * @param gc tombstone collection ({@code gc:} in the file)
    */
   public record Replication(
       Duration heartbeatInterval,
@@ -110,7 +111,8 @@ public record NodeConfig(
       Duration stallTimeout,
       Duration antiEntropySettle,
       Duration antiEntropyMinInterval,
-      int repairMaxEntries) {}
+      int repairMaxEntries,
+      dev.edgesync.engine.replication.GcSettings gc) {}
 
   /**
    * Limits ({@code limits:} in the file).

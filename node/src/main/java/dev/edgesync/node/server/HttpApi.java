@@ -222,7 +222,13 @@ public final class HttpApi implements AutoCloseable {
         } else if (path.equals("/status")) {
           route(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
-          sendJson(ex, 200, Json.status(node.status(), address().getPort()));
+          com.fasterxml.jackson.databind.node.ObjectNode status = Json.status(node.status(), address().getPort());
+          status.set("gc", Json.gc(node.gcStatus(), java.time.Instant.now()));
+          sendJson(ex, 200, status);
+        } else if (path.startsWith("/admin/forget/")) {
+          route(ex, method, Set.of("POST"));
+          query(ex, Set.of());
+          forget(ex, path.substring("/admin/forget/".length()));
         } else if (path.equals("/health")) {
           route(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
@@ -233,7 +239,9 @@ public final class HttpApi implements AutoCloseable {
           send(ex, 200, PROMETHEUS, registry.scrape().getBytes(StandardCharsets.UTF_8));
         } else {
           throw new HttpError(
-              404, "no such endpoint: " + path, "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health or /metrics");
+              404,
+              "no such endpoint: " + path,
+              "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics or /admin/forget/{id}");
         }
       } catch (HttpError e) {
         if (e.status == 405) {
@@ -309,6 +317,31 @@ public final class HttpApi implements AutoCloseable {
   }
 
   // ---- key-value ----
+
+  // ---- decommission ----
+
+  /**
+   * {@code POST /admin/forget/{id}}: decommissions a node that is gone for good, so that it no
+   * longer holds the tombstone horizon back (on every node, once reports carry it).
+   */
+  private void forget(HttpExchange ex, String id) throws IOException {
+    if (!dev.edgesync.discovery.PeerSpec.isValidId(id)) {
+      throw new HttpError(400, "'" + id + "' is not a node id", "a node id: " + dev.edgesync.discovery.PeerSpec.ID_FORMAT);
+    }
+    if (id.equals(node.nodeId())) {
+      throw new HttpError(400, "node '" + id + "' cannot forget itself", "send this to another node");
+    }
+    boolean known;
+    try {
+      known = node.forget(id);
+    } catch (IllegalArgumentException e) {
+      throw new HttpError(409, e.getMessage(), "remove '" + id + "' from this node's peers, then forget it");
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("forgotten", id);
+    o.put("wasMember", known);
+    sendJson(ex, 200, o);
+  }
 
   // ---- status ----
 

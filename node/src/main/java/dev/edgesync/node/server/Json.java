@@ -75,4 +75,31 @@ public final class Json {
     }
     return o;
   }
+
+  /** The {@code gc} part of {@code /status}: tombstone collection and what holds its horizon back. */
+  public static ObjectNode gc(dev.edgesync.engine.replication.GcStatus g, java.time.Instant now) {
+    ObjectNode o = MAPPER.createObjectNode();
+    o.put("tombstones", g.store().tombstones());
+    o.put("purgedTotal", g.store().purgedTotal());
+    o.put("purgeHorizon", hlcTime(g.store().purgeHorizon()));
+    o.put(
+        "purgeHorizonAgeSeconds",
+        g.store().purgeHorizon() == 0 ? null : (now.toEpochMilli() - dev.edgesync.conflict.Hlc.physicalMillis(g.store().purgeHorizon())) / 1000.0);
+    o.put("stableTime", hlcTime(g.stableHlc()));
+    o.put("horizon", hlcTime(g.horizonHlc()));
+    ArrayNode waiting = o.putArray("waitingFor");
+    g.silentSources().forEach(waiting::add);
+    ArrayNode members = o.putArray("members");
+    g.members().entrySet().stream()
+        .sorted(java.util.Map.Entry.comparingByValue())
+        .forEach(m -> members.addObject().put("id", m.getKey()).put("stableTime", hlcTime(m.getValue())));
+    ArrayNode forgotten = o.putArray("forgotten");
+    g.store().forgotten().stream().sorted().forEach(forgotten::add);
+    o.put("lastFailure", g.lastFailure());
+    return o;
+  }
+
+  private static String hlcTime(long hlc) {
+    return hlc == 0 ? null : java.time.Instant.ofEpochMilli(dev.edgesync.conflict.Hlc.physicalMillis(hlc)).toString();
+  }
 }

@@ -140,6 +140,10 @@ public final class NodeServer implements AutoCloseable {
             .antiEntropySettle(c.replication().antiEntropySettle())
             .antiEntropyMinInterval(c.replication().antiEntropyMinInterval())
             .repairMaxEntries(c.replication().repairMaxEntries())
+            .gcInterval(c.replication().gc().interval())
+            .gcMinAge(c.replication().gc().minAge())
+            .gcBatchSize(c.replication().gc().batchSize())
+            .gcEnabled(c.replication().gc().enabled())
             .meterRegistry(registry);
     NodeConfig.Security sec = c.security();
     if (sec.tls()) {

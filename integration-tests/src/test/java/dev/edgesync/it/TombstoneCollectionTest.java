@@ -1,0 +1,156 @@
+package dev.edgesync.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Tombstone collection with real processes (issue 13): three sites in a full mesh delete 20,000
+ * keys and every site's tombstones go; a site that is down holds the others' tombstones until it
+ * is back, comes back holding the deleted keys, and nothing deleted reappears anywhere; a site
+ * that was decommissioned and comes back with its old data is refused, naming the fix.
+ */
+class TombstoneCollectionTest {
+  @RegisterExtension static final ProcessCleanup cleanup = new ProcessCleanup();
+
+  static final Duration COLLECTED = Duration.ofSeconds(60);
+
+  @TempDir Path dir;
+
+  private static void fastGc(NodeSpec s) {
+    s.style = NodeSpec.Style.FILE;
+    s.replication.put("maxClockSkew", "2s");
+    s.gc.put("interval", "300ms");
+    s.gc.put("minAge", "2s");
+  }
+
+  private static long tombstones(NodeProcess n) {
+    return n.http().statusJson().path("gc").path("tombstones").asLong();
+  }
+
+  private static Map<String, String> deletes(Map<String, String> keys) {
+    Map<String, String> d = new LinkedHashMap<>();
+    keys.keySet().forEach(k -> d.put(k, null));
+    return d;
+  }
+
+  private static void bulk(NodeClient node, Map<String, String> entries) {
+    Map<String, String> page = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : entries.entrySet()) {
+      page.put(e.getKey(), e.getValue());
+      if (page.size() == 5_000) {
+        node.bulk(page);
+        page.clear();
+      }
+    }
+    if (!page.isEmpty()) {
+      node.bulk(page);
+    }
+  }
+
+  private static void assertNoneVisible(Cluster c, String prefix, String when) {
+    assertNoneVisible(c, prefix, when, c.ids());
+  }
+
+  private static void assertNoneVisible(Cluster c, String prefix, String when, List<String> ids) {
+    for (String id : ids) {
+      NodeProcess n = c.node(id);
+      if (n.isAlive()) {
+        Map<String, JsonNode> live = n.http().scanAll(prefix, 1000);
+        assertTrue(live.isEmpty(), when + ": " + n.spec.id + " shows " + live.size() + " deleted keys under " + prefix + ", e.g. " + live.keySet().stream().limit(3).toList());
+      }
+    }
+  }
+
+  @Test
+  void deletesAreCollectedEverywhereNotWhileASiteIsDownAndNeverComeBack() throws Exception {
+    try (Cluster c = new Cluster(dir, false)) {
+      for (String id : List.of("a", "b", "c")) {
+        c.add(id, TombstoneCollectionTest::fastGc);
+      }
+      c.fullMesh().startAll();
+      NodeClient a = c.node("a").http();
+      NodeClient b = c.node("b").http();
+
+      // (a) All sites up: 20,000 keys written on a, deleted on b; every site ends with no tombstone.
+      Map<String, String> orders = Data.keys("order/", 20_000, "v");
+      bulk(a, orders);
+      c.awaitConverged();
+      bulk(b, deletes(orders));
+      c.awaitConverged();
+      await("every site collects the 20,000 tombstones")
+          .atMost(COLLECTED)
+          .pollInterval(Duration.ofMillis(200))
+          .untilAsserted(() -> c.nodes().forEach(n -> assertEquals(0, tombstones(n), n.spec.id + " tombstones")));
+      assertNoneVisible(c, "order/", "after collection");
+      for (NodeProcess n : c.nodes()) {
+        assertTrue(n.http().statusJson().path("gc").path("purgedTotal").asLong() >= 20_000, n.spec.id + " purged them");
+      }
+      String metrics = a.metrics();
+      assertTrue(metrics.contains("edgesync_tombstones_purged_total"), "metric edgesync_tombstones_purged_total");
+      assertTrue(metrics.contains("edgesync_gc_horizon_seconds"), "metric edgesync_gc_horizon_seconds");
+
+      // (b) c holds 5,000 carts and goes down; a deletes them. a and b keep the tombstones while
+      // c is away (it may still hold the carts), and c comes back with them: none reappears.
+      Map<String, String> carts = Data.keys("cart/", 5_000, "v");
+      bulk(a, carts);
+      c.awaitConverged();
+      assertEquals(0, c.node("c").terminate(), "exit code of SIGTERM");
+      bulk(a, deletes(carts));
+      c.awaitConverged(Cluster.CONVERGENCE, List.of("a", "b"));
+      await("a and b keep the carts' tombstones while c is down (about 15 collection rounds)")
+          .during(Duration.ofSeconds(5))
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> tombstones(c.node("a")) == 5_000 && tombstones(c.node("b")) == 5_000);
+      c.node("c").start();
+      c.awaitConverged();
+      assertNoneVisible(c, "cart/", "after c came back holding the carts");
+      await("the carts' tombstones are collected once c has them")
+          .atMost(COLLECTED)
+          .pollInterval(Duration.ofMillis(200))
+          .untilAsserted(() -> c.nodes().forEach(n -> assertEquals(0, tombstones(n), n.spec.id + " tombstones")));
+      assertNoneVisible(c, "cart/", "after collection");
+
+      // (c) c goes for good: it leaves the peer lists and is forgotten; the others collect again;
+      // c's old data comes back under its id and is refused, with the fix named.
+      Map<String, String> sessions = Data.keys("session/", 1_000, "v");
+      bulk(a, sessions);
+      c.awaitConverged();
+      assertEquals(0, c.node("c").terminate(), "exit code of SIGTERM");
+      for (String id : List.of("a", "b")) {
+        c.node(id).spec.peers.remove("c");
+        c.node(id).spec.rewriteConfigFile();
+      }
+      await("a and b drop c from their peers").atMost(Duration.ofSeconds(30))
+          .until(() -> a.status().peers().size() == 1 && b.status().peers().size() == 1);
+      NodeClient.Response forgot = a.send("POST", "/admin/forget/c", null);
+      assertEquals(200, forgot.status(), forgot.body());
+      bulk(a, deletes(sessions));
+      await("a and b collect without c")
+          .atMost(COLLECTED)
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> tombstones(c.node("a")) == 0 && tombstones(c.node("b")) == 0);
+      assertTrue(b.statusJson().path("gc").path("forgotten").toString().contains("\"c\""), "the news reached b: " + b.statusJson().path("gc"));
+
+      c.node("c").start();
+      await("c is refused as decommissioned")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> c.node("c").log().contains("decommissioned"));
+      String refusal = c.node("c").log().lines().filter(l -> l.contains("decommissioned")).findFirst().orElseThrow();
+      System.out.println("c was told: " + refusal);
+      assertTrue(refusal.contains("new id and an empty data dir"), "the refusal names the fix: " + refusal);
+      assertNoneVisible(c, "session/", "after the decommissioned c came back", List.of("a", "b"));
+      assertEquals(1_000, c.node("c").http().scanAll("session/", 1000).size(), "c keeps its own old data");
+    }
+  }
+}
