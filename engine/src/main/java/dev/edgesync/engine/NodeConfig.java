@@ -102,12 +102,13 @@ public final class NodeConfig {
           b.peerTls.keySet().toString(),
           "per-peer TLS settings only together with security.tls (cert, key, ca)");
     }
-    if (b.gcMinAge.compareTo(b.maxClockSkew) < 0) {
+    if (b.gcMinAge.compareTo(b.maxClockSkew.multipliedBy(2)) < 0) {
       throw invalid(
           "gc.minAge",
           b.gcMinAge.toString(),
-          "at least maxClockSkew (" + b.maxClockSkew + "): a node whose clock is behind by up to the allowed skew"
-              + " must never write below the tombstone horizon");
+          "at least 2 x maxClockSkew (" + b.maxClockSkew.multipliedBy(2) + "): the horizon is at most the highest HLC,"
+              + " which may run up to the skew ahead of the wall clocks, and a node not known yet whose clock is behind"
+              + " by up to the skew must never write below it");
     }
     if (b.maxStreamsPerPeer > b.maxInboundStreams) {
       throw invalid(

@@ -31,7 +31,7 @@ class TombstoneCollectionTest {
     s.style = NodeSpec.Style.FILE;
     s.replication.put("maxClockSkew", "2s");
     s.gc.put("interval", "300ms");
-    s.gc.put("minAge", "2s");
+    s.gc.put("minAge", "4s");
   }
 
   private static long tombstones(NodeProcess n) {

@@ -77,6 +77,11 @@ final class BenchCluster {
    * {@link NodeProcess}); it is healthy only after {@link NodeProcess#awaitHealthy}.
    */
   NodeProcess start(PlannedNode s, List<?> peers) {
+    return start(s, peers, null);
+  }
+
+  /** As {@link #start(PlannedNode, List)}, with a config file of {@code configYaml} (null: none). */
+  NodeProcess start(PlannedNode s, List<?> peers, String configYaml) {
     if (jar == null) {
       jar = workspace.copyJar(options.nodeJar());
     }
@@ -88,7 +93,7 @@ final class BenchCluster {
         NodeProcess.start(
             jar,
             new NodeProcess.Spec(s.id, CLUSTER, s.ip, s.grpcPort, s.httpPort, s.dir, s.dataDir, peerSpecs,
-                options.durability(), options.nodeHeap(), options.nodeJvmOptions(), options.jfr()),
+                options.durability(), options.nodeHeap(), options.nodeJvmOptions(), options.jfr(), configYaml),
             workspace);
     nodes.add(n);
     log.line("started node " + s.id + " (pid " + n.pid() + ", grpc " + s.ip + ":" + s.grpcPort + ", http " + s.ip + ":" + s.httpPort

@@ -73,6 +73,7 @@ public final class LoadGenerator {
             new LiveScenario(options, workload, cluster, result, log, name).run();
           }
           case "mesh" -> new MeshScenario(options, workload, cluster, result, log).run(optionalBaseline());
+          case "churn" -> new ChurnScenario(options, workload, cluster, result, log).run();
           default -> throw new IllegalStateException("unknown scenario " + options.scenario());
         }
       } catch (Exception e) {

@@ -64,7 +64,8 @@ final class NodeProcess implements AutoCloseable {
       String durability,
       String heap,
       String jvmOptions,
-      boolean jfr) {}
+      boolean jfr,
+      String configYaml) {}
 
   private NodeProcess(Spec spec, Process process) {
     this.id = spec.id();
@@ -103,6 +104,11 @@ final class NodeProcess implements AutoCloseable {
     }
     try {
       Files.createDirectories(spec.dir());
+      if (spec.configYaml() != null) {
+        Path config = spec.dir().resolve("node.yaml");
+        Files.writeString(config, spec.configYaml(), StandardCharsets.UTF_8);
+        command.add("--config=" + config);
+      }
       Path log = spec.dir().resolve("node.log");
       Files.writeString(log, "==== " + String.join(" ", command) + "\n", StandardCharsets.UTF_8);
       ProcessBuilder pb =

@@ -37,6 +37,7 @@ import java.util.regex.Pattern;
  * @param timeout longest wait for a catch-up or a convergence
  * @param workDir parent of the temporary data dirs
  * @param keep keep the temporary data dirs
+ * @param window churn: keys live at a time per node (each is deleted this many writes later)
  */
 public record Options(
     String scenario,
@@ -64,7 +65,8 @@ public record Options(
     boolean confirm,
     Duration timeout,
     Path workDir,
-    boolean keep) {
+    boolean keep,
+    long window) {
 
   public static final String USAGE =
       """
@@ -78,12 +80,16 @@ public record Options(
                    subscription until B's digest equals A's; ratio to the same-run baseline
         live       open-loop writer on A at --rate; lag of every entry on B (watermark polling)
         mesh       --nodes nodes in full mesh, all writing; time to convergence, per-node rates
+        churn      --nodes nodes in full mesh, each writing unique keys and deleting each one
+                   --window writes later, --entries writes in all at --rate; live keys, tombstones,
+                   database size and heap every 10 s, with tombstone collection on, then off
 
       options:
         --entries N            entries (default 1000000; live: baseline size with --baseline)
         --value-bytes N        bytes per value (default 100); keys are 16 bytes
         --durability D         fsync | buffered (default fsync)
-        --nodes K              mesh size (default 3)
+        --nodes K              mesh and churn size (default 3)
+        --window N             churn: keys live at a time per node (default 10000)
         --rate R|max           live: writes/s (default 10000); max steps up until B lags;
                                mesh: total writes/s (default max)
         --duration D           live: run length, e.g. 60s (default 60s)
@@ -117,9 +123,9 @@ public record Options(
       throw new IllegalArgumentException("no scenario given: baseline, catchup, live or mesh");
     }
     String scenario = args[0];
-    if (!scenario.matches("baseline|catchup|live|mesh")) {
+    if (!scenario.matches("baseline|catchup|live|mesh|churn")) {
       throw new IllegalArgumentException(
-          "unknown scenario '" + scenario + "': expected baseline, catchup, live, mesh, jmh or jfr-summary");
+          "unknown scenario '" + scenario + "': expected baseline, catchup, live, mesh, churn, jmh or jfr-summary");
     }
     long entries = 1_000_000;
     int valueBytes = 100;
@@ -146,6 +152,7 @@ public record Options(
     Duration timeout = Duration.ofMinutes(30);
     Path workDir = Path.of(System.getProperty("java.io.tmpdir"));
     boolean keep = false;
+    long window = 10_000;
     for (int i = 1; i < args.length; i++) {
       String name = args[i];
       String inline = null;
@@ -180,6 +187,7 @@ public record Options(
               }
             }
             case "--nodes" -> nodes = (int) count(name, value, 2, 16);
+            case "--window" -> window = count(name, value, 1, 100_000_000);
             case "--rate" -> rate = value.equalsIgnoreCase("max") ? 0L : count(name, value, 1, 10_000_000);
             case "--duration" -> duration = duration(name, value);
             case "--step-duration" -> stepDuration = duration(name, value);
@@ -209,7 +217,7 @@ public record Options(
       rate = scenario.equals("live") ? 10_000L : 0L;
     }
     if (baseline == null) {
-      baseline = !scenario.equals("live");
+      baseline = !scenario.equals("live") && !scenario.equals("churn");
     }
     if (scenario.equals("baseline")) {
       baseline = true;
@@ -221,7 +229,7 @@ public record Options(
     return new Options(
         scenario, entries, valueBytes, durability, nodes, rate, duration, stepDuration, rateStart, keepUpP99,
         keepUpMax, pollInterval, connections, warmup, json, out, nodeJar, nodeHeap, nodeJvmOptions, jfr, twoWay, baseline, confirm, timeout, workDir,
-        keep);
+        keep, window);
   }
 
   /** True for fsync durability. */

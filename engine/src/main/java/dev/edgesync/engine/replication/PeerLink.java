@@ -264,6 +264,16 @@ final class PeerLink {
       return;
     }
     var w = message.getWelcome();
+    if (shared.stability().isForgotten(peer.id())) {
+      stop(
+          id,
+          core.onStalePeer(
+              id,
+              "peer '" + peer.id() + "' was decommissioned (forgotten) and may not sync again under this id: remove"
+                  + " it from the peer list of node '" + shared.nodeId() + "'",
+              now()));
+      return;
+    }
     String stale = StaleData.check(w.getStableHlc(), w.getOldestHlc(), shared.store().gcState().purgeHorizon());
     if (stale != null) {
       stop(

@@ -65,6 +65,25 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
     if (!s.path("failure").isNull() && !s.path("failure").isMissingNode()) {
       out.println("FAILURE: " + s.path("failure").asText());
     }
+    JsonNode gc = s.path("gc");
+    if (!gc.isMissingNode()) {
+      StringBuilder line =
+          new StringBuilder(
+              String.format(
+                  Locale.ROOT,
+                  "tombstones %d   collected %d   purge horizon %s",
+                  gc.path("tombstones").asLong(),
+                  gc.path("purgedTotal").asLong(),
+                  gc.path("purgeHorizon").isNull() ? "none yet" : gc.path("purgeHorizon").asText()));
+      if (gc.path("waitingFor").size() > 0) {
+        line.append("   waiting for ").append(gc.path("waitingFor").toString());
+      } else if (gc.path("members").size() > 0) {
+        JsonNode oldest = gc.path("members").get(0);
+        line.append("   held by ").append(oldest.path("id").asText()).append(" (stable ")
+            .append(oldest.path("stableTime").isNull() ? "never" : oldest.path("stableTime").asText()).append(')');
+      }
+      out.println(line);
+    }
     JsonNode peers = s.path("peers");
     if (peers.size() == 0) {
       out.println("no peers");

@@ -202,14 +202,14 @@ final class ConfigDraft {
   }
 
   private dev.edgesync.engine.replication.GcSettings gc() {
-    if (gcMinAge.value.compareTo(maxClockSkew.value) < 0) {
+    if (gcMinAge.value.compareTo(maxClockSkew.value.multipliedBy(2)) < 0) {
       throw new ConfigException(
           gcMinAge.source,
           "gc.minAge",
           Durations.format(gcMinAge.value),
-          "shorter than replication.maxClockSkew: a new node whose clock is behind by up to the allowed skew"
-              + " could write below the tombstone horizon",
-          "at least replication.maxClockSkew (" + Durations.format(maxClockSkew.value) + ")");
+          "shorter than 2 x replication.maxClockSkew: the tombstone horizon may run up to the skew ahead of the wall"
+              + " clocks, and a new node whose clock is behind by up to the skew could write below it",
+          "at least 2 x replication.maxClockSkew (" + Durations.format(maxClockSkew.value.multipliedBy(2)) + ")");
     }
     return new dev.edgesync.engine.replication.GcSettings(
         gcInterval.value, gcMinAge.value, gcBatchSize.value, gcEnabled.value);

@@ -159,6 +159,9 @@ public final class Stability {
     clocks.put(nodeId, ownClock);
     boolean complete = true;
     for (Map.Entry<String, Map<String, Long>> source : sourceClocks.entrySet()) {
+      if (forgotten.contains(source.getKey())) {
+        continue; // decommissioned elsewhere while still in this node's list: it holds nothing back
+      }
       if (source.getValue() == null) {
         complete = false;
         // Told on as the lowest clock there is (1: 0 means "not an origin through me"), so that
@@ -202,7 +205,11 @@ public final class Stability {
 
   /** Configured sources that have reported nothing since this node started: they hold the stable time. */
   public synchronized java.util.List<String> silentSources() {
-    return sourceClocks.entrySet().stream().filter(e -> e.getValue() == null).map(Map.Entry::getKey).sorted().toList();
+    return sourceClocks.entrySet().stream()
+        .filter(e -> e.getValue() == null && !forgotten.contains(e.getKey()))
+        .map(Map.Entry::getKey)
+        .sorted()
+        .toList();
   }
 
   /** The members with their last stable time. */
