@@ -22,7 +22,8 @@ import java.util.stream.Stream;
  * --entries} writes in all, so the live set stays at {@code nodes x window} keys while history
  * grows. Every 10 s it samples, over the nodes, the tombstones held, the tombstones collected, the
  * size of the database directory and the heap in use. It runs twice on fresh nodes: with tombstone
- * collection ({@code gc.minAge 30s}) and, as the same-run baseline, without it.
+ * collection ({@code gc.minAge 10s}, {@code replication.maxClockSkew 5s}) and, as the same-run
+ * baseline, without it.
  */
 final class ChurnScenario extends Scenario {
   static final long SAMPLE_MILLIS = 10_000;
@@ -48,7 +49,7 @@ final class ChurnScenario extends Scenario {
     String tag = gc ? "on" : "off";
     int k = options.nodes();
     String config =
-        "replication:\n  maxClockSkew: 30s\ngc:\n  interval: 1s\n  minAge: 30s\n  enabled: " + gc + "\n";
+        "replication:\n  maxClockSkew: 5s\ngc:\n  interval: 1s\n  minAge: 10s\n  enabled: " + gc + "\n";
     List<BenchCluster.PlannedNode> specs = new ArrayList<>();
     for (int i = 1; i <= k; i++) {
       specs.add(cluster.plan(String.format(Locale.ROOT, "gc%s-n%d", tag, i)));
@@ -135,7 +136,7 @@ final class ChurnScenario extends Scenario {
         doneAt = System.nanoTime();
       }
       // After the writes, sample until collection has had its minimum age and a few rounds.
-      if (!writing && System.nanoTime() - doneAt > 45_000_000_000L) {
+      if (!writing && System.nanoTime() - doneAt > 30_000_000_000L) {
         break;
       }
     }

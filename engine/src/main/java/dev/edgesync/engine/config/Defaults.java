@@ -158,11 +158,13 @@ public final class Defaults {
   public static final Duration GC_INTERVAL = Duration.ofSeconds(5);
 
   /**
-   * {@code gc.minAge}: 10 minutes. A tombstone goes no sooner than this after its delete, even
-   * once every node holds it; at least {@code limits.maxClockSkew}, so that a node whose clock is
-   * behind by up to the allowed skew never writes below the horizon.
+   * {@code gc.minAge}: 1 day. A tombstone goes no sooner than this after its delete, even once
+   * every node holds it; at least 2 x {@code replication.maxClockSkew}. It is also the promise to
+   * a site that writes before it ever connects (a new shop installed offline): it joins with those
+   * writes if it connects within this time; with older data it is refused as stale (it could hold
+   * keys deleted, and collected, meanwhile). Disk cost: one day of deletes.
    */
-  public static final Duration GC_MIN_AGE = Duration.ofMinutes(10);
+  public static final Duration GC_MIN_AGE = Duration.ofDays(1);
 
   /** {@code gc.batchSize}: tombstones purged per round, in one write. */
   public static final int GC_BATCH_SIZE = 10_000;

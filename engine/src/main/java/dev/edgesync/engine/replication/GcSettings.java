@@ -37,10 +37,10 @@ public record GcSettings(Duration interval, Duration minAge, int batchSize, bool
 
   /**
    * The step purge horizons are rounded down to, so that nodes purge the same tombstones at about
-   * the same moment and their state digests differ only briefly: the interval, or the minimum age
-   * up to a minute when that is longer.
+   * the same moment and their state digests differ only briefly: a quarter of the minimum age, at
+   * most a minute, at least the interval.
    */
   public long quantumMillis() {
-    return Math.max(interval.toMillis(), Math.min(60_000, minAge.toMillis()));
+    return Math.max(interval.toMillis(), Math.min(60_000, minAge.toMillis() / 4));
   }
 }

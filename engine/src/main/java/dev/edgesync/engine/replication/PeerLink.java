@@ -274,7 +274,10 @@ final class PeerLink {
               now()));
       return;
     }
-    String stale = StaleData.check(w.getStableHlc(), w.getOldestHlc(), shared.store().gcState().purgeHorizon());
+    String stale =
+        StaleData.check(
+            w.getStableHlc(), w.getOldestHlc(), shared.stability().isCountedMember(peer.id()),
+            shared.store().gcState().purgeHorizon());
     if (stale != null) {
       stop(
           id,
@@ -495,6 +498,7 @@ final class PeerLink {
     List<StoredEntry> entries = out.entries();
     apply(
         entries,
+        true,
         (result, error) -> {
           synchronized (this) {
             onRepairApplied(id, entries.size(), result, error);
@@ -509,12 +513,17 @@ final class PeerLink {
    * the commit's watermark was offered.
    */
   private void apply(List<StoredEntry> entries, BiConsumer<ApplyResult, Throwable> then) {
+    apply(entries, false, then);
+  }
+
+  /** As above; {@code repair}: the entries answer an anti-entropy request (see {@code submitRemote}). */
+  private void apply(List<StoredEntry> entries, boolean repair, BiConsumer<ApplyResult, Throwable> then) {
     CompletableFuture<ApplyResult> commit;
     if (entries.isEmpty()) {
       commit = CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, -1));
     } else {
       try {
-        commit = shared.store().submitRemote(peer.id(), entries);
+        commit = shared.store().submitRemote(peer.id(), entries, repair);
       } catch (RuntimeException e) {
         commit = CompletableFuture.failedFuture(e);
       }

@@ -140,7 +140,8 @@ final class PublisherFeed implements Transport.ServerListener {
     Instant now = now();
     long head = shared.store().headSeq();
     PublisherCore.HelloOutcome out =
-        core.onFirstMessage(message, head, shared.store().gcState(), shared.stability()::isForgotten, now);
+        core.onFirstMessage(
+            message, head, shared.store().gcState(), shared.stability()::isForgotten, shared.stability()::isCountedMember, now);
     if (out.refusal() != null) {
       shared.metrics().refused(out.metricReason()).increment();
       REFUSALS.warn(

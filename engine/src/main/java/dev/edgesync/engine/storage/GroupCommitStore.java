@@ -253,7 +253,12 @@ public final class GroupCommitStore implements VersionedStore {
    */
   @Override
   public CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries) {
-    return admission.submitRemote(peerId, entries);
+    return admission.submitRemote(peerId, entries, false);
+  }
+
+  @Override
+  public CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries, boolean repair) {
+    return admission.submitRemote(peerId, entries, repair);
   }
 
   // ---------------------------------------------------------------------------------------------

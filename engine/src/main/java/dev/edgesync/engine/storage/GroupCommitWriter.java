@@ -356,7 +356,10 @@ final class GroupCommitWriter {
       TombstoneCollector c = TombstoneCollector.resolve(kv, versions, gc, digest, command.round());
       // The round's own clock is told to peers after this write: a restart must not go below it.
       c.mutations.add(KvStore.Mutation.put(StoreLayout.metaKey(StoreLayout.META_HLC), StoreLayout.encodeLong(clock.current())));
-      kv.write(c.mutations, options.sync());
+      // Always synced, also in buffered durability: its stable time is told to peers next, and
+      // they collect tombstones on its word; the one fsync per round makes every earlier group
+      // durable too.
+      kv.write(c.mutations, true);
       recent.append(List.of(), c.purgedSeqs);
       digest = c.digest;
       atHead = new VersionedStore.StateAtHead(headSeq, c.digest);

@@ -177,7 +177,7 @@ final class LwwGroup {
     for (StoredEntry e : b.entries()) {
       KeyBytes key = new KeyBytes(e.key());
       StoredVersion old = lookup(key);
-      if (old == null && e.version().hlc() < purgeHorizon) {
+      if (old == null && e.version().hlc() < purgeHorizon && (e.tombstone() || !b.repair())) {
         // This node holds every version older than the horizon, or a newer one of its key (it is
         // stable past it): holding nothing means a newer tombstone was here and was purged.
         staleDropped++;

@@ -82,6 +82,14 @@ public interface VersionedStore extends AutoCloseable {
    */
   CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries);
 
+  /**
+   * As {@link #submitRemote(String, List)}; {@code repair}: the entries answer an anti-entropy
+   * request, so a value (not a tombstone) older than the purge horizon for a key this node does not
+   * hold is applied, not dropped as stale: a member that holds it as its current version proves that
+   * no collected tombstone superseded it, and this node lost it.
+   */
+  CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries, boolean repair);
+
   /** Latest committed version of {@code key}, including tombstones; empty when never written. */
   Optional<StoredEntry> get(byte[] key);
 

@@ -70,7 +70,7 @@ final class WriteAdmission {
   }
 
   /** See {@link GroupCommitStore#submitRemote}. */
-  CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries) {
+  CompletableFuture<ApplyResult> submitRemote(String peerId, List<StoredEntry> entries, boolean repair) {
     Objects.requireNonNull(peerId, "peerId");
     Objects.requireNonNull(entries, "entries");
     RuntimeException refused = refusal();
@@ -83,7 +83,7 @@ final class WriteAdmission {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(new ApplyResult(0, 0, 0, writer.headSeq()));
     }
-    RemoteBatch batch = new RemoteBatch(peerId, List.copyOf(entries), new CompletableFuture<>());
+    RemoteBatch batch = new RemoteBatch(peerId, List.copyOf(entries), repair, new CompletableFuture<>());
     gate.submitted();
     try {
       writer.put(batch);

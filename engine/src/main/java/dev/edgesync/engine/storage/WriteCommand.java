@@ -44,8 +44,8 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
     }
   }
 
-  /** A peer's batch for LWW apply, committed whole in one group. */
-  record RemoteBatch(String peerId, List<StoredEntry> entries, CompletableFuture<ApplyResult> future)
+  /** A peer's batch for LWW apply, committed whole in one group; {@code repair}: an anti-entropy answer. */
+  record RemoteBatch(String peerId, List<StoredEntry> entries, boolean repair, CompletableFuture<ApplyResult> future)
       implements WriteCommand {
     @Override
     public int entryCount() {

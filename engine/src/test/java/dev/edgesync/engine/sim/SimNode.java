@@ -149,6 +149,11 @@ final class SimNode {
     watermarks = null;
   }
 
+  /** The in-memory "disk" (not LevelDB): what survives a crash, for surgery while the node is down. */
+  KvStore memoryDisk() {
+    return memoryDisk;
+  }
+
   /** Remote batches this node refused for a timestamp too far ahead, over all peers. */
   double clockSkewRefusals() {
     return registry.find("edgesync.replication.errors").tag("kind", "clock_skew").counters().stream()

@@ -63,7 +63,7 @@ public final class PublisherCore {
 
   private String subscriberId;
   private long cursor;
-  // The last stability report sent on this stream (identity: the node makes a new one per round).
+  // The last stability report sent on this stream (its round orders them).
   private StabilityReport lastReport;
   private long ackedSeq;
   private boolean accepted;
@@ -138,16 +138,21 @@ public final class PublisherCore {
 
   /** The first message of the stream arrived; {@code headSeq} is this node's head now. */
   public HelloOutcome onFirstMessage(SubscriberMessage message, long headSeq, Instant now) {
-    return onFirstMessage(message, headSeq, GcState.EMPTY, id -> false, now);
+    return onFirstMessage(message, headSeq, GcState.EMPTY, id -> false, id -> true, now);
   }
 
   /**
    * As above, with what this node's tombstone collection persisted: a subscriber whose data is
    * older than the purge horizon, or that was decommissioned ({@code forgotten}), is refused
-   * ({@link StaleData}).
+   * ({@link StaleData}; {@code counted}: whether a node id was counted in the horizon).
    */
   public HelloOutcome onFirstMessage(
-      SubscriberMessage message, long headSeq, GcState gc, java.util.function.Predicate<String> forgotten, Instant now) {
+      SubscriberMessage message,
+      long headSeq,
+      GcState gc,
+      java.util.function.Predicate<String> forgotten,
+      java.util.function.Predicate<String> counted,
+      Instant now) {
     liveness.heard(now);
     if (!message.hasHello()) {
       return refuse(
@@ -198,7 +203,7 @@ public final class PublisherCore {
           StreamStatus.Code.FAILED_PRECONDITION,
           "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
     }
-    Failure stale = StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten);
+    Failure stale = StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten, counted);
     if (stale != null) {
       return new HelloOutcome(stale, stale.kind(), null, null);
     }
@@ -294,7 +299,7 @@ public final class PublisherCore {
   }
 
   private boolean reportDue(StabilityReport stability) {
-    return stability.getNodesCount() > 0 && stability != lastReport;
+    return stability.getNodesCount() > 0 && (lastReport == null || stability.getRound() > lastReport.getRound());
   }
 
   private Outgoing cut(ChangeBatch read) throws MessageTooLargeException {
@@ -509,7 +514,8 @@ public final class PublisherCore {
             .setStateDigest(ByteString.copyFrom(digest.toBytes()))
             .setAppliedLogId(appliedLogId)
             .setAppliedSeq(appliedSeq);
-    if (cursor >= headSeq && stability.getNodesCount() > 0) {
+    if (cursor >= headSeq && stability.getNodesCount() > 0
+        && (lastReport == null || stability.getRound() >= lastReport.getRound())) {
       b.setStability(stability);
       lastReport = stability;
     }

@@ -55,6 +55,7 @@ public final class Stability {
   private final Set<String> forgotten = new TreeSet<>();
   private long stable;
   private long horizon;
+  private long round;
   private volatile StabilityReport announced = StabilityReport.getDefaultInstance();
 
   /**
@@ -100,7 +101,7 @@ public final class Stability {
     Map<String, Long> next = new HashMap<>();
     for (NodeClock c : report.getNodesList()) {
       String id = c.getNodeId();
-      if (!id.equals(nodeId) && !forgotten.contains(id) && PeerSpec.isValidId(id)
+      if (!id.equals(nodeId) && (!forgotten.contains(id) || sourceClocks.containsKey(id)) && PeerSpec.isValidId(id)
           && c.getClockHlc() != 0) {
         long before = last == null ? 0 : last.getOrDefault(id, 0L);
         next.put(id, Math.max(before, c.getClockHlc()));
@@ -141,11 +142,20 @@ public final class Stability {
   private void drop(String id) {
     forgotten.add(id);
     members.remove(id);
-    for (Map<String, Long> clocks : sourceClocks.values()) {
-      if (clocks != null) {
-        clocks.remove(id);
+    for (Map.Entry<String, Map<String, Long>> source : sourceClocks.entrySet()) {
+      if (source.getValue() != null && !sourceClocks.containsKey(id)) {
+        source.getValue().remove(id);
       }
     }
+  }
+
+  /**
+   * Whether {@code id} has reported a stable time here (directly or relayed): a node counted in the
+   * horizon. One that is not may hold data older than what was collected without it.
+   */
+  public synchronized boolean isCountedMember(String id) {
+    Long s = members.get(id);
+    return s != null && s > 0;
   }
 
   /** Whether {@code id} was decommissioned. */
@@ -157,11 +167,12 @@ public final class Stability {
   public synchronized Round next(long ownClock) {
     Map<String, Long> clocks = new TreeMap<>();
     clocks.put(nodeId, ownClock);
-    boolean complete = true;
+    // A node that pulls from no one cannot know what the others hold or will send: it never
+    // becomes stable (and it holds the horizon of every node that counts it as a member).
+    boolean complete = !sourceClocks.isEmpty();
     for (Map.Entry<String, Map<String, Long>> source : sourceClocks.entrySet()) {
-      if (forgotten.contains(source.getKey())) {
-        continue; // decommissioned elsewhere while still in this node's list: it holds nothing back
-      }
+      // A configured source counts even if another node forgot it: it leaves this node's count
+      // only when it leaves this node's peer list.
       if (source.getValue() == null) {
         complete = false;
         // Told on as the lowest clock there is (1: 0 means "not an origin through me"), so that
@@ -183,7 +194,7 @@ public final class Stability {
       g = Math.min(g, s);
     }
     horizon = Math.max(horizon, g);
-    StabilityReport.Builder report = StabilityReport.newBuilder().addAllForgotten(forgotten);
+    StabilityReport.Builder report = StabilityReport.newBuilder().setRound(++round).addAllForgotten(forgotten);
     Map<String, long[]> rows = new TreeMap<>();
     clocks.forEach((id, t) -> rows.put(id, new long[] {t, 0}));
     members.forEach((id, s) -> rows.computeIfAbsent(id, x -> new long[2])[1] = s);
@@ -206,7 +217,7 @@ public final class Stability {
   /** Configured sources that have reported nothing since this node started: they hold the stable time. */
   public synchronized java.util.List<String> silentSources() {
     return sourceClocks.entrySet().stream()
-        .filter(e -> e.getValue() == null && !forgotten.contains(e.getKey()))
+        .filter(e -> e.getValue() == null)
         .map(Map.Entry::getKey)
         .sorted()
         .toList();

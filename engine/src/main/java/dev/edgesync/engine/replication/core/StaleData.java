@@ -5,9 +5,10 @@ import dev.edgesync.conflict.Hlc;
 /**
  * Whether another node's data may be older than this node's tombstone horizon: it may then hold a
  * version that a purged tombstone superseded, and nothing can tell it any more. That is the case
- * when the other node is not stable past the horizon (it does not provably hold every version
- * older) and holds some version older than the horizon. A new, empty node, or one that only ever
- * stored newer versions, is never stale.
+ * when it holds some version older than the horizon and either it is not stable past the horizon
+ * (restored from an older copy, or away after it was decommissioned) or it was not counted in the
+ * horizon (a node new to this cluster, or one of another cluster that collected on its own). A
+ * new, empty node, or one that only ever stored newer versions, is never stale.
  */
 public final class StaleData {
   private StaleData() {}
@@ -15,11 +16,19 @@ public final class StaleData {
   /**
    * @param theirStable the other node's stable time (0: unknown)
    * @param theirOldest the lowest HLC it ever stored (0: unknown)
+   * @param counted whether it is a member this node counted in its horizon
    * @param purgeHorizon this node purged tombstones below this HLC
    * @return why it is stale, in words, or null when it is not
    */
-  public static String check(long theirStable, long theirOldest, long purgeHorizon) {
-    if (purgeHorizon == 0 || theirStable >= purgeHorizon || theirOldest >= purgeHorizon) {
+  public static String check(long theirStable, long theirOldest, boolean counted, long purgeHorizon) {
+    if (purgeHorizon == 0 || theirOldest >= purgeHorizon) {
+      return null;
+    }
+    if (!counted) {
+      return "it holds versions from before the horizon " + Hlc.format(purgeHorizon)
+          + " but was not counted when the tombstones below it were collected (a node new to this cluster)";
+    }
+    if (theirStable >= purgeHorizon) {
       return null;
     }
     return "its stable time " + Hlc.format(theirStable) + " is below the horizon " + Hlc.format(purgeHorizon)
@@ -31,7 +40,11 @@ public final class StaleData {
    * decommissioned ({@code forgotten}), or whose data is stale against {@code purgeHorizon}.
    */
   public static Failure refusal(
-      String nodeId, dev.edgesync.proto.Hello hello, long purgeHorizon, java.util.function.Predicate<String> forgotten) {
+      String nodeId,
+      dev.edgesync.proto.Hello hello,
+      long purgeHorizon,
+      java.util.function.Predicate<String> forgotten,
+      java.util.function.Predicate<String> counted) {
     String who = "node '" + hello.getNodeId() + "'";
     if (forgotten.test(hello.getNodeId())) {
       return new Failure(
@@ -41,7 +54,7 @@ public final class StaleData {
           who + " was decommissioned (forgotten) and may not sync again under this id: its data may hold keys"
               + " deleted since; give the node a new id and an empty data dir, or remove it for good");
     }
-    String stale = check(hello.getStableHlc(), hello.getOldestHlc(), purgeHorizon);
+    String stale = check(hello.getStableHlc(), hello.getOldestHlc(), counted.test(hello.getNodeId()), purgeHorizon);
     if (stale == null) {
       return null;
     }
@@ -50,8 +63,8 @@ public final class StaleData {
         dev.edgesync.proto.Refusal.Code.STALE_DATA,
         dev.edgesync.engine.replication.wire.StreamStatus.Code.FAILED_PRECONDITION,
         who + " holds data older than the tombstone horizon of node '" + nodeId + "' (" + stale + "), so it may hold"
-            + " keys deleted since whose tombstones are gone: it was away longer than the other nodes kept"
-            + " deletes, was restored from an old backup, or was decommissioned. Stop node '" + hello.getNodeId()
+            + " keys deleted since whose tombstones are gone: it was restored from an old backup, was decommissioned,"
+            + " or joins this cluster with old data. Stop node '" + hello.getNodeId()
             + "', move its data dir aside and start it again: it re-syncs from its peers");
   }
 }

@@ -91,13 +91,18 @@ class StabilityTest {
 
   @Test
   void aSubscriberOnlyNodeHoldsTheHorizonButNotTheStableTimeUntilForgotten() {
-    Stability hub = node("hub");
-    Stability leaf = node("leaf", "hub");
+    Stability hub = node("hub", "src");
+    Stability src = node("src", "hub");
+    // A leaf pulls from the hub only; its acks carry its stable time, 1,000.
+    hub.heard(
+        dev.edgesync.proto.StabilityReport.newBuilder()
+            .addNodes(dev.edgesync.proto.NodeClock.newBuilder().setNodeId("leaf").setStableHlc(1_000))
+            .build());
     for (int i = 0; i < 3; i++) {
-      round(hub, 1_000);
-      pull(leaf, "hub", hub);
-      round(leaf, 2_000);
-      ack(hub, leaf);
+      round(src, 3_000);
+      round(hub, 3_000);
+      pull(hub, "src", src);
+      pull(src, "hub", hub);
     }
     Stability.Round r = round(hub, 3_000);
     assertEquals(3_000, r.stableHlc(), "the leaf's writes reach no one: not an origin of the hub");
@@ -105,6 +110,13 @@ class StabilityTest {
     // The leaf goes away for good; it is forgotten on the hub, and the horizon moves on.
     assertTrue(hub.forget("leaf"));
     assertEquals(3_000, round(hub, 3_000).horizonHlc());
+  }
+
+  @Test
+  void aNodeThatPullsFromNoOneNeverBecomesStable() {
+    Stability alone = node("alone");
+    assertEquals(0, round(alone, 5_000).stableHlc());
+    assertEquals(0, round(alone, 6_000).horizonHlc());
   }
 
   @Test
