@@ -19,6 +19,12 @@ final class Data {
 
   /** Writes {@code entries} in bulk requests of at most 10,000 and records them as acknowledged. */
   static void bulk(NodeClient node, Map<String, String> entries, AckedWrites acked) {
+    bulk(node, entries);
+    acked.addUnversioned(entries);
+  }
+
+  /** Writes {@code entries} (a null value deletes) in bulk requests of at most 10,000. */
+  static void bulk(NodeClient node, Map<String, String> entries) {
     Map<String, String> chunk = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : entries.entrySet()) {
       chunk.put(e.getKey(), e.getValue());
@@ -30,6 +36,5 @@ final class Data {
     if (!chunk.isEmpty()) {
       node.bulk(chunk);
     }
-    acked.addUnversioned(entries);
   }
 }

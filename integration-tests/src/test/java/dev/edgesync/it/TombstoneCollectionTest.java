@@ -44,20 +44,6 @@ class TombstoneCollectionTest {
     return d;
   }
 
-  private static void bulk(NodeClient node, Map<String, String> entries) {
-    Map<String, String> page = new LinkedHashMap<>();
-    for (Map.Entry<String, String> e : entries.entrySet()) {
-      page.put(e.getKey(), e.getValue());
-      if (page.size() == 5_000) {
-        node.bulk(page);
-        page.clear();
-      }
-    }
-    if (!page.isEmpty()) {
-      node.bulk(page);
-    }
-  }
-
   private static void assertNoneVisible(Cluster c, String prefix, String when) {
     assertNoneVisible(c, prefix, when, c.ids());
   }
@@ -84,9 +70,9 @@ class TombstoneCollectionTest {
 
       // (a) All sites up: 20,000 keys written on a, deleted on b; every site ends with no tombstone.
       Map<String, String> orders = Data.keys("order/", 20_000, "v");
-      bulk(a, orders);
+      Data.bulk(a, orders);
       c.awaitConverged();
-      bulk(b, deletes(orders));
+      Data.bulk(b, deletes(orders));
       c.awaitConverged();
       await("every site collects the 20,000 tombstones")
           .atMost(COLLECTED)
@@ -103,10 +89,10 @@ class TombstoneCollectionTest {
       // (b) c holds 5,000 carts and goes down; a deletes them. a and b keep the tombstones while
       // c is away (it may still hold the carts), and c comes back with them: none reappears.
       Map<String, String> carts = Data.keys("cart/", 5_000, "v");
-      bulk(a, carts);
+      Data.bulk(a, carts);
       c.awaitConverged();
       assertEquals(0, c.node("c").terminate(), "exit code of SIGTERM");
-      bulk(a, deletes(carts));
+      Data.bulk(a, deletes(carts));
       c.awaitConverged(Cluster.CONVERGENCE, List.of("a", "b"));
       await("a and b keep the carts' tombstones while c is down (about 15 collection rounds)")
           .during(Duration.ofSeconds(5))
@@ -124,7 +110,7 @@ class TombstoneCollectionTest {
       // (c) c goes for good: it leaves the peer lists and is forgotten; the others collect again;
       // c's old data comes back under its id and is refused, with the fix named.
       Map<String, String> sessions = Data.keys("session/", 1_000, "v");
-      bulk(a, sessions);
+      Data.bulk(a, sessions);
       c.awaitConverged();
       assertEquals(0, c.node("c").terminate(), "exit code of SIGTERM");
       for (String id : List.of("a", "b")) {
@@ -135,7 +121,7 @@ class TombstoneCollectionTest {
           .until(() -> a.status().peers().size() == 1 && b.status().peers().size() == 1);
       NodeClient.Response forgot = a.send("POST", "/admin/forget/c", null);
       assertEquals(200, forgot.status(), forgot.body());
-      bulk(a, deletes(sessions));
+      Data.bulk(a, deletes(sessions));
       await("a and b collect without c")
           .atMost(COLLECTED)
           .pollInterval(Duration.ofMillis(200))
