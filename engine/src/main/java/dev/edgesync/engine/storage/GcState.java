@@ -15,6 +15,8 @@ import java.util.Set;
  * @param purgeHorizon tombstones older than this have been purged; a remote version older than it
  *     for a key this node does not hold is stale and is not applied
  * @param purgedTotal tombstones purged since the database was created
+ * @param purgedMaxSeq the highest seq of any tombstone purged: a changes-feed client that resumes
+ *     below it may have missed deletes (0: none purged)
  * @param members the other nodes this node knows of, with the stable time each last reported: every
  *     one of them holds the horizon back until it is forgotten
  * @param forgotten nodes decommissioned: they no longer hold the horizon and may not sync again
@@ -25,6 +27,7 @@ public record GcState(
     long stableHlc,
     long purgeHorizon,
     long purgedTotal,
+    long purgedMaxSeq,
     Map<String, Long> members,
     Set<String> forgotten) {
   public GcState {
@@ -32,5 +35,5 @@ public record GcState(
     forgotten = Set.copyOf(forgotten);
   }
 
-  public static final GcState EMPTY = new GcState(0, Long.MAX_VALUE, 0, 0, 0, Map.of(), Set.of());
+  public static final GcState EMPTY = new GcState(0, Long.MAX_VALUE, 0, 0, 0, 0, Map.of(), Set.of());
 }

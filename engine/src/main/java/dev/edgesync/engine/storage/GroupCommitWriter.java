@@ -310,6 +310,7 @@ final class GroupCommitWriter {
         gc =
             new GcState(
                 commit.tombstones, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
+                before.purgedMaxSeq(),
                 before.members(), before.forgotten());
       }
       if (commit.staleDropped > 0) {

@@ -49,6 +49,8 @@ final class StoreLayout {
   static final String META_PURGE_HORIZON = "purgeHorizon";
   /** Tombstones purged since the database was created. */
   static final String META_PURGED_TOTAL = "purgedTotal";
+  /** The highest seq of any tombstone purged. */
+  static final String META_PURGED_MAX_SEQ = "purgedMaxSeq";
   /** The other nodes known, with the stable time each last reported (they hold the horizon back). */
   static final String META_MEMBERS = "members";
   /** Nodes decommissioned: they no longer hold the horizon back and may not sync again. */

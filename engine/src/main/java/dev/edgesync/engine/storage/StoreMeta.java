@@ -195,6 +195,7 @@ record StoreMeta(
         optionalLong(kv, META_STABLE_HLC, 0),
         optionalLong(kv, META_PURGE_HORIZON, 0),
         optionalLong(kv, META_PURGED_TOTAL, 0),
+        optionalLong(kv, StoreLayout.META_PURGED_MAX_SEQ, 0),
         StoreLayout.decodeHorizons(kv.get(metaKey(StoreLayout.META_MEMBERS))),
         StoreLayout.decodeHorizons(kv.get(metaKey(StoreLayout.META_FORGOTTEN))).keySet());
   }

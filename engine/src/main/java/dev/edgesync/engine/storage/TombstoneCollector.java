@@ -82,6 +82,9 @@ final class TombstoneCollector {
             Math.max(gc.stableHlc(), round.stableHlc()),
             horizon,
             gc.purgedTotal() + purged,
+            c.purgedSeqs.stream().mapToLong(Long::longValue).max().orElse(0) > gc.purgedMaxSeq()
+                ? c.purgedSeqs.stream().mapToLong(Long::longValue).max().getAsLong()
+                : gc.purgedMaxSeq(),
             round.members(),
             round.forgotten());
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_DIGEST), StoreLayout.encodeDigest(c.digest)));
@@ -89,6 +92,7 @@ final class TombstoneCollector {
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_STABLE_HLC), StoreLayout.encodeLong(after.stableHlc())));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_PURGE_HORIZON), StoreLayout.encodeLong(after.purgeHorizon())));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_PURGED_TOTAL), StoreLayout.encodeLong(after.purgedTotal())));
+    c.mutations.add(Mutation.put(metaKey(StoreLayout.META_PURGED_MAX_SEQ), StoreLayout.encodeLong(after.purgedMaxSeq())));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_MEMBERS), StoreLayout.encodeHorizons(after.members())));
     Map<String, Long> forgotten = new java.util.TreeMap<>();
     after.forgotten().forEach(id -> forgotten.put(id, 0L));

@@ -226,6 +226,8 @@ final class ChangesEventStream implements AutoCloseable {
       reason = "the client's log id " + logId + " is not this node's " + status.logId() + ": its data dir was replaced";
     } else if (since > head) {
       reason = "since " + since + " is beyond this node's head seq " + head + ": its data dir was replaced or restored";
+    } else {
+      reason = ChangesResource.missedDeletes(node, since);
     }
     if (reason != null) {
       // The client's position belongs to another log: from 0 again, so it misses nothing (every

@@ -114,6 +114,10 @@ final class ChangesResource {
       throw new HttpError(400, "timeout is only for feed=longpoll", "?feed=longpoll&timeout=30s");
     }
     Duration wait = duration(q, "timeout", DEFAULT_WAIT, MIN_WAIT, MAX_WAIT);
+    String reset = missedDeletes(node, since);
+    if (reset != null) {
+      since = 0; // from the start again: the client rebuilds what it derived from the feed
+    }
     Page page = read(since, limit, prefix);
     if (feed.equals("longpoll") && page.results().isEmpty()) {
       if (!waiting.tryAcquire()) {
@@ -127,8 +131,27 @@ final class ChangesResource {
         waiting.release();
       }
     }
-    sendJson(ex, 200, json(page));
+    ObjectNode answer = json(page);
+    if (reset != null) {
+      answer.put("reset", true);
+      answer.put("reason", reset);
+      answer.put("fix", "this answer starts again from seq 0; rebuild what was derived from the feed");
+    }
+    sendJson(ex, 200, answer);
     return false;
+  }
+
+  /**
+   * Why a client resuming after {@code since} must start again from 0, or null: deletes it has not
+   * seen were collected (their tombstones left the log), so reading on would miss them.
+   */
+  static String missedDeletes(SyncNode node, long since) {
+    long collected = node.gcStatus().store().purgedMaxSeq();
+    if (since <= 0 || since >= collected) {
+      return null;
+    }
+    return "deletes committed after seq " + since + " (up to seq " + collected + ") were collected, so the client,"
+        + " behind by more than the tombstone horizon (gc.minAge), would miss them";
   }
 
   /** Waits until a change under the prefix commits after {@code from}, or {@code wait} passes. */
