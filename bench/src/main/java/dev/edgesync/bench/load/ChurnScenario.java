@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -27,8 +25,6 @@ import java.util.stream.Stream;
  */
 final class ChurnScenario extends Scenario {
   static final long SAMPLE_MILLIS = 10_000;
-  static final Pattern HEAP_LINE =
-      Pattern.compile("^jvm_memory_used_bytes\\{[^}]*area=\"heap\"[^}]*\\}\\s+(\\S+)", Pattern.MULTILINE);
 
   ChurnScenario(Options options, Workload workload, BenchCluster cluster, ObjectNode result, ProgressLog log) {
     super(options, workload, cluster, result, log);
@@ -177,13 +173,7 @@ final class ChurnScenario extends Scenario {
       tombstones = Math.max(tombstones, s.path("gc").path("tombstones").asLong());
       purged += s.path("gc").path("purgedTotal").asLong();
       db = Math.max(db, bytes(n.dataDir.resolve("db")));
-      HttpConnection.Response m = n.http().get("/metrics");
-      long h = 0;
-      Matcher matcher = HEAP_LINE.matcher(m.text());
-      while (matcher.find()) {
-        h += (long) Double.parseDouble(matcher.group(1));
-      }
-      heap = Math.max(heap, h);
+      heap = Math.max(heap, NodeProcess.heapInUse(n.http().get("/metrics").text()));
     }
     return new Sample(seconds, writes, tombstones, purged, db, heap);
   }

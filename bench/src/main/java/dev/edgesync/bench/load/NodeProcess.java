@@ -204,16 +204,21 @@ final class NodeProcess implements AutoCloseable {
     try {
       HttpConnection.Response r = monitorConnection.get("/metrics");
       if (r.status() == 200) {
-        long heap = 0;
-        Matcher m = HEAP_LINE.matcher(r.text());
-        while (m.find()) {
-          heap += (long) Double.parseDouble(m.group(1));
-        }
-        peakSampledHeap = Math.max(peakSampledHeap, heap);
+        peakSampledHeap = Math.max(peakSampledHeap, heapInUse(r.text()));
       }
     } catch (IOException | RuntimeException e) {
       // A sample missed while the node is busy or stopping; the GC log still has the peak.
     }
+  }
+
+  /** The heap in use a {@code /metrics} text reports: the sum of the heap pools' gauges. */
+  static long heapInUse(String metrics) {
+    long heap = 0;
+    Matcher m = HEAP_LINE.matcher(metrics);
+    while (m.find()) {
+      heap += (long) Double.parseDouble(m.group(1));
+    }
+    return heap;
   }
 
   private void readRss() {

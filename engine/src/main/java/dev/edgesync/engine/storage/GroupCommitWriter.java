@@ -307,11 +307,12 @@ final class GroupCommitWriter {
         headSeq = commit.headSeq;
         atHead = new VersionedStore.StateAtHead(commit.headSeq, commit.digest);
         versions.refresh(commit.overlay);
-        gc =
-            new GcState(
-                commit.tombstones, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
-                before.purgedMaxSeq(),
-                before.members(), before.forgotten());
+        if (commit.tombstones != before.tombstones() || commit.oldestHlc != before.oldestHlc()) {
+          gc =
+              new GcState(
+                  commit.tombstones, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
+                  before.purgedMaxSeq(), before.members(), before.forgotten());
+        }
       }
       if (commit.staleDropped > 0) {
         metrics.staleDropped(commit.staleDropped);

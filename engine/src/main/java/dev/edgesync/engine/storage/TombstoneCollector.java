@@ -47,6 +47,7 @@ final class TombstoneCollector {
     TombstoneCollector c = new TombstoneCollector(digest);
     long horizon = Math.max(gc.purgeHorizon(), round.purgeHorizon());
     int purged = 0;
+    long purgedMaxSeq = gc.purgedMaxSeq();
     int indexRowsDropped = 0;
     boolean more = false;
     try (KvStore.RowIterator rows = kv.iterate(null, new byte[] {StoreLayout.TOMBSTONES})) {
@@ -70,6 +71,7 @@ final class TombstoneCollector {
         c.mutations.add(Mutation.delete(StoreLayout.stateKey(key)));
         c.mutations.add(Mutation.delete(StoreLayout.seqKey(entry.seq())));
         c.purgedSeqs.add(entry.seq());
+        purgedMaxSeq = Math.max(purgedMaxSeq, entry.seq());
         c.digest = c.digest.minus(StateDigest.contribution(entry));
         versions.forget(key);
         purged++;
@@ -82,9 +84,7 @@ final class TombstoneCollector {
             Math.max(gc.stableHlc(), round.stableHlc()),
             horizon,
             gc.purgedTotal() + purged,
-            c.purgedSeqs.stream().mapToLong(Long::longValue).max().orElse(0) > gc.purgedMaxSeq()
-                ? c.purgedSeqs.stream().mapToLong(Long::longValue).max().getAsLong()
-                : gc.purgedMaxSeq(),
+            purgedMaxSeq,
             round.members(),
             round.forgotten());
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_DIGEST), StoreLayout.encodeDigest(c.digest)));

@@ -100,6 +100,6 @@ public final class Json {
   }
 
   private static String hlcTime(long hlc) {
-    return hlc == 0 ? null : java.time.Instant.ofEpochMilli(dev.edgesync.conflict.Hlc.physicalMillis(hlc)).toString();
+    return instant(hlc == 0 ? null : java.time.Instant.ofEpochMilli(dev.edgesync.conflict.Hlc.physicalMillis(hlc)));
   }
 }
