@@ -206,7 +206,7 @@ final class PeerLink {
     if (closed) {
       return;
     }
-    String problem = core.lastError();
+    String problem = core.counters().lastError();
     ProblemReports.Report report = reports.ended(status, problem, wasConnected);
     if (report.errorKind() != null) {
       shared.metrics().errors(peer.id(), report.errorKind()).increment();
@@ -656,14 +656,14 @@ final class PeerLink {
         core.peerHeadSeq(),
         core.lagEntries(),
         core.lagSeconds(now),
-        core.entriesApplied(),
-        core.duplicates(),
-        core.conflicts(),
+        core.counters().entriesApplied(),
+        core.counters().duplicates(),
+        core.counters().conflicts(),
         entriesSent,
         ackedSeq,
-        core.reconnects(),
-        core.lastError(),
-        core.lastErrorAt(),
+        core.counters().reconnects(),
+        core.counters().lastError(),
+        core.counters().lastErrorAt(),
         core.stalledSince(),
         repair.repairsStarted(),
         repair.keysRepaired(),

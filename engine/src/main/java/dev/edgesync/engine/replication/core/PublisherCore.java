@@ -1,7 +1,6 @@
 package dev.edgesync.engine.replication.core;
 
 import com.google.protobuf.ByteString;
-import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.replication.wire.EntryCodec;
 import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.engine.replication.wire.StreamStatus;
@@ -39,9 +38,8 @@ import java.util.function.LongFunction;
  *
  * <p>Not thread-safe: the driver serialises every call.
  *
- * <p><b>Size.</b> Over 500 lines: it is the publisher's one state machine per stream (the
- * counterpart of {@link SubscriberCore}); the checks of a {@code Hello} that concern data rather
- * than identity live in {@link StaleData}.
+ * <p>Whether a {@code Hello} is accepted at all is {@link HelloCheck}'s (and {@link StaleData}'s
+ * for the subscriber's data); this class decides what an accepted stream does.
  */
 public final class PublisherCore {
   /** Bytes a message needs beyond its entries: tags, lengths and the batch's own fields. */
@@ -154,59 +152,11 @@ public final class PublisherCore {
       java.util.function.Predicate<String> counted,
       Instant now) {
     liveness.heard(now);
-    if (!message.hasHello()) {
-      return refuse(
-          "protocol_error",
-          Refusal.Code.PROTOCOL_ERROR,
-          StreamStatus.Code.INVALID_ARGUMENT,
-          "the first message of a subscription must be Hello, got " + message.getKindCase()
-              + "; node '" + nodeId + "' closes the stream");
+    Failure refused = HelloCheck.refusal(nodeId, cluster, admission, certificateNames, message, gc, forgotten, counted);
+    if (refused != null) {
+      return new HelloOutcome(refused, refused.kind(), null, null);
     }
     Hello hello = message.getHello();
-    String who = "node '" + hello.getNodeId() + "'";
-    if (!PeerSpec.isValidId(hello.getNodeId())) {
-      return refuse(
-          "protocol_error",
-          Refusal.Code.PROTOCOL_ERROR,
-          StreamStatus.Code.INVALID_ARGUMENT,
-          "Hello carries an invalid node id '" + Untrusted.text(hello.getNodeId()) + "' (expected "
-              + PeerSpec.ID_FORMAT + ")");
-    }
-    // Who the subscriber is comes before what it asks: a stranger learns nothing about this
-    // node's cluster or version from its refusal.
-    Failure denied = admission.check(nodeId, hello.getNodeId(), certificateNames);
-    if (denied != null) {
-      return new HelloOutcome(denied, denied.kind(), null, null);
-    }
-    if (!hello.getCluster().equals(cluster)) {
-      return refuse(
-          "wrong_cluster",
-          Refusal.Code.WRONG_CLUSTER,
-          StreamStatus.Code.FAILED_PRECONDITION,
-          who + " of cluster '" + Untrusted.text(hello.getCluster()) + "' tried to subscribe to node '" + nodeId
-              + "' of cluster '" + cluster + "': nodes of different clusters never sync; fix the"
-              + " cluster name or the peer list");
-    }
-    if (hello.getProtocolVersion() != ProtocolVersion.CURRENT) {
-      return refuse(
-          "protocol_version",
-          Refusal.Code.PROTOCOL_VERSION,
-          StreamStatus.Code.FAILED_PRECONDITION,
-          who + " speaks replication protocol version " + hello.getProtocolVersion() + " but node '"
-              + nodeId + "' speaks " + ProtocolVersion.CURRENT
-              + ": run the same edgesync version on both");
-    }
-    if (hello.getNodeId().equals(nodeId)) {
-      return refuse(
-          "self",
-          Refusal.Code.NOT_ALLOWED,
-          StreamStatus.Code.FAILED_PRECONDITION,
-          "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
-    }
-    Failure stale = StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten, counted);
-    if (stale != null) {
-      return new HelloOutcome(stale, stale.kind(), null, null);
-    }
     subscriberId = hello.getNodeId();
     long theirLimit = Integer.toUnsignedLong(hello.getMaxMessageBytes());
     if (theirLimit > 0 && theirLimit < maxMessageBytes) {
@@ -257,11 +207,6 @@ public final class PublisherCore {
             .setOldestHlc(gc.oldestHlc())
             .build();
     return new HelloOutcome(null, null, welcome, note);
-  }
-
-  private static HelloOutcome refuse(
-      String reason, Refusal.Code code, StreamStatus.Code status, String message) {
-    return new HelloOutcome(new Failure(reason, code, status, message), reason, null, null);
   }
 
   /**
@@ -481,29 +426,15 @@ public final class PublisherCore {
     return new Tick(accepted && liveness.heartbeatDue(now), null);
   }
 
-  /** The heartbeat to send, carrying this node's head. */
-  public PublisherMessage heartbeat(long headSeq, Instant now) {
-    return PublisherMessage.newBuilder()
-        .setHeartbeat(Heartbeat.newBuilder().setSeq(headSeq).setWallMillis(now.toEpochMilli()))
-        .build();
-  }
-
   /**
    * The heartbeat to send with what anti-entropy needs (see {@code Heartbeat} in the {@code
    * .proto}): {@code appliedLogId}/{@code appliedSeq} must have been read before the {@code
-   * (headSeq, digest)} pair.
+   * (headSeq, digest)} pair. It carries this node's stability report (taken before {@code
+   * headSeq}) only when everything through {@code headSeq} was sent on this stream; then with
+   * every such heartbeat, so that a subscriber that missed one (a stream opened since) gets it.
    *
    * @param appliedLogId the subscriber's log id this node follows, empty when it does not pull
    *     from the subscriber
-   */
-  public PublisherMessage heartbeat(long headSeq, StateDigest digest, String appliedLogId, long appliedSeq, Instant now) {
-    return heartbeat(headSeq, digest, appliedLogId, appliedSeq, StabilityReport.getDefaultInstance(), now);
-  }
-
-  /**
-   * As above, with this node's stability report (taken before {@code headSeq}); it is sent only
-   * when everything through {@code headSeq} was sent on this stream. Sent with every such
-   * heartbeat, so that a subscriber that missed the last one (a stream opened since) gets it.
    */
   public PublisherMessage heartbeat(
       long headSeq, StateDigest digest, String appliedLogId, long appliedSeq, StabilityReport stability, Instant now) {

@@ -7,7 +7,7 @@ import java.time.Instant;
  * What the subscription to one peer did since the peer was added: entries applied, duplicates,
  * conflicts, reconnects, and the last problem. Not thread-safe.
  */
-final class SubscriberCounters {
+public final class SubscriberCounters {
   private long entriesApplied;
   private long duplicates;
   private long conflicts;
@@ -30,27 +30,27 @@ final class SubscriberCounters {
     lastErrorAt = at;
   }
 
-  long entriesApplied() {
+  public long entriesApplied() {
     return entriesApplied;
   }
 
-  long duplicates() {
+  public long duplicates() {
     return duplicates;
   }
 
-  long conflicts() {
+  public long conflicts() {
     return conflicts;
   }
 
-  long reconnects() {
+  public long reconnects() {
     return reconnects;
   }
 
-  String lastError() {
+  public String lastError() {
     return lastError;
   }
 
-  Instant lastErrorAt() {
+  public Instant lastErrorAt() {
     return lastErrorAt;
   }
 }

@@ -122,7 +122,7 @@ class SubscriberCoreTest {
 
     core.onApplied(b3.token(), applied(1), now);
     assertEquals(30, core.committedSeq());
-    assertEquals(4, core.entriesApplied());
+    assertEquals(4, core.counters().entriesApplied());
     assertEquals(0, core.lagEntries());
   }
 
@@ -164,7 +164,7 @@ class SubscriberCoreTest {
     assertTrue(out.failure().message().contains("nothing of it applied"), out.failure().message());
     assertEquals(0, core.inFlightBatches());
     assertFalse(core.connected());
-    assertEquals(out.failure().message(), core.lastError());
+    assertEquals(out.failure().message(), core.counters().lastError());
   }
 
   @Test
@@ -268,11 +268,11 @@ class SubscriberCoreTest {
         core.onRefusal(
             id, Refusal.newBuilder().setCode(Refusal.Code.WRONG_CLUSTER).setMessage("cluster 'x' vs 'y'").build(), now);
     assertEquals("refused_wrong_cluster", f.kind());
-    assertTrue(core.lastError().contains("cluster 'x' vs 'y'"), core.lastError());
-    assertEquals(now, core.lastErrorAt());
+    assertTrue(core.counters().lastError().contains("cluster 'x' vs 'y'"), core.counters().lastError());
+    assertEquals(now, core.counters().lastErrorAt());
     Duration delay = core.onClosed(id, StreamStatus.of(StreamStatus.Code.FAILED_PRECONDITION, "x"), now);
     assertNotNull(delay);
-    assertTrue(core.lastError().contains("cluster 'x' vs 'y'"), "the close does not hide the refusal");
+    assertTrue(core.counters().lastError().contains("cluster 'x' vs 'y'"), "the close does not hide the refusal");
   }
 
   @Test
@@ -355,13 +355,13 @@ class SubscriberCoreTest {
       id = core.open(now).attemptId();
       core.onClosed(id, down, now);
     }
-    assertEquals(6, core.reconnects());
+    assertEquals(6, core.counters().reconnects());
     id = core.open(now).attemptId();
     core.onWelcome(id, welcome(LOG, 0, 0), now);
     core.onHeartbeat(id, Heartbeat.getDefaultInstance(), now);
     Duration afterHealthy = core.onClosed(id, down, now);
     assertTrue(afterHealthy.toMillis() <= 400, "first window again: " + afterHealthy);
-    assertTrue(core.lastError().contains("connection refused"), core.lastError());
+    assertTrue(core.counters().lastError().contains("connection refused"), core.counters().lastError());
   }
 
   @Test
