@@ -87,6 +87,15 @@ public final class HybridLogicalClock {
     }
   }
 
+  /**
+   * The HLC time of this moment without issuing a timestamp: the wall clock, or the highest
+   * timestamp issued or seen when that is later. Reads judge expiry against it, so every node hides
+   * an expiring value once its own clock reaches the value's expiry.
+   */
+  public synchronized long peek() {
+    return Math.max(Hlc.of(Math.max(0, wallClock.millis()), 0), last);
+  }
+
   /** The highest timestamp issued or seen; persisted so that a restart never goes back. */
   public synchronized long current() {
     return last;

@@ -54,18 +54,33 @@ final class ChangeNotifier implements CommitListener, AutoCloseable {
 
   @Override
   public void onCommit(List<StoredEntry> stored, List<Version> replaced, String origin, long headSeq) {
+    deliver(stored, i -> {
+      StoredEntry e = stored.get(i);
+      return new Change(
+          e.key(), e.tombstone() ? null : e.value(), e.version(), e.seq(), origin, replaced.get(i), e.expiresHlc(), false);
+    });
+  }
+
+  @Override
+  public void onExpired(List<StoredEntry> expired) {
+    deliver(expired, i -> {
+      StoredEntry e = expired.get(i);
+      return new Change(e.key(), null, e.version(), e.seq(), null, null, e.expiresHlc(), true);
+    });
+  }
+
+  /** Offers the changes of {@code entries} (made on demand, for subscribers whose prefix matches). */
+  private void deliver(List<StoredEntry> entries, java.util.function.IntFunction<Change> changeOf) {
     if (subscriptions.isEmpty()) {
       return;
     }
     for (Sub sub : subscriptions) {
       boolean added = false;
-      for (int i = 0; i < stored.size(); i++) {
-        StoredEntry e = stored.get(i);
-        if (!startsWith(e.key(), sub.prefix)) {
+      for (int i = 0; i < entries.size(); i++) {
+        if (!startsWith(entries.get(i).key(), sub.prefix)) {
           continue;
         }
-        Change change =
-            new Change(e.key(), e.tombstone() ? null : e.value(), e.version(), e.seq(), origin, replaced.get(i));
+        Change change = changeOf.apply(i);
         if (!sub.queue.offer(change)) {
           sub.overflow();
           break;

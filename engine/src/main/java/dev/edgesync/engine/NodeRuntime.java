@@ -143,6 +143,7 @@ public final class NodeRuntime implements AutoCloseable {
   private WatermarkStore watermarks;
   private ScheduledExecutorService ownScheduler;
   private ReplicationEngine replication;
+  private ExpiryAnnouncer expiries;
 
   private NodeRuntime(String nodeId) {
     this.nodeId = nodeId;
@@ -211,6 +212,8 @@ public final class NodeRuntime implements AutoCloseable {
             parts.io != null ? parts.io : ReplicationEngine.ioPool(nodeId));
     replication.setPeers(settings.peers());
     replication.start();
+    expiries = new ExpiryAnnouncer(store, scheduler, rs.gc().batchSize());
+    expiries.start();
   }
 
   private static ScheduledExecutorService newScheduler(String nodeId) {
@@ -250,6 +253,9 @@ public final class NodeRuntime implements AutoCloseable {
   @Override
   public void close() {
     List<Throwable> errors = new ArrayList<>();
+    if (expiries != null) {
+      expiries.close();
+    }
     if (replication != null) {
       run(replication::close, errors);
     }

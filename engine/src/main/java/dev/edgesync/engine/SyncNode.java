@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: this is the whole public API of an embedded node (writes, reads,
+// listeners, peers, status, lifecycle) in one class an app developer reads top to bottom; every
+// method is a thin delegation to the runtime's parts.
 package dev.edgesync.engine;
 
 import dev.edgesync.conflict.HybridLogicalClock;
@@ -17,6 +20,7 @@ import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.engine.storage.kv.MemoryKvStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -168,8 +172,25 @@ public final class SyncNode implements AutoCloseable {
    * {@code acks.peers()} peers, or fails with {@link AckTimeoutException}.
    */
   public CompletableFuture<WriteResult> putAsync(byte[] key, byte[] value, Acks acks) {
+    return putAsync(key, value, null, acks);
+  }
+
+  /** Puts a UTF-8 key and a value that expires {@code ttl} after the write; see {@link #putAsync(byte[], byte[], Duration, Acks)}. */
+  public WriteResult put(String key, String value, Duration ttl) {
+    return join(putAsync(utf8(key), utf8(value), ttl, Acks.none()));
+  }
+
+  /**
+   * Puts a value that expires {@code ttl} after the write (null: never): from then on every node
+   * reads the key as absent, without a new write, and collects it like a delete; listeners get an
+   * {@link Change#isExpiry() expiry}. The expiry is part of the version: a later write of the key
+   * replaces it, with or without a ttl of its own.
+   *
+   * @throws IllegalArgumentException when {@code ttl} is not positive or over 100 years
+   */
+  public CompletableFuture<WriteResult> putAsync(byte[] key, byte[] value, Duration ttl, Acks acks) {
     Objects.requireNonNull(value, "value (use delete to remove a key)");
-    return write(key, value, acks);
+    return write(key, value, null, ttl, acks);
   }
 
   /** Deletes a UTF-8 key (writes a tombstone); returns when committed locally. */
@@ -220,19 +241,29 @@ public final class SyncNode implements AutoCloseable {
    * precondition} does not hold here.
    */
   public CompletableFuture<WriteResult> writeIf(byte[] key, byte[] value, Precondition precondition, Acks acks) {
-    Objects.requireNonNull(precondition, "precondition");
-    return write(key, value, precondition, acks);
+    return writeIf(key, value, precondition, null, acks);
   }
 
   private CompletableFuture<WriteResult> write(byte[] key, byte[] value, Acks acks) {
-    return write(key, value, null, acks);
+    return write(key, value, null, null, acks);
   }
 
-  private CompletableFuture<WriteResult> write(byte[] key, byte[] value, Precondition precondition, Acks acks) {
+  /** {@link #writeIf(byte[], byte[], Precondition, Acks)} of a put whose value expires {@code ttl} after it (null: never). */
+  public CompletableFuture<WriteResult> writeIf(
+      byte[] key, byte[] value, Precondition precondition, Duration ttl, Acks acks) {
+    Objects.requireNonNull(precondition, "precondition");
+    return write(key, value, precondition, ttl, acks);
+  }
+
+  private CompletableFuture<WriteResult> write(
+      byte[] key, byte[] value, Precondition precondition, Duration ttl, Acks acks) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(acks, "acks");
+    if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
+      throw new IllegalArgumentException("time to live must be positive, got " + ttl + " (null: the value does not expire)");
+    }
     VersionedStore s = running();
-    CompletableFuture<WriteResult> local = s.submitLocal(key, value, precondition);
+    CompletableFuture<WriteResult> local = s.submitLocal(key, value, precondition, ttl == null ? 0 : ttl.toMillis());
     if (acks.peers() == 0) {
       return local;
     }
@@ -243,14 +274,15 @@ public final class SyncNode implements AutoCloseable {
 
   // ---- reads ----
 
-  /** The live value of a UTF-8 key, or empty when absent or deleted. */
+  /** The live value of a UTF-8 key, or empty when absent, deleted or expired. */
   public Optional<String> get(String key) {
     return get(utf8(key)).map(KeyValue::valueUtf8);
   }
 
-  /** The live value of a key with its version, or empty when absent or deleted. */
+  /** The live value of a key with its version, or empty when absent, deleted or expired. */
   public Optional<KeyValue> get(byte[] key) {
-    return readable().get(key).filter(e -> !e.tombstone()).map(SyncNode::keyValue);
+    GroupCommitStore s = readable();
+    return s.get(key).filter(e -> !e.absentAt(s.clock().peek())).map(SyncNode::keyValue);
   }
 
   /** The stored version of a key including tombstones (for tools and tests). */
@@ -271,9 +303,12 @@ public final class SyncNode implements AutoCloseable {
    * start of the prefix): the way to page through a large prefix.
    */
   public Stream<KeyValue> scan(byte[] prefix, byte[] startAfter) {
-    VersionedStore.EntryIterator it = readable().scan(prefix, startAfter);
+    GroupCommitStore s = readable();
+    long now = s.clock().peek();
+    VersionedStore.EntryIterator it = s.scan(prefix, startAfter);
     return StreamSupport.stream(
             Spliterators.spliteratorUnknownSize(it, Spliterator.ORDERED | Spliterator.NONNULL), false)
+        .filter(e -> !e.expiredAt(now))
         .map(SyncNode::keyValue)
         .onClose(it::close);
   }
@@ -432,7 +467,7 @@ public final class SyncNode implements AutoCloseable {
   }
 
   private static KeyValue keyValue(StoredEntry e) {
-    return new KeyValue(e.key(), e.value(), e.version(), e.seq());
+    return new KeyValue(e.key(), e.value(), e.version(), e.seq(), e.expiresHlc());
   }
 
   private static byte[] utf8(String s) {

@@ -166,6 +166,13 @@ public final class Defaults {
    */
   public static final Duration GC_MIN_AGE = Duration.ofDays(1);
 
+  /**
+   * How often a node looks for values that expired, to tell its change listeners (not a setting:
+   * expiry itself needs no check, reads judge it against the clock); each look announces at most
+   * {@code gc.batchSize} and the next follows at once while more are left.
+   */
+  public static final Duration EXPIRY_ANNOUNCE_INTERVAL = Duration.ofSeconds(1);
+
   /** {@code gc.batchSize}: tombstones purged per round, in one write. */
   public static final int GC_BATCH_SIZE = 10_000;
 }

@@ -30,4 +30,13 @@ public interface CommitListener {
   default void onCommit(List<StoredEntry> stored, List<Version> replaced, String origin, long headSeq) {
     onCommit(stored, origin, headSeq);
   }
+
+  /**
+   * Called when values this node holds expire: once per stored version, in expiry order, when the
+   * node's clock passes the expiry while it runs (checked about every second), or right after the
+   * commit that stored a version which had expired by then. The default ignores it.
+   *
+   * @param expired the expired versions, as stored
+   */
+  default void onExpired(List<StoredEntry> expired) {}
 }

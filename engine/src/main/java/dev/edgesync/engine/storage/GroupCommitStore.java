@@ -237,8 +237,8 @@ public final class GroupCommitStore implements VersionedStore {
    * The key and value are copied.
    */
   @Override
-  public CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition) {
-    return admission.submitLocal(key, value, precondition);
+  public CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition, long ttlMillis) {
+    return admission.submitLocal(key, value, precondition, ttlMillis);
   }
 
   /**
@@ -280,6 +280,11 @@ public final class GroupCommitStore implements VersionedStore {
     return admission
         .collect(new TombstoneCollector.Round(stableHlc, purgeHorizon, maxRows, members, forgotten))
         .thenApply(o -> new GcOutcome(o.purged(), o.more(), o.state()));
+  }
+
+  @Override
+  public CompletableFuture<Boolean> announceExpired(long upTo, int maxRows) {
+    return admission.announce(upTo, maxRows);
   }
 
   // ---------------------------------------------------------------------------------------------

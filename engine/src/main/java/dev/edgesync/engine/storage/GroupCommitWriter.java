@@ -8,6 +8,7 @@ import dev.edgesync.engine.storage.WriteCommand.RemoteBatch;
 import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.engine.storage.kv.KvStore;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -62,6 +63,10 @@ final class GroupCommitWriter {
   // clock.current() after the last commit: every local write at or below it is committed.
   private volatile long committedClock;
 
+  // The expiry index row last announced (writer thread only): announcements are live, from the
+  // clock at open on; a value stored with an expiry at or before it is announced with its commit.
+  private byte[] expiryCursor;
+
   private volatile Throwable failure;
   private volatile boolean stopped;
 
@@ -79,6 +84,9 @@ final class GroupCommitWriter {
       GcState gc) {
     this.gc = gc;
     this.committedClock = clock.current();
+    this.expiryCursor =
+        StoreLayout.expiryKey(
+            Math.max(clock.current(), dev.edgesync.conflict.Hlc.of(clock.wallClock().millis(), 0)), StoreLayout.EMPTY);
     this.kv = kv;
     this.location = location;
     this.options = options;
@@ -238,12 +246,14 @@ final class GroupCommitWriter {
           stop = true;
           break;
         }
-        if (command instanceof WriteCommand.Collect collect) {
+        if (command instanceof WriteCommand.Collect || command instanceof WriteCommand.Announce) {
           try {
-            if (commit) {
+            if (!commit) {
+              command.fail(closedError());
+            } else if (command instanceof WriteCommand.Collect collect) {
               collect(collect);
             } else {
-              collect.fail(closedError());
+              announce((WriteCommand.Announce) command);
             }
           } finally {
             gate.finished(1);
@@ -255,6 +265,7 @@ final class GroupCommitWriter {
         WriteCommand next = queue.peek();
         if (next == null
             || next instanceof WriteCommand.Collect
+            || next instanceof WriteCommand.Announce
             || (next != CloseMarker.INSTANCE && entries + next.entryCount() > options.groupCommitMaxEntries())) {
           break;
         }
@@ -307,10 +318,12 @@ final class GroupCommitWriter {
         headSeq = commit.headSeq;
         atHead = new VersionedStore.StateAtHead(commit.headSeq, commit.digest);
         versions.refresh(commit.overlay);
-        if (commit.tombstones != before.tombstones() || commit.oldestHlc != before.oldestHlc()) {
+        if (commit.tombstones != before.tombstones()
+            || commit.expiring != before.expiring()
+            || commit.oldestHlc != before.oldestHlc()) {
           gc =
               new GcState(
-                  commit.tombstones, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
+                  commit.tombstones, commit.expiring, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
                   before.purgedMaxSeq(), before.members(), before.forgotten());
         }
       }
@@ -337,6 +350,7 @@ final class GroupCommitWriter {
     }
     try {
       notifyListeners(group, commit);
+      announceArrivedExpired(commit);
     } catch (Throwable e) {
       // The commit is durable, so its futures still succeed below; but a listener that missed an
       // event (a replication stream not woken, a subscriber not told) must not go unnoticed.
@@ -373,6 +387,71 @@ final class GroupCommitWriter {
     } catch (Throwable t) {
       enterFailedState(t);
       command.fail(t instanceof StorageException se ? se : new StorageException("tombstone collection in " + location + " failed: " + t, t));
+    }
+  }
+
+  /** Tells the listeners about the values that expired after the last announcement, up to {@code upTo}. */
+  private void announce(WriteCommand.Announce command) {
+    Throwable f = failure;
+    if (f != null) {
+      command.fail(stoppedError(f));
+      return;
+    }
+    List<StoredEntry> expired = new ArrayList<>();
+    boolean more = false;
+    try (KvStore.RowIterator rows = kv.iterate(null, expiryCursor)) {
+      while (rows.hasNext()) {
+        KvStore.Row row = rows.next();
+        if (Arrays.equals(row.key(), expiryCursor)) {
+          continue; // the seek lands on the last row announced
+        }
+        if (!StoreLayout.isExpiryKey(row.key()) || StoreLayout.indexHlc(row.key()) > command.upTo()) {
+          break;
+        }
+        if (expired.size() >= command.maxRows()) {
+          more = true;
+          break;
+        }
+        expiryCursor = row.key();
+        byte[] key = StoreLayout.indexUserKey(row.key());
+        byte[] state = kv.get(StoreLayout.stateKey(key));
+        StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
+        if (entry != null && entry.expiresHlc() == StoreLayout.indexHlc(row.key())) {
+          expired.add(entry);
+        }
+      }
+      if (!expired.isEmpty()) {
+        tellExpired(expired);
+      }
+      command.complete(more, headSeq);
+    } catch (Throwable t) {
+      // Nothing was written: the store stays healthy; the caller logs and tries again.
+      command.fail(t);
+    }
+  }
+
+  /** Values a commit stored that had expired before the last announcement are announced at once. */
+  private void announceArrivedExpired(LwwGroup commit) {
+    List<StoredEntry> expired = null;
+    for (List<StoredEntry> stored : commit.stored) {
+      for (StoredEntry e : stored) {
+        if (e.expires() && Arrays.compareUnsigned(StoreLayout.expiryKey(e.expiresHlc(), e.key()), expiryCursor) <= 0) {
+          if (expired == null) {
+            expired = new ArrayList<>();
+          }
+          expired.add(e);
+        }
+      }
+    }
+    if (expired != null) {
+      tellExpired(expired);
+    }
+  }
+
+  private void tellExpired(List<StoredEntry> expired) {
+    List<StoredEntry> view = List.copyOf(expired);
+    for (CommitListener listener : listeners) {
+      listener.onExpired(view);
     }
   }
 

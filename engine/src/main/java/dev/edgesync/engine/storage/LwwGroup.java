@@ -10,6 +10,7 @@ import static dev.edgesync.engine.storage.StoreLayout.seqKey;
 import static dev.edgesync.engine.storage.StoreLayout.stateKey;
 
 import dev.edgesync.conflict.ClockSkewException;
+import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.HybridLogicalClock;
 import dev.edgesync.conflict.LwwResolver;
 import dev.edgesync.conflict.Version;
@@ -59,8 +60,9 @@ final class LwwGroup {
   int localWrites;
   long headSeq;
   StateDigest digest;
-  // Tombstone rows after this group, and the lowest HLC ever stored (see GcState).
+  // Tombstone rows and expiring values after this group, and the lowest HLC ever stored (see GcState).
   long tombstones;
+  long expiring;
   long oldestHlc;
   // Remote versions not applied because they are older than the purge horizon for a key this node
   // does not hold: a purged tombstone superseded them.
@@ -74,6 +76,7 @@ final class LwwGroup {
     this.digest = digest;
     this.versions = versions;
     this.tombstones = gc.tombstones();
+    this.expiring = gc.expiring();
     this.oldestHlc = gc.oldestHlc();
     this.purgeHorizon = gc.purgeHorizon();
   }
@@ -113,6 +116,9 @@ final class LwwGroup {
       if (g.tombstones != gc.tombstones()) {
         g.mutations.add(Mutation.put(metaKey(StoreLayout.META_TOMBSTONES), StoreLayout.encodeLong(g.tombstones)));
       }
+      if (g.expiring != gc.expiring()) {
+        g.mutations.add(Mutation.put(metaKey(StoreLayout.META_EXPIRING), StoreLayout.encodeLong(g.expiring)));
+      }
       if (g.oldestHlc != gc.oldestHlc()) {
         g.mutations.add(Mutation.put(metaKey(StoreLayout.META_OLDEST_HLC), StoreLayout.encodeLong(g.oldestHlc)));
       }
@@ -125,7 +131,11 @@ final class LwwGroup {
   private void resolveLocal(LocalWrite w, List<StoredEntry> stored, HybridLogicalClock clock, String nodeId) {
     KeyBytes key = new KeyBytes(w.key());
     StoredVersion old = lookup(key);
-    if (w.precondition() != null && !w.precondition().holds(old == null ? null : old.version(), old != null && old.tombstone())) {
+    // The new version's timestamp is the moment the precondition is judged at: a value expired by
+    // then counts as absent, as it would for a read at that time.
+    Version version = new Version(clock.now(), nodeId);
+    boolean absent = old != null && old.absentAt(version.hlc());
+    if (w.precondition() != null && !w.precondition().holds(old == null ? null : old.version(), absent)) {
       // Checked against the committed version and the group's own earlier writes: nothing
       // between this check and the commit can write the key on this node. The refusal is the
       // command's result, delivered after the commit like every outcome of the group (a failed
@@ -134,12 +144,13 @@ final class LwwGroup {
               new PreconditionFailedException(
                   "conditional write of key " + printable(w.key()) + " not made: it required " + w.precondition()
                       + ", the current version here is "
-                      + (old == null ? "none (never written)" : old.version() + (old.tombstone() ? " (deleted)" : "")),
+                      + (old == null
+                          ? "none (never written)"
+                          : old.version() + (old.tombstone() ? " (deleted)" : absent ? " (expired)" : "")),
                   old == null ? null : old.version(),
-                  old != null && old.tombstone()));
+                  absent));
       return;
     }
-    Version version = new Version(clock.now(), nodeId);
     if (old != null && !version.isAfter(old.version())) {
       // now() exceeds every timestamp stored or seen (the clock restarts above the persisted
       // mark and is updated with every remote entry), so this is a broken invariant.
@@ -148,7 +159,9 @@ final class LwwGroup {
               + printable(w.key()));
     }
     boolean tombstone = w.value() == null;
-    StoredEntry entry = new StoredEntry(w.key(), tombstone ? EMPTY : w.value(), tombstone, version, ++headSeq);
+    long expiresHlc =
+        w.ttlMillis() == 0 ? 0 : Hlc.of(Hlc.physicalMillis(version.hlc()) + w.ttlMillis(), Hlc.logical(version.hlc()));
+    StoredEntry entry = new StoredEntry(w.key(), tombstone ? EMPTY : w.value(), tombstone, version, ++headSeq, expiresHlc);
     store(entry, key, old);
     stored.add(entry);
     replaced.get(replaced.size() - 1).add(old == null ? null : old.version());
@@ -177,16 +190,19 @@ final class LwwGroup {
     for (StoredEntry e : b.entries()) {
       KeyBytes key = new KeyBytes(e.key());
       StoredVersion old = lookup(key);
-      if (old == null && e.version().hlc() < purgeHorizon && (e.tombstone() || !b.repair())) {
+      if (old == null
+          && e.version().hlc() < purgeHorizon
+          && (e.tombstone() || !b.repair() || (e.expires() && e.expiresHlc() < purgeHorizon))) {
         // This node holds every version older than the horizon, or a newer one of its key (it is
-        // stable past it): holding nothing means a newer tombstone was here and was purged.
+        // stable past it): holding nothing means a newer tombstone was here and was purged. A
+        // repair does not bring back a value that expired before the horizon: it was collected.
         staleDropped++;
         duplicates++;
         continue;
       }
       switch (LwwResolver.resolve(old == null ? null : old.version(), e.version())) {
         case APPLY -> {
-          StoredEntry entry = new StoredEntry(e.key(), e.value(), e.tombstone(), e.version(), ++headSeq);
+          StoredEntry entry = e.withSeq(++headSeq);
           store(entry, key, old);
           stored.add(entry);
           replaced.get(replaced.size() - 1).add(old == null ? null : old.version());
@@ -213,6 +229,14 @@ final class LwwGroup {
       mutations.add(Mutation.put(StoreLayout.tombstoneKey(entry.version().hlc(), entry.key()), EMPTY));
       tombstones++;
     }
+    if (old != null && old.expiresHlc() != 0) {
+      mutations.add(Mutation.delete(StoreLayout.expiryKey(old.expiresHlc(), entry.key())));
+      expiring--;
+    }
+    if (entry.expires()) {
+      mutations.add(Mutation.put(StoreLayout.expiryKey(entry.expiresHlc(), entry.key()), EMPTY));
+      expiring++;
+    }
     oldestHlc = Math.min(oldestHlc, entry.version().hlc());
     if (old != null) {
       // Deleting a row put earlier in this same batch is fine: mutations apply in order.
@@ -224,7 +248,8 @@ final class LwwGroup {
     }
     mutations.add(Mutation.put(seqKey(entry.seq()), entry.key()));
     StateDigest contribution = StateDigest.contribution(entry);
-    overlay.put(key, new StoredVersion(entry.version(), entry.seq(), contribution, entry.tombstone()));
+    overlay.put(
+        key, new StoredVersion(entry.version(), entry.seq(), contribution, entry.tombstone(), entry.expiresHlc()));
     digest = digest.plus(contribution);
   }
 

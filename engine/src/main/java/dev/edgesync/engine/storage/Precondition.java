@@ -13,15 +13,18 @@ import java.util.Objects;
  * one node, not a cluster-wide lock.
  */
 public sealed interface Precondition {
-  /** True when a key whose current version here is {@code current} ({@code null}: never written) meets this. */
+  /**
+   * True when a key whose current version here is {@code current} ({@code null}: never written)
+   * meets this; {@code currentIsTombstone}: the current version is a delete or an expired value.
+   */
   boolean holds(Version current, boolean currentIsTombstone);
 
-  /** The key must be absent here: never written, or deleted (its tombstone counts as absent). */
+  /** The key must be absent here: never written, deleted or expired (its tombstone counts as absent). */
   static Precondition absent() {
     return Absent.INSTANCE;
   }
 
-  /** The key must be live here with exactly {@code version}. */
+  /** The key must be live (not deleted, not expired) here with exactly {@code version}. */
   static Precondition version(Version version) {
     return new Exact(Objects.requireNonNull(version, "version"));
   }

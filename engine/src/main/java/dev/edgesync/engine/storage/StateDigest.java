@@ -15,8 +15,9 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>The per-key hash is part of the wire-visible contract (nodes compare digests), so it is fixed
  * here, in {@link #contribution}: murmur3_128 (seed 0) over the key length (4-byte int), the key,
- * the HLC (8-byte long), the origin's UTF-8 length (4-byte int) and bytes, the tombstone flag (one
- * byte, 1 for a tombstone) and the value; {@code high} is the first 8 bytes of the hash read
+ * the HLC (8-byte long), the origin's UTF-8 length (4-byte int) and bytes, a flags byte (bit 0: a
+ * tombstone, bit 1: the value expires), the expiry HLC (8-byte long, only with bit 1) and the
+ * value; {@code high} is the first 8 bytes of the hash read
  * little-endian, {@code low} the next 8.
  */
 public record StateDigest(long high, long low) {
@@ -50,12 +51,24 @@ public record StateDigest(long high, long low) {
    * @param value the value bytes, empty for a tombstone
    */
   public static StateDigest contribution(byte[] key, Version version, boolean tombstone, byte[] value) {
+    return contribution(key, version, tombstone, value, 0);
+  }
+
+  /**
+   * One key's contribution with the value's expiry ({@code 0}: none).
+   *
+   * @param value the value bytes, empty for a tombstone
+   */
+  public static StateDigest contribution(byte[] key, Version version, boolean tombstone, byte[] value, long expiresHlc) {
     byte[] origin = version.origin().getBytes(StandardCharsets.UTF_8);
     Hasher hasher = Hashing.murmur3_128().newHasher();
     hasher.putInt(key.length).putBytes(key);
     hasher.putLong(version.hlc());
     hasher.putInt(origin.length).putBytes(origin);
-    hasher.putByte(tombstone ? (byte) 1 : (byte) 0);
+    hasher.putByte((byte) ((tombstone ? 1 : 0) | (expiresHlc != 0 ? 2 : 0)));
+    if (expiresHlc != 0) {
+      hasher.putLong(expiresHlc);
+    }
     hasher.putBytes(value);
     ByteBuffer hash = ByteBuffer.wrap(hasher.hash().asBytes()).order(ByteOrder.LITTLE_ENDIAN);
     return new StateDigest(hash.getLong(0), hash.getLong(8));
@@ -63,7 +76,7 @@ public record StateDigest(long high, long low) {
 
   /** {@link #contribution(byte[], Version, boolean, byte[])} of a stored entry. */
   public static StateDigest contribution(StoredEntry entry) {
-    return contribution(entry.key(), entry.version(), entry.tombstone(), entry.value());
+    return contribution(entry.key(), entry.version(), entry.tombstone(), entry.value(), entry.expiresHlc());
   }
 
   /** The wire form: 16 bytes, {@code high} then {@code low}, each big-endian. */

@@ -12,7 +12,8 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li>{@code 's' + key} → state row: {@code hlc} (8 bytes), origin length (2 bytes, unsigned),
- *       origin (UTF-8), {@code seq} (8 bytes), flags (1 byte: bit 0 = tombstone), value (the rest).
+ *       origin (UTF-8), {@code seq} (8 bytes), flags (1 byte: bit 0 = tombstone, bit 1 = expires),
+ *       the expiry HLC (8 bytes, only with bit 1), value (the rest).
  *   <li>{@code 'q' + seq} (8 bytes, big-endian, so that key order is seq order) → key: the
  *       compacted by-seq index, at most one row per key.
  *   <li>{@code 'm' + name} (ASCII) → meta value, see the {@code META_*} names; {@code epochs} is a
@@ -20,6 +21,9 @@ import java.util.Arrays;
  *   <li>{@code 't' + hlc} (8 bytes, big-endian) {@code + key} → empty: the tombstone index, one row
  *       per state row that is a tombstone, in HLC order, so that the collector finds the tombstones
  *       below its horizon without scanning the state ({@link TombstoneCollector}).
+ *   <li>{@code 'x' + expiresHlc} (8 bytes, big-endian) {@code + key} → empty: the expiry index, one
+ *       row per state row whose value expires, in expiry order: the collector finds the expired
+ *       values below its horizon, and the expiry announcer the values expiring now, with a seek.
  * </ul>
  *
  * <p>All integers are big-endian.
@@ -29,6 +33,7 @@ final class StoreLayout {
   static final byte BY_SEQ = 'q';
   static final byte META = 'm';
   static final byte TOMBSTONES = 't';
+  static final byte EXPIRIES = 'x';
 
   /** Layout version written at creation; a database with another version is refused. */
   static final int FORMAT_VERSION = 1;
@@ -41,6 +46,8 @@ final class StoreLayout {
   static final String META_DIGEST = "digest";
   /** Number of tombstone rows in the state table; absent in a database from before the index. */
   static final String META_TOMBSTONES = "tombstones";
+  /** Number of state rows whose value expires (rows of the expiry index); absent: none. */
+  static final String META_EXPIRING = "expiring";
   /** Lowest HLC of any version ever stored (an upper bound of the oldest one held); absent: none. */
   static final String META_OLDEST_HLC = "oldestHlc";
   /** The node's stable time (see {@code Stability}): it holds every version older, or a newer one. */
@@ -64,6 +71,7 @@ final class StoreLayout {
   static final byte[] EMPTY = new byte[0];
 
   private static final int FLAG_TOMBSTONE = 1;
+  private static final int FLAG_EXPIRES = 2;
   private static final int MAX_ORIGIN_BYTES = 0xFFFF;
   private static final int FIXED_STATE_BYTES = 8 + 2 + 8 + 1;
 
@@ -81,16 +89,27 @@ final class StoreLayout {
     return ByteBuffer.allocate(9 + key.length).put(TOMBSTONES).putLong(hlc).put(key).array();
   }
 
-  static long tombstoneHlc(byte[] tombstoneKey) {
-    return ByteBuffer.wrap(tombstoneKey, 1, 8).getLong();
-  }
-
-  static byte[] tombstoneUserKey(byte[] tombstoneKey) {
-    return Arrays.copyOfRange(tombstoneKey, 9, tombstoneKey.length);
-  }
-
   static boolean isTombstoneKey(byte[] key) {
     return key.length >= 9 && key[0] == TOMBSTONES;
+  }
+
+  /** The expiry index row of a value expiring at {@code expiresHlc}. */
+  static byte[] expiryKey(long expiresHlc, byte[] key) {
+    return ByteBuffer.allocate(9 + key.length).put(EXPIRIES).putLong(expiresHlc).put(key).array();
+  }
+
+  static boolean isExpiryKey(byte[] key) {
+    return key.length >= 9 && key[0] == EXPIRIES;
+  }
+
+  /** The HLC of an index row ({@link #tombstoneKey} or {@link #expiryKey}). */
+  static long indexHlc(byte[] indexKey) {
+    return ByteBuffer.wrap(indexKey, 1, 8).getLong();
+  }
+
+  /** The user key of an index row ({@link #tombstoneKey} or {@link #expiryKey}). */
+  static byte[] indexUserKey(byte[] indexKey) {
+    return Arrays.copyOfRange(indexKey, 9, indexKey.length);
   }
 
   /** Node id to HLC, as {@code META_MEMBERS} keeps it: (id length (2 bytes), id UTF-8, hlc) repeated. */
@@ -159,14 +178,18 @@ final class StoreLayout {
 
   static byte[] encodeState(StoredEntry entry) {
     byte[] origin = originBytes(entry.version().origin());
-    return ByteBuffer.allocate(FIXED_STATE_BYTES + origin.length + entry.value().length)
-        .putLong(entry.version().hlc())
-        .putShort((short) origin.length)
-        .put(origin)
-        .putLong(entry.seq())
-        .put((byte) (entry.tombstone() ? FLAG_TOMBSTONE : 0))
-        .put(entry.value())
-        .array();
+    int flags = (entry.tombstone() ? FLAG_TOMBSTONE : 0) | (entry.expires() ? FLAG_EXPIRES : 0);
+    ByteBuffer out =
+        ByteBuffer.allocate(FIXED_STATE_BYTES + origin.length + (entry.expires() ? 8 : 0) + entry.value().length)
+            .putLong(entry.version().hlc())
+            .putShort((short) origin.length)
+            .put(origin)
+            .putLong(entry.seq())
+            .put((byte) flags);
+    if (entry.expires()) {
+      out.putLong(entry.expiresHlc());
+    }
+    return out.put(entry.value()).array();
   }
 
   /**
@@ -182,13 +205,19 @@ final class StoreLayout {
       in.get(origin);
       long seq = in.getLong();
       int flags = in.get();
-      if ((flags & ~FLAG_TOMBSTONE) != 0) {
+      if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRES)) != 0) {
         throw new StorageException("unknown flags " + flags + " in the state row of key " + printable(key));
       }
+      long expiresHlc = (flags & FLAG_EXPIRES) != 0 ? in.getLong() : 0;
       byte[] value = new byte[in.remaining()];
       in.get(value);
       return new StoredEntry(
-          key, value, (flags & FLAG_TOMBSTONE) != 0, new Version(hlc, new String(origin, StandardCharsets.UTF_8)), seq);
+          key,
+          value,
+          (flags & FLAG_TOMBSTONE) != 0,
+          new Version(hlc, new String(origin, StandardCharsets.UTF_8)),
+          seq,
+          expiresHlc);
     } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
       throw new StorageException(
           "malformed state row (" + row.length + " bytes) for key " + printable(key) + ": " + e, e);

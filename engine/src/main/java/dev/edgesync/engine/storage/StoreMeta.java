@@ -191,6 +191,8 @@ record StoreMeta(
     }
     return new GcState(
         tombstones,
+        // A database from before expiring values holds none: absent means 0.
+        optionalLong(kv, StoreLayout.META_EXPIRING, 0),
         oldest,
         optionalLong(kv, META_STABLE_HLC, 0),
         optionalLong(kv, META_PURGE_HORIZON, 0),

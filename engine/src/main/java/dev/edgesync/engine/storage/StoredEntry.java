@@ -11,11 +11,48 @@ import dev.edgesync.conflict.Version;
  * @param version the write's version
  * @param seq the local seq this node gave the version when it stored it (0 for an entry that has
  *     not been stored here yet, e.g. one received from a peer)
+ * @param expiresHlc 0 for a value that does not expire; else the HLC at which the value expires:
+ *     every node hides it once its clock reaches this time, without a new write, and collects it
+ *     like a tombstone. Part of the version: it travels and is checksummed with it. Always 0 for a
+ *     tombstone.
  */
-public record StoredEntry(byte[] key, byte[] value, boolean tombstone, Version version, long seq) {
+public record StoredEntry(byte[] key, byte[] value, boolean tombstone, Version version, long seq, long expiresHlc) {
+
+  /** Validates the expiry. */
+  public StoredEntry {
+    if (expiresHlc < 0 || (expiresHlc != 0 && tombstone)) {
+      throw new IllegalArgumentException(
+          "expiresHlc must be 0 or a positive HLC of a value, got " + expiresHlc + (tombstone ? " on a tombstone" : ""));
+    }
+  }
+
+  /** An entry that does not expire. */
+  public StoredEntry(byte[] key, byte[] value, boolean tombstone, Version version, long seq) {
+    this(key, value, tombstone, version, seq, 0);
+  }
+
+  /** True when the value carries an expiry. */
+  public boolean expires() {
+    return expiresHlc != 0;
+  }
+
+  /** True when the value has expired at HLC time {@code now} (a tombstone never "expires"). */
+  public boolean expiredAt(long now) {
+    return expiresHlc != 0 && expiresHlc <= now;
+  }
+
+  /** True when a read at HLC time {@code now} sees no value: a tombstone, or an expired value. */
+  public boolean absentAt(long now) {
+    return tombstone || expiredAt(now);
+  }
+
+  /** The same entry with another local seq. */
+  public StoredEntry withSeq(long newSeq) {
+    return new StoredEntry(key, value, tombstone, version, newSeq, expiresHlc);
+  }
 
   /** Approximate size on the wire and in memory, for batch byte limits. */
   public int approximateBytes() {
-    return key.length + value.length + version.origin().length() + 24;
+    return key.length + value.length + version.origin().length() + (expiresHlc != 0 ? 32 : 24);
   }
 }

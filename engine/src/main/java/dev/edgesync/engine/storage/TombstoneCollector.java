@@ -10,8 +10,9 @@ import java.util.Map;
 
 /**
  * One round of tombstone collection, resolved on the writer thread into mutations for one atomic
- * write: the tombstones older than the round's purge horizon, oldest first and at most {@code
- * maxRows}, leave the state table, the by-seq log, the tombstone index and the digest; the meta
+ * write: the tombstones older than the round's purge horizon, then the values that expired before
+ * it, oldest first and at most {@code maxRows} in all, leave the state table, the by-seq log, their
+ * index and the digest; the meta
  * rows record the new counts, the purge horizon, the node's stable time and the subscribers that
  * hold the horizon back. Finding them costs a seek in the tombstone index, never a state scan.
  *
@@ -37,6 +38,9 @@ final class TombstoneCollector {
   final List<Mutation> mutations = new ArrayList<>();
   final List<Long> purgedSeqs = new ArrayList<>();
   StateDigest digest;
+  int tombstonesPurged;
+  int expiredPurged;
+  long purgedMaxSeq;
   Outcome outcome;
 
   private TombstoneCollector(StateDigest digest) {
@@ -46,49 +50,23 @@ final class TombstoneCollector {
   static TombstoneCollector resolve(KvStore kv, VersionLookup versions, GcState gc, StateDigest digest, Round round) {
     TombstoneCollector c = new TombstoneCollector(digest);
     long horizon = Math.max(gc.purgeHorizon(), round.purgeHorizon());
-    int purged = 0;
-    long purgedMaxSeq = gc.purgedMaxSeq();
-    int indexRowsDropped = 0;
-    boolean more = false;
-    try (KvStore.RowIterator rows = kv.iterate(null, new byte[] {StoreLayout.TOMBSTONES})) {
-      while (rows.hasNext()) {
-        KvStore.Row row = rows.next();
-        if (!StoreLayout.isTombstoneKey(row.key()) || StoreLayout.tombstoneHlc(row.key()) >= horizon) {
-          break;
-        }
-        if (purged + indexRowsDropped >= round.maxRows()) {
-          more = true;
-          break;
-        }
-        byte[] key = StoreLayout.tombstoneUserKey(row.key());
-        c.mutations.add(Mutation.delete(row.key()));
-        byte[] state = kv.get(StoreLayout.stateKey(key));
-        StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
-        if (entry == null || !entry.tombstone() || entry.version().hlc() != StoreLayout.tombstoneHlc(row.key())) {
-          indexRowsDropped++; // an index row without its tombstone: only the row goes
-          continue;
-        }
-        c.mutations.add(Mutation.delete(StoreLayout.stateKey(key)));
-        c.mutations.add(Mutation.delete(StoreLayout.seqKey(entry.seq())));
-        c.purgedSeqs.add(entry.seq());
-        purgedMaxSeq = Math.max(purgedMaxSeq, entry.seq());
-        c.digest = c.digest.minus(StateDigest.contribution(entry));
-        versions.forget(key);
-        purged++;
-      }
-    }
+    int[] budget = {round.maxRows()};
+    boolean more = c.sweep(kv, versions, StoreLayout.TOMBSTONES, horizon, budget);
+    more |= c.sweep(kv, versions, StoreLayout.EXPIRIES, horizon, budget);
     GcState after =
         new GcState(
-            gc.tombstones() - purged,
+            gc.tombstones() - c.tombstonesPurged,
+            gc.expiring() - c.expiredPurged,
             gc.oldestHlc(),
             Math.max(gc.stableHlc(), round.stableHlc()),
             horizon,
-            gc.purgedTotal() + purged,
-            purgedMaxSeq,
+            gc.purgedTotal() + c.tombstonesPurged + c.expiredPurged,
+            Math.max(gc.purgedMaxSeq(), c.purgedMaxSeq),
             round.members(),
             round.forgotten());
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_DIGEST), StoreLayout.encodeDigest(c.digest)));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_TOMBSTONES), StoreLayout.encodeLong(after.tombstones())));
+    c.mutations.add(Mutation.put(metaKey(StoreLayout.META_EXPIRING), StoreLayout.encodeLong(after.expiring())));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_STABLE_HLC), StoreLayout.encodeLong(after.stableHlc())));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_PURGE_HORIZON), StoreLayout.encodeLong(after.purgeHorizon())));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_PURGED_TOTAL), StoreLayout.encodeLong(after.purgedTotal())));
@@ -97,7 +75,57 @@ final class TombstoneCollector {
     Map<String, Long> forgotten = new java.util.TreeMap<>();
     after.forgotten().forEach(id -> forgotten.put(id, 0L));
     c.mutations.add(Mutation.put(metaKey(StoreLayout.META_FORGOTTEN), StoreLayout.encodeHorizons(forgotten)));
-    c.outcome = new Outcome(purged, more, after);
+    c.outcome = new Outcome(c.tombstonesPurged + c.expiredPurged, more, after);
     return c;
+  }
+
+  /**
+   * Purges the rows of one index ({@code 't'}: tombstones by HLC, {@code 'x'}: values by expiry)
+   * below {@code horizon}, oldest first, within {@code budget} index rows.
+   *
+   * @return true when rows below the horizon are left for the next round
+   */
+  private boolean sweep(KvStore kv, VersionLookup versions, byte index, long horizon, int[] budget) {
+    boolean tombstones = index == StoreLayout.TOMBSTONES;
+    try (KvStore.RowIterator rows = kv.iterate(null, new byte[] {index})) {
+      while (rows.hasNext()) {
+        KvStore.Row row = rows.next();
+        if (row.key().length < 9 || row.key()[0] != index || StoreLayout.indexHlc(row.key()) >= horizon) {
+          return false;
+        }
+        if (budget[0] <= 0) {
+          return true;
+        }
+        budget[0]--;
+        byte[] key = StoreLayout.indexUserKey(row.key());
+        long at = StoreLayout.indexHlc(row.key());
+        mutations.add(Mutation.delete(row.key()));
+        byte[] state = kv.get(StoreLayout.stateKey(key));
+        StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
+        boolean matches =
+            entry != null
+                && (tombstones
+                    ? entry.tombstone() && entry.version().hlc() == at
+                    : !entry.tombstone() && entry.expiresHlc() == at);
+        if (!matches) {
+          continue; // an index row without its state row: only the index row goes
+        }
+        // A value expired before the horizon is, for every node, a delete at its expiry time: every
+        // node holds this version or a newer one of its key (its HLC is below its expiry), so it
+        // goes exactly as a tombstone of that time would.
+        mutations.add(Mutation.delete(StoreLayout.stateKey(key)));
+        mutations.add(Mutation.delete(StoreLayout.seqKey(entry.seq())));
+        purgedSeqs.add(entry.seq());
+        purgedMaxSeq = Math.max(purgedMaxSeq, entry.seq());
+        digest = digest.minus(StateDigest.contribution(entry));
+        versions.forget(key);
+        if (tombstones) {
+          tombstonesPurged++;
+        } else {
+          expiredPurged++;
+        }
+      }
+    }
+    return false;
   }
 }

@@ -49,7 +49,7 @@ final class VersionLookup {
       return null;
     }
     StoredEntry entry = StoreLayout.decodeState(key.bytes, row);
-    v = new StoredVersion(entry.version(), entry.seq(), StateDigest.contribution(entry), entry.tombstone());
+    v = StoredVersion.of(entry);
     cache.put(key, v);
     return v;
   }
@@ -81,8 +81,22 @@ final class VersionLookup {
     cache.invalidateAll();
   }
 
-  /** A committed version as the LWW check and the digest need it. */
-  record StoredVersion(Version version, long seq, StateDigest contribution, boolean tombstone) {}
+  /**
+   * A committed version as the LWW check, the digest and the indexes need it.
+   *
+   * @param expiresHlc the value's expiry, 0: none
+   */
+  record StoredVersion(Version version, long seq, StateDigest contribution, boolean tombstone, long expiresHlc) {
+    static StoredVersion of(StoredEntry entry) {
+      return new StoredVersion(
+          entry.version(), entry.seq(), StateDigest.contribution(entry), entry.tombstone(), entry.expiresHlc());
+    }
+
+    /** True when a read at HLC time {@code now} sees no value (a tombstone or an expired value). */
+    boolean absentAt(long now) {
+      return tombstone || (expiresHlc != 0 && expiresHlc <= now);
+    }
+  }
 
   /** Byte-array key with value equality, for the group's overlay and the cache. */
   static final class KeyBytes {

@@ -70,7 +70,22 @@ public interface VersionedStore extends AutoCloseable {
    * @return as {@link #submitLocal(byte[], byte[])}, or fails with {@link
    *     PreconditionFailedException} (nothing written) when the precondition does not hold
    */
-  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition);
+  default CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition) {
+    return submitLocal(key, value, precondition, 0);
+  }
+
+  /**
+   * As {@link #submitLocal(byte[], byte[], Precondition)}; a put with {@code ttlMillis > 0} stores
+   * a value that expires {@code ttlMillis} after its version's HLC (at most {@link #MAX_TTL_MILLIS}):
+   * every node hides it from then on and collects it like a tombstone.
+   *
+   * @throws IllegalArgumentException when {@code ttlMillis} is negative, over the maximum, or given
+   *     with a delete
+   */
+  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition, long ttlMillis);
+
+  /** The longest time to live a put may carry: 100 years. */
+  long MAX_TTL_MILLIS = 100L * 366 * 24 * 3600 * 1000;
 
   /**
    * Queues a batch of entries received from {@code peerId} for LWW apply; entries are already
@@ -145,6 +160,15 @@ public interface VersionedStore extends AutoCloseable {
    * local write will be (the node's own term of its stable time).
    */
   long quiescentClock();
+
+  /**
+   * Tells the commit listeners ({@link CommitListener#onExpired}) about the values that expired
+   * since the last call, up to HLC time {@code upTo}, at most {@code maxRows}: through the writer,
+   * between two commits, so announcements fall in commit order.
+   *
+   * @return completes with true when more expired values are left for the next call
+   */
+  CompletableFuture<Boolean> announceExpired(long upTo, int maxRows);
 
   /** A round of tombstone collection's outcome: purged, whether older ones are left, the state after. */
   record GcOutcome(int purged, boolean more, GcState state) {}

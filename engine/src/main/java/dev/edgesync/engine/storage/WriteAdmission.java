@@ -45,8 +45,15 @@ final class WriteAdmission {
   }
 
   /** See {@link GroupCommitStore#submitLocal}; the key and value are copied. */
-  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition) {
+  CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition, long ttlMillis) {
     Objects.requireNonNull(key, "key");
+    if (ttlMillis < 0 || ttlMillis > VersionedStore.MAX_TTL_MILLIS || (ttlMillis > 0 && value == null)) {
+      throw new IllegalArgumentException(
+          value == null
+              ? "a delete cannot carry a time to live (ttl " + ttlMillis + " ms): delete without one"
+              : "time to live of " + ttlMillis + " ms is out of range: give 0 (no expiry) up to "
+                  + VersionedStore.MAX_TTL_MILLIS + " ms (100 years)");
+    }
     RuntimeException refused = refusal();
     if (refused == null) {
       refused = checkLimits(key, value == null ? EMPTY : value);
@@ -54,7 +61,7 @@ final class WriteAdmission {
     if (refused != null) {
       return CompletableFuture.failedFuture(refused);
     }
-    LocalWrite write = new LocalWrite(key.clone(), value == null ? null : value.clone(), precondition, new CompletableFuture<>());
+    LocalWrite write = new LocalWrite(key.clone(), value == null ? null : value.clone(), precondition, ttlMillis, new CompletableFuture<>());
     gate.submitted();
     if (!writer.offer(write)) {
       gate.finished(1);
@@ -101,11 +108,22 @@ final class WriteAdmission {
    * LimitExceededException} (the next round retries: collection never holds writes back).
    */
   CompletableFuture<TombstoneCollector.Outcome> collect(TombstoneCollector.Round round) {
+    WriteCommand.Collect command = new WriteCommand.Collect(round, new CompletableFuture<>());
+    return alone(command, command.future());
+  }
+
+  /** See {@link GroupCommitStore#announceExpired}. */
+  CompletableFuture<Boolean> announce(long upTo, int maxRows) {
+    WriteCommand.Announce command = new WriteCommand.Announce(upTo, maxRows, new CompletableFuture<>());
+    return alone(command, command.future());
+  }
+
+  /** Queues a command the writer runs alone, between groups. */
+  private <T> CompletableFuture<T> alone(WriteCommand command, CompletableFuture<T> future) {
     RuntimeException refused = refusal();
     if (refused != null) {
       return CompletableFuture.failedFuture(refused);
     }
-    WriteCommand.Collect command = new WriteCommand.Collect(round, new CompletableFuture<>());
     gate.submitted();
     if (!writer.offer(command)) {
       gate.finished(1);
@@ -113,7 +131,7 @@ final class WriteAdmission {
           new LimitExceededException("limits.writeQueueDepth", "write queue of node " + options.nodeId() + " is full"));
     }
     writer.failQueuedIfStopped();
-    return command.future();
+    return future;
   }
 
   /** Why a write cannot be accepted now, or null. */

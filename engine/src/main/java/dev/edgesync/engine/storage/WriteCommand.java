@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
  * are called on the writer thread, except for commands failed after the writer stopped (see
  * {@code GroupCommitWriter#failQueued}).
  */
-sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.RemoteBatch, WriteCommand.Collect, WriteCommand.CloseMarker {
+sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.RemoteBatch, WriteCommand.Collect, WriteCommand.Announce, WriteCommand.CloseMarker {
   /** Entries this command adds to a group, for {@code groupCommitMaxEntries}. */
   int entryCount();
 
@@ -21,8 +21,10 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
   /**
    * A local put ({@code value != null}) or delete; key and value are the caller's copies. {@code
    * precondition}: null, or what the key's current version must meet for the write to be made.
+   * {@code ttlMillis}: 0, or the put's value expires this long after its version's HLC.
    */
-  record LocalWrite(byte[] key, byte[] value, Precondition precondition, CompletableFuture<WriteResult> future)
+  record LocalWrite(
+      byte[] key, byte[] value, Precondition precondition, long ttlMillis, CompletableFuture<WriteResult> future)
       implements WriteCommand {
     @Override
     public int entryCount() {
@@ -81,6 +83,28 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
     @Override
     public void complete(Object result, long headSeq) {
       future.complete((TombstoneCollector.Outcome) result);
+    }
+  }
+
+  /**
+   * Tells the commit listeners about the values that expired up to HLC time {@code upTo}, at most
+   * {@code maxRows}; run alone, between groups, so that the announcements fall in commit order.
+   * Completes with true when more expired values are left for the next call. Writes nothing.
+   */
+  record Announce(long upTo, int maxRows, CompletableFuture<Boolean> future) implements WriteCommand {
+    @Override
+    public int entryCount() {
+      return 0;
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      future.completeExceptionally(error);
+    }
+
+    @Override
+    public void complete(Object result, long headSeq) {
+      future.complete((Boolean) result);
     }
   }
 

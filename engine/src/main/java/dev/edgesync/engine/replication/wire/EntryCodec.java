@@ -21,6 +21,7 @@ public final class EntryCodec {
                 .setOrigin(entry.version().origin()))
         .setCrc32C(EntryChecksum.compute(entry))
         .setSeq(entry.seq())
+        .setExpiresHlc(entry.expiresHlc())
         .build();
   }
 
@@ -42,16 +43,20 @@ public final class EntryCodec {
     if (entry.getTombstone() && !entry.getValue().isEmpty()) {
       throw new CorruptEntryException(entry, "it is a tombstone with a value");
     }
+    long expiresHlc = entry.getExpiresHlc();
+    if (expiresHlc < 0 || (expiresHlc != 0 && entry.getTombstone())) {
+      throw new CorruptEntryException(entry, "its expiry " + expiresHlc + " is invalid" + (entry.getTombstone() ? " on a tombstone" : ""));
+    }
     byte[] key = entry.getKey().toByteArray();
     byte[] value = entry.getValue().toByteArray();
-    int expected = EntryChecksum.compute(key, value, entry.getTombstone(), hlc, origin);
+    int expected = EntryChecksum.compute(key, value, entry.getTombstone(), expiresHlc, hlc, origin);
     if (expected != entry.getCrc32C()) {
       throw new CorruptEntryException(
           entry,
           String.format(
               "its CRC32C is %08x but its content hashes to %08x", entry.getCrc32C(), expected));
     }
-    return new StoredEntry(key, value, entry.getTombstone(), new Version(hlc, origin), 0);
+    return new StoredEntry(key, value, entry.getTombstone(), new Version(hlc, origin), 0, expiresHlc);
   }
 
   /** An entry failed its checks; the message says which entry and why. */

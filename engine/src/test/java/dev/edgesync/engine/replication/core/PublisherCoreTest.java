@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoredEntry;
@@ -65,7 +66,7 @@ class PublisherCoreTest {
 
   @Test
   void wrongClusterIsRefusedNamingBothClusters() {
-    PublisherCore.HelloOutcome out = core(1 << 20).onFirstMessage(hello("staging", 1, "", 0), 0, now);
+    PublisherCore.HelloOutcome out = core(1 << 20).onFirstMessage(hello("staging", ProtocolVersion.CURRENT, "", 0), 0, now);
     assertEquals("wrong_cluster", out.metricReason());
     assertEquals(Refusal.Code.WRONG_CLUSTER, out.refusal().refusal());
     assertEquals(StreamStatus.Code.FAILED_PRECONDITION, out.refusal().code());
@@ -90,47 +91,47 @@ class PublisherCoreTest {
 
   @Test
   void startsAfterTheWatermarkOfItsOwnLogElseFromZero() {
-    assertEquals(17, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 17), 40, now).welcome().getStartSeq());
-    PublisherCore.HelloOutcome other = core(1 << 20).onFirstMessage(hello("prod", 1, "log-old", 17), 40, now);
+    assertEquals(17, core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 17), 40, now).welcome().getStartSeq());
+    PublisherCore.HelloOutcome other = core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, "log-old", 17), 40, now);
     assertEquals(0, other.welcome().getStartSeq());
     assertEquals(LOG, other.welcome().getLogId());
     assertEquals(40, other.welcome().getHeadSeq());
-    PublisherCore.HelloOutcome beyond = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 99), 40, now);
+    PublisherCore.HelloOutcome beyond = core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 99), 40, now);
     assertEquals(0, beyond.welcome().getStartSeq(), "a claim beyond the head is not trusted");
     assertNotNull(beyond.note());
   }
 
   @Test
   void resumesOnlyFromASeqInTheEpochTheSubscriberNames() throws Exception {
-    PublisherCore.HelloOutcome same = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 17, "e2"), 40, now);
+    PublisherCore.HelloOutcome same = core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 17, "e2"), 40, now);
     assertEquals(17, same.welcome().getStartSeq(), "same log, seq still in epoch e2");
     assertEquals("e2", same.welcome().getStartEpoch());
     assertNull(same.note());
     // Boundaries: the last seq of e1 and the first of e3.
-    assertEquals(10, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 10, "e1"), 40, now).welcome().getStartSeq());
-    assertEquals(31, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 31, "e3"), 40, now).welcome().getStartSeq());
+    assertEquals(10, core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 10, "e1"), 40, now).welcome().getStartSeq());
+    assertEquals(31, core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 31, "e3"), 40, now).welcome().getStartSeq());
 
     // Seq 25 was issued in an epoch this log no longer has (restored from a copy whose head was
     // below 25, which then issued 25 again in e2).
-    PublisherCore.HelloOutcome lost = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 25, "e-lost"), 40, now);
+    PublisherCore.HelloOutcome lost = core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 25, "e-lost"), 40, now);
     assertEquals(0, lost.welcome().getStartSeq());
     assertEquals("", lost.welcome().getStartEpoch());
     assertTrue(lost.note().contains("seq 25 of epoch e-lost which this log no longer has"), lost.note());
     // A seq named with the epoch of a neighbouring range is just as unknown.
-    assertEquals(0, core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 11, "e1"), 40, now).welcome().getStartSeq());
+    assertEquals(0, core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 11, "e1"), 40, now).welcome().getStartSeq());
 
     // No epoch at all (a watermark from before epochs): from 0, safely.
-    PublisherCore.HelloOutcome none = core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 17, ""), 40, now);
+    PublisherCore.HelloOutcome none = core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 17, ""), 40, now);
     assertEquals(0, none.welcome().getStartSeq());
     assertNotNull(none.note());
     // Seq 0 needs no epoch.
-    assertNull(core(1 << 20).onFirstMessage(hello("prod", 1, LOG, 0, ""), 40, now).note());
+    assertNull(core(1 << 20).onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 0, ""), 40, now).note());
   }
 
   @Test
   void batchesNameTheEpochOfTheirLastSeq() throws Exception {
     PublisherCore core = core(1 << 20);
-    core.onFirstMessage(hello("prod", 1, LOG, 8, "e1"), 40, now);
+    core.onFirstMessage(hello("prod", ProtocolVersion.CURRENT, LOG, 8, "e1"), 40, now);
     Batch b = core.nextBatch(new ChangeBatch(List.of(stored(9, 10), stored(12, 10)), 12, 40)).message().getBatch();
     assertEquals(12, b.getLastSeq());
     assertEquals("e2", b.getLastSeqEpoch());
@@ -141,7 +142,7 @@ class PublisherCoreTest {
   @Test
   void batchesAreCutToTheMessageLimitAndCoverEverySeq() throws Exception {
     PublisherCore core = core(4096);
-    core.onFirstMessage(hello("prod", 1, "", 0), 10, now);
+    core.onFirstMessage(hello("prod", ProtocolVersion.CURRENT, "", 0), 10, now);
     List<StoredEntry> read = new ArrayList<>();
     for (long seq = 1; seq <= 10; seq++) {
       read.add(stored(seq * 2, 1000));
@@ -158,7 +159,7 @@ class PublisherCoreTest {
   @Test
   void batchesAreCutToTheSubscribersLimitWhenItIsSmaller() throws Exception {
     PublisherCore core = core(1 << 20);
-    SubscriberMessage hello = hello("prod", 1, "", 0);
+    SubscriberMessage hello = hello("prod", ProtocolVersion.CURRENT, "", 0);
     hello = hello.toBuilder().setHello(hello.getHello().toBuilder().setMaxMessageBytes(4096)).build();
     core.onFirstMessage(hello, 10, now);
     List<StoredEntry> read = new ArrayList<>();
@@ -179,7 +180,7 @@ class PublisherCoreTest {
   @Test
   void aLargerLimitOfTheSubscriberDoesNotRaiseThePublishersOwn() throws Exception {
     PublisherCore core = core(4096);
-    SubscriberMessage hello = hello("prod", 1, "", 0);
+    SubscriberMessage hello = hello("prod", ProtocolVersion.CURRENT, "", 0);
     hello = hello.toBuilder().setHello(hello.getHello().toBuilder().setMaxMessageBytes(16 << 20)).build();
     core.onFirstMessage(hello, 10, now);
     List<StoredEntry> read = new ArrayList<>();
@@ -192,7 +193,7 @@ class PublisherCoreTest {
   @Test
   void nothingToSendWhenCaughtUpAndOneOversizeEntryIsAClearError() throws Exception {
     PublisherCore core = core(2048);
-    core.onFirstMessage(hello("prod", 1, "", 0), 0, now);
+    core.onFirstMessage(hello("prod", ProtocolVersion.CURRENT, "", 0), 0, now);
     assertNull(core.nextBatch(new ChangeBatch(List.of(), 0, 0)));
     PublisherCore.MessageTooLargeException e =
         assertThrows(
@@ -204,7 +205,7 @@ class PublisherCoreTest {
   @Test
   void ackBeyondWhatWasSentIsAProtocolError() throws Exception {
     PublisherCore core = core(1 << 20);
-    core.onFirstMessage(hello("prod", 1, "", 0), 5, now);
+    core.onFirstMessage(hello("prod", ProtocolVersion.CURRENT, "", 0), 5, now);
     core.nextBatch(new ChangeBatch(List.of(stored(5, 10)), 5, 5));
     assertEquals(5, core.onMessage(ack(5), now).ackedSeq());
     assertEquals(-1, core.onMessage(ack(4), now).ackedSeq(), "an older ack changes nothing");
@@ -214,7 +215,7 @@ class PublisherCoreTest {
   @Test
   void silentSubscriberTimesOut() {
     PublisherCore core = core(1 << 20);
-    core.onFirstMessage(hello("prod", 1, "", 0), 0, now);
+    core.onFirstMessage(hello("prod", ProtocolVersion.CURRENT, "", 0), 0, now);
     assertTrue(core.tick(now.plusSeconds(1)).heartbeat());
     assertNull(core.tick(now.plusSeconds(4)).timeout());
     core.onMessage(ack(0), now.plusSeconds(4));
