@@ -34,7 +34,7 @@ public final class StoreFixtures {
   public static final class ManualClock implements InstantSource {
     private final AtomicLong millis;
 
-    ManualClock(long millis) {
+    public ManualClock(long millis) {
       this.millis = new AtomicLong(millis);
     }
 
@@ -48,11 +48,11 @@ public final class StoreFixtures {
       return millis.get();
     }
 
-    void set(long value) {
+    public void set(long value) {
       millis.set(value);
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
       millis.addAndGet(d.toMillis());
     }
   }
