@@ -32,6 +32,7 @@ public final class HybridLogicalClock {
   private final Duration maxClockSkew;
   private final long maxClockSkewMillis;
   private long last; // guarded by this
+  private long peeked; // guarded by this: the highest peek()
 
   /**
    * Creates a clock.
@@ -88,12 +89,20 @@ public final class HybridLogicalClock {
   }
 
   /**
-   * The HLC time of this moment without issuing a timestamp: the wall clock, or the highest
+   * The HLC time of this moment without issuing a new timestamp: the wall clock, or the highest
    * timestamp issued or seen when that is later. Reads judge expiry against it, so every node hides
-   * an expiring value once its own clock reaches the value's expiry.
+   * an expiring value once its own clock reaches the value's expiry. It never goes back while the
+   * clock lives, even when the wall clock is set back, so a value once read as expired never reads
+   * as live again; it issues nothing, so {@link #current()} does not move.
    */
   public synchronized long peek() {
-    return Math.max(Hlc.of(Math.max(0, wallClock.millis()), 0), last);
+    peeked = Math.max(peeked, Math.max(Hlc.of(Math.max(0, wallClock.millis()), 0), last));
+    return peeked;
+  }
+
+  /** Makes {@link #peek()} return at least {@code floor} from now on (a read time persisted before a restart). */
+  public synchronized void raisePeekFloor(long floor) {
+    peeked = Math.max(peeked, floor);
   }
 
   /** The highest timestamp issued or seen; persisted so that a restart never goes back. */

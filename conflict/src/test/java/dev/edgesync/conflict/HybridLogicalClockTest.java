@@ -25,6 +25,19 @@ class HybridLogicalClockTest {
   }
 
   @Test
+  void peekFollowsTheWallClockNeverGoesBackAndIssuesNothing() {
+    ManualClock wall = new ManualClock(T0);
+    HybridLogicalClock hlc = new HybridLogicalClock(wall, Duration.ofSeconds(60), 0);
+    assertEquals(Hlc.of(T0, 0), hlc.peek());
+    wall.advance(10_000);
+    long ahead = hlc.peek();
+    assertEquals(Hlc.of(T0 + 10_000, 0), ahead);
+    wall.advance(-9_000); // the wall clock is set back
+    assertEquals(ahead, hlc.peek(), "an expiry once passed stays passed");
+    assertEquals(0, hlc.current(), "a peek issues no timestamp");
+  }
+
+  @Test
   void strictlyMonotonicWhenWallClockJumpsBackwards() {
     long seed = System.nanoTime();
     System.out.println("HybridLogicalClockTest seed=" + seed);

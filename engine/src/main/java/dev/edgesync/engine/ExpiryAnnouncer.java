@@ -48,7 +48,7 @@ final class ExpiryAnnouncer implements AutoCloseable {
 
   private void request() {
     store
-        .announceExpired(store.clock().peek(), batchSize)
+        .announceExpired(store.readTime(), batchSize)
         .whenComplete(
             (more, error) -> {
               Throwable cause = error instanceof java.util.concurrent.CompletionException ? error.getCause() : error;

@@ -282,7 +282,7 @@ public final class SyncNode implements AutoCloseable {
   /** The live value of a key with its version, or empty when absent, deleted or expired. */
   public Optional<KeyValue> get(byte[] key) {
     GroupCommitStore s = readable();
-    return s.get(key).filter(e -> !e.absentAt(s.clock().peek())).map(SyncNode::keyValue);
+    return s.get(key).filter(e -> !e.absentAt(s.readTime())).map(SyncNode::keyValue);
   }
 
   /** The stored version of a key including tombstones (for tools and tests). */
@@ -304,7 +304,7 @@ public final class SyncNode implements AutoCloseable {
    */
   public Stream<KeyValue> scan(byte[] prefix, byte[] startAfter) {
     GroupCommitStore s = readable();
-    long now = s.clock().peek();
+    long now = s.readTime();
     VersionedStore.EntryIterator it = s.scan(prefix, startAfter);
     return StreamSupport.stream(
             Spliterators.spliteratorUnknownSize(it, Spliterator.ORDERED | Spliterator.NONNULL), false)

@@ -66,6 +66,7 @@ public final class GroupCommitStore implements VersionedStore {
   private final String logId;
   private final LogEpochs epochs;
   private final HybridLogicalClock clock;
+  private final ReadClock readClock;
   private final WriterGate gate;
   private final VersionLookup versions;
   private final GroupCommitWriter writer;
@@ -84,6 +85,7 @@ public final class GroupCommitStore implements VersionedStore {
     // Never below the stable time this node reported: its later writes must be newer than it.
     this.clock =
         new HybridLogicalClock(options.wallClock(), options.maxClockSkew(), Math.max(meta.hlc(), meta.gc().stableHlc()));
+    this.readClock = new ReadClock(kv, clock);
     this.gate = gate;
     this.versions = new VersionLookup(kv, meta.keyFilter(), options.cacheMaxEntries());
     RecentLog recent = new RecentLog(meta.headSeq(), RECENT_LOG_ENTRIES, RECENT_LOG_BYTES);
@@ -194,6 +196,15 @@ public final class GroupCommitStore implements VersionedStore {
   @Override
   public void scanState(Consumer<StoredEntry> visitor) {
     state.scanState(visitor);
+  }
+
+  /**
+   * The HLC time a read judges expiry at: never earlier than any read before it, across restarts
+   * too ({@link ReadClock}); may write one meta row (synced) about every two seconds while reads
+   * happen.
+   */
+  public long readTime() {
+    return readClock.now();
   }
 
   /** The node's hybrid logical clock (restored above the persisted high-water mark on open). */

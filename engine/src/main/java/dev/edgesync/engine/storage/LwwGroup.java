@@ -131,10 +131,10 @@ final class LwwGroup {
   private void resolveLocal(LocalWrite w, List<StoredEntry> stored, HybridLogicalClock clock, String nodeId) {
     KeyBytes key = new KeyBytes(w.key());
     StoredVersion old = lookup(key);
-    // The new version's timestamp is the moment the precondition is judged at: a value expired by
-    // then counts as absent, as it would for a read at that time.
+    // Judged at the new version's timestamp, or the latest read time if later: a value a read saw
+    // expired counts as absent, as it would for a read now.
     Version version = new Version(clock.now(), nodeId);
-    boolean absent = old != null && old.absentAt(version.hlc());
+    boolean absent = old != null && old.absentAt(Math.max(version.hlc(), clock.peek()));
     if (w.precondition() != null && !w.precondition().holds(old == null ? null : old.version(), absent)) {
       // Checked against the committed version and the group's own earlier writes: nothing
       // between this check and the commit can write the key on this node. The refusal is the

@@ -48,6 +48,8 @@ final class StoreLayout {
   static final String META_TOMBSTONES = "tombstones";
   /** Number of state rows whose value expires (rows of the expiry index); absent: none. */
   static final String META_EXPIRING = "expiring";
+  /** An HLC above every time a read has judged expiry at (see {@link ReadClock}); absent: none. */
+  static final String META_READ_LEASE = "readLease";
   /** Lowest HLC of any version ever stored (an upper bound of the oldest one held); absent: none. */
   static final String META_OLDEST_HLC = "oldestHlc";
   /** The node's stable time (see {@code Stability}): it holds every version older, or a newer one. */

@@ -39,6 +39,8 @@ final class Simulation {
 
   /** Simulated time the cluster gets to converge once every fault is healed. */
   static final long CONVERGE_LIMIT_MILLIS = 120_000;
+  /** The longest time to live a put of the run carries (some expire during the run, all before its end). */
+  static final int MAX_TTL_MILLIS = 15_000;
 
   /** Simulated time the peers of a node far ahead get to refuse its writes (and count it). */
   static final long REFUSAL_LIMIT_MILLIS = 20_000;
@@ -70,21 +72,31 @@ final class Simulation {
     final String node;
     final String key;
     final String value; // null: a delete
+    final long ttlMillis; // 0: the value does not expire
     CompletableFuture<WriteResult> future;
     Outcome outcome;
     Version committed; // the version, when the store committed it (whatever the client saw)
     boolean ahead; // committed with a timestamp beyond what any clock within skew reads
 
-    Write(int id, String node, String key, String value) {
+    Write(int id, String node, String key, String value, long ttlMillis) {
       this.id = id;
       this.node = node;
       this.key = key;
       this.value = value;
+      this.ttlMillis = ttlMillis;
+    }
+
+    /** The HLC at which the committed value expires; 0 for one that does not. */
+    long expiresHlc() {
+      return ttlMillis == 0 || committed == null
+          ? 0
+          : Hlc.of(Hlc.physicalMillis(committed.hlc()) + ttlMillis, Hlc.logical(committed.hlc()));
     }
 
     @Override
     public String toString() {
-      return "write#" + id + " " + (value == null ? "del " + key : "put " + key + "=" + value) + " on " + node + " "
+      return "write#" + id + " " + (value == null ? "del " + key : "put " + key + "=" + value)
+          + (ttlMillis > 0 ? " ttl " + ttlMillis + " ms" : "") + " on " + node + " "
           + outcome + (committed == null ? "" : " " + committed);
     }
   }
@@ -98,6 +110,7 @@ final class Simulation {
     long maxClockSkewMillis;
     final Map<Fault, Integer> faults = new TreeMap<>();
     int writes;
+    int ttlWrites;
     int acked;
     int unknown;
     int failed;
@@ -131,6 +144,8 @@ final class Simulation {
   // Per node and key, the highest version the node was seen to hold (tombstones included): a node
   // never goes back to an older version, and a value never vanishes (only a tombstone may go).
   private final Map<String, Map<String, StoredEntry>> highestSeen = new HashMap<>();
+  // Per node and key, the version the node was last seen to read as expired.
+  private final Map<String, Map<String, Version>> expiredSeen = new HashMap<>();
   private final long withinMillis;
   private final int keyCount;
   private final int stepCount;
@@ -263,8 +278,9 @@ final class Simulation {
 
   /**
    * No resurrection, no loss, on every node that is up: the version a node holds for a key never
-   * goes back, and a key only ever disappears when its newest version there was a tombstone (it
-   * was collected).
+   * goes back, a key only ever disappears when its newest version there was a tombstone or a value
+   * expired before the purge horizon (it was collected), and a value once read as expired never
+   * reads as live again.
    */
   private void checkNoResurrection() {
     for (SimNode node : nodes) {
@@ -272,10 +288,20 @@ final class Simulation {
         continue;
       }
       Map<String, StoredEntry> seen = highestSeen.computeIfAbsent(node.id, x -> new HashMap<>());
+      Map<String, Version> expired = expiredSeen.computeIfAbsent(node.id, x -> new HashMap<>());
+      long readAt = node.store.readTime();
       for (int k = 0; k < keyCount; k++) {
         String key = "k" + k;
         Optional<StoredEntry> now = node.store.get(bytes(key));
         StoredEntry before = seen.get(key);
+        if (now.isPresent() && !now.get().tombstone()) {
+          Version v = now.get().version();
+          if (now.get().expiredAt(readAt)) {
+            expired.put(key, v);
+          } else if (v.equals(expired.get(key))) {
+            violations.add(node.id + " reads " + key + " " + show(now) + " as live again after it read it as expired");
+          }
+        }
         if (now.isPresent()) {
           if (before != null && now.get().version().compareTo(before.version()) < 0) {
             violations.add(
@@ -285,18 +311,22 @@ final class Simulation {
           if (before == null || now.get().version().compareTo(before.version()) > 0) {
             seen.put(key, now.get());
           }
-        } else if (before != null && !before.tombstone() && !deletedAfter(key, before.version())) {
-          // Between two looks a node may receive a newer delete and collect it; anything else is a loss.
+        } else if (before != null
+            && !before.tombstone()
+            && !(before.expires() && before.expiresHlc() < node.store.gcState().purgeHorizon())
+            && !deletedAfter(key, before.version())) {
+          // Between two looks a node may receive a newer delete (or expiring put) and collect it;
+          // anything else is a loss.
           violations.add(node.id + " lost " + key + ": it held " + show(Optional.of(before)) + " and now holds nothing");
         }
       }
     }
   }
 
-  /** Whether a delete of {@code key} newer than {@code version} was committed somewhere. */
+  /** Whether a delete or an expiring put of {@code key} newer than {@code version} was committed somewhere. */
   private boolean deletedAfter(String key, Version version) {
     for (Write w : writes) {
-      if (w.key.equals(key) && w.value == null && w.committed != null && w.committed.isAfter(version)) {
+      if (w.key.equals(key) && (w.value == null || w.ttlMillis > 0) && w.committed != null && w.committed.isAfter(version)) {
         return true;
       }
     }
@@ -466,8 +496,10 @@ final class Simulation {
       int id = writes.size();
       String key = "k" + random.nextInt(keyCount);
       String value = random.nextInt(100) < 15 ? null : "v" + id + "@" + node.id;
-      Write w = new Write(id, node.id, key, value);
-      w.future = node.store.submitLocal(bytes(key), value == null ? null : bytes(value));
+      // Some puts expire, within the run: every node must hide them at their expiry and collect them.
+      long ttl = value != null && random.nextInt(100) < 20 ? 200 + random.nextInt(MAX_TTL_MILLIS - 200) : 0;
+      Write w = new Write(id, node.id, key, value, ttl);
+      w.future = node.store.submitLocal(bytes(key), value == null ? null : bytes(value), null, ttl);
       writes.add(w);
       pending.add(w);
     }
@@ -506,6 +538,7 @@ final class Simulation {
       }
     }
     stats.writes += pending.size();
+    stats.ttlWrites += (int) pending.stream().filter(w -> w.ttlMillis > 0).count();
     pending.clear();
   }
 
@@ -592,8 +625,9 @@ final class Simulation {
             break scan;
           }
           Optional<StoredEntry> mine = node.store.get(e.key());
+          long horizon = node.store.gcState().purgeHorizon();
           boolean collected =
-              mine.isEmpty() && e.tombstone() && e.version().hlc() < node.store.gcState().purgeHorizon();
+              mine.isEmpty() && (e.tombstone() || e.expiresHlc() < horizon) && e.version().hlc() < horizon;
           if (!collected && (mine.isEmpty() || mine.get().version().compareTo(e.version()) < 0)) {
             violations.add(
                 "at " + when + " of " + node.id + ": its watermark for " + peer.id + " (seq " + wm.seq()
@@ -687,10 +721,11 @@ final class Simulation {
     long hlcAhead =
         nodes.stream().mapToLong(n -> Hlc.physicalMillis(n.store.clock().current())).max().orElseThrow()
             - nodes.stream().mapToLong(n -> n.clock.millis()).min().orElseThrow();
-    long limit = 60_000 + gc.minAge().toMillis() + gc.quantumMillis() + Math.max(0, hlcAhead);
-    while (nodes.stream().anyMatch(n -> n.store.gcState().tombstones() > 0)) {
+    long limit = 60_000 + MAX_TTL_MILLIS + gc.minAge().toMillis() + gc.quantumMillis() + Math.max(0, hlcAhead);
+    while (nodes.stream().anyMatch(n -> n.store.gcState().tombstones() > 0 || n.store.gcState().expiring() > 0)) {
       if (loop.nowMillis() - start > limit) {
-        StringBuilder sb = new StringBuilder("tombstones not collected within " + limit + " ms of simulated time:");
+        StringBuilder sb =
+            new StringBuilder("tombstones or expired values not collected within " + limit + " ms of simulated time:");
         for (SimNode n : nodes) {
           sb.append("\n    ").append(n.id).append(' ').append(n.store.gcState()).append(' ').append(n.engine.gcStatus());
         }
@@ -781,9 +816,13 @@ final class Simulation {
           maxCommitted = w;
         }
       }
-      boolean collected = fin.isEmpty() && maxCommitted != null && maxCommitted.value == null;
+      boolean collected =
+          fin.isEmpty()
+              && maxCommitted != null
+              && (maxCommitted.value == null
+                  || (maxCommitted.ttlMillis > 0 && maxCommitted.expiresHlc() < reference.store.gcState().purgeHorizon()));
       if (collected) {
-        continue; // the newest write is a delete and its tombstone was collected
+        continue; // the newest write is a delete, or a value that expired, and it was collected
       }
       if (maxAcked != null) {
         if (fin.isEmpty() || fin.get().version().compareTo(maxAcked.committed) < 0) {
@@ -822,7 +861,9 @@ final class Simulation {
     if (w.value == null) {
       return e.tombstone();
     }
-    return !e.tombstone() && Arrays.equals(e.value(), bytes(w.value));
+    return !e.tombstone()
+        && Arrays.equals(e.value(), bytes(w.value))
+        && (w.committed == null || e.expiresHlc() == w.expiresHlc());
   }
 
   // ------------------------------------------------------------------ helpers
@@ -868,11 +909,15 @@ final class Simulation {
     }
     return a.get().version().equals(b.get().version())
         && a.get().tombstone() == b.get().tombstone()
+        && a.get().expiresHlc() == b.get().expiresHlc()
         && Arrays.equals(a.get().value(), b.get().value());
   }
 
   private static String show(Optional<StoredEntry> e) {
-    return e.map(x -> (x.tombstone() ? "tombstone" : str(x.value())) + " " + x.version()).orElse("absent");
+    return e.map(
+            x -> (x.tombstone() ? "tombstone" : str(x.value())) + " " + x.version()
+                + (x.expires() ? " expires " + Hlc.format(x.expiresHlc()) : ""))
+        .orElse("absent");
   }
 
   private static String str(byte[] b) {

@@ -79,6 +79,21 @@ class ExpiringValuesTest {
   }
 
   @Test
+  void aValueReadAsExpiredStaysExpiredAfterARestartWithTheWallClockSetBack() {
+    try (GroupCommitStore store = open()) {
+      store.submitLocal(bytes("k"), bytes("v"), null, 1_000).join();
+      clock.advance(Duration.ofMillis(1_500));
+      assertTrue(store.get(bytes("k")).orElseThrow().expiredAt(store.readTime()));
+    }
+    clock.advance(Duration.ofSeconds(-30)); // the wall clock is set back while the node is down
+    try (GroupCommitStore store = open()) {
+      long readAt = store.readTime();
+      assertTrue(store.get(bytes("k")).orElseThrow().expiredAt(readAt), "read at " + Hlc.format(readAt));
+      assertTrue(Hlc.physicalMillis(readAt) <= BASE_MILLIS + 1_500 + ReadClock.LEASE_MILLIS, "at most a lease early");
+    }
+  }
+
+  @Test
   void badTimesToLiveAreRefusedNamingTheRange() {
     try (GroupCommitStore store = open()) {
       IllegalArgumentException negative =
@@ -169,12 +184,12 @@ class ExpiringValuesTest {
       store.submitLocal(bytes("d"), bytes("v"), null, 1_000).join();
       store.submitLocal(bytes("d"), bytes("replaced"), null, 60_000).join(); // its first expiry never comes
 
-      assertFalse(store.announceExpired(store.clock().peek(), 10).join());
+      assertFalse(store.announceExpired(store.readTime(), 10).join());
       assertEquals(List.of(), told, "nothing expired yet");
       clock.advance(Duration.ofSeconds(3));
-      assertTrue(store.announceExpired(store.clock().peek(), 1).join(), "one at a time: more left");
-      assertFalse(store.announceExpired(store.clock().peek(), 10).join());
-      assertFalse(store.announceExpired(store.clock().peek(), 10).join());
+      assertTrue(store.announceExpired(store.readTime(), 1).join(), "one at a time: more left");
+      assertFalse(store.announceExpired(store.readTime(), 10).join());
+      assertFalse(store.announceExpired(store.readTime(), 10).join());
       assertEquals(List.of("a", "b"), told);
 
       // A peer's value that had expired before the last announcement is announced with its commit.
