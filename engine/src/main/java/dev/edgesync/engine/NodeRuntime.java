@@ -190,6 +190,11 @@ public final class NodeRuntime implements AutoCloseable {
     store.addCommitListener(notifier);
     metrics.headSeq(store, VersionedStore::headSeq);
     metrics.gauge("edgesync.tombstones", "Tombstone rows held (deletes not yet collected)", store, st -> st.gcState().tombstones());
+    metrics.gauge(
+        "edgesync.expiring.values",
+        "Values with a time to live held, expired or not (collected like tombstones once expired)",
+        store,
+        st -> st.gcState().expiring());
     java.time.InstantSource wall = settings.store().wallClock();
     metrics.gauge(
         "edgesync.gc.horizon.seconds",

@@ -108,6 +108,11 @@ final class NodeClient {
 
   /** Bulk write: {@code value == null} deletes. At most 10,000 entries per request. */
   void bulk(Map<String, String> entries) {
+    bulk(entries, null);
+  }
+
+  /** Bulk write whose puts expire after {@code ttl} (e.g. "3s"; null: never). */
+  void bulk(Map<String, String> entries, String ttl) {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode list = root.putArray("entries");
     entries.forEach(
@@ -117,6 +122,9 @@ final class NodeClient {
             e.put("delete", true);
           } else {
             e.put("value", v);
+            if (ttl != null) {
+              e.put("ttl", ttl);
+            }
           }
         });
     expect(200, send("POST", "/kv", root.toString()), "POST /kv (" + entries.size() + " entries)");

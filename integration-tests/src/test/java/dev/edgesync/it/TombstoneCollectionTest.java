@@ -18,7 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Tombstone collection with real processes (issue 13): three sites in a full mesh delete 20,000
  * keys and every site's tombstones go; a site that is down holds the others' tombstones until it
  * is back, comes back holding the deleted keys, and nothing deleted reappears anywhere; a site
- * that was decommissioned and comes back with its old data is refused, naming the fix.
+ * that was decommissioned and comes back with its old data is refused, naming the fix. Keys with a
+ * time to live vanish on every site at their expiry, also on a site that was down meanwhile, are
+ * collected like tombstones, and come back on none.
  */
 class TombstoneCollectionTest {
   @RegisterExtension static final ProcessCleanup cleanup = new ProcessCleanup();
@@ -36,6 +38,10 @@ class TombstoneCollectionTest {
 
   private static long tombstones(NodeProcess n) {
     return n.http().statusJson().path("gc").path("tombstones").asLong();
+  }
+
+  private static long expiring(NodeProcess n) {
+    return n.http().statusJson().path("gc").path("expiring").asLong();
   }
 
   private static Map<String, String> deletes(Map<String, String> keys) {
@@ -137,6 +143,61 @@ class TombstoneCollectionTest {
       assertTrue(refusal.contains("new id and an empty data dir"), "the refusal names the fix: " + refusal);
       assertNoneVisible(c, "session/", "after the decommissioned c came back", List.of("a", "b"));
       assertEquals(1_000, c.node("c").http().scanAll("session/", 1000).size(), "c keeps its own old data");
+    }
+  }
+
+  @Test
+  void expiringKeysVanishOnEverySiteAreCollectedAndComeBackOnNone() throws Exception {
+    try (Cluster c = new Cluster(dir, false)) {
+      for (String id : List.of("a", "b", "c")) {
+        c.add(id, TombstoneCollectionTest::fastGc);
+      }
+      c.fullMesh().startAll();
+      NodeClient a = c.node("a").http();
+
+      // 2,000 sessions live 4 s; 10 carts live an hour. Every site holds all of them at first.
+      Map<String, String> sessions = Data.keys("tmp/session/", 2_000, "v");
+      Map<String, String> carts = Data.keys("tmp/cart/", 10, "v");
+      a.bulk(sessions, "4s");
+      a.bulk(carts, "1h");
+      c.awaitConverged();
+      for (NodeProcess n : c.nodes()) {
+        assertEquals(2_010, n.http().scanAll("tmp/", 1000).size(), n.spec.id + " before the expiry");
+      }
+
+      // c goes down; the sessions expire: a and b read them as absent without any write, and keep
+      // them (as they keep tombstones) while c, which may still hold them, is away.
+      assertEquals(0, c.node("c").terminate(), "exit code of SIGTERM");
+      await("the sessions expire on a and b")
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(200))
+          .untilAsserted(() -> assertNoneVisible(c, "tmp/session/", "after the expiry", List.of("a", "b")));
+      assertEquals(carts.keySet(), a.scanAll("tmp/", 1000).keySet(), "the carts live on");
+      await("a and b keep the expired sessions while c is down")
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> expiring(c.node("a")) == 2_010 && expiring(c.node("b")) == 2_010);
+
+      // c comes back holding them: they are expired there too, then collected on every site.
+      c.node("c").start();
+      assertNoneVisible(c, "tmp/session/", "on c as soon as it is back", List.of("c"));
+      c.awaitConverged();
+      await("the expired sessions are collected once c is back")
+          .atMost(COLLECTED)
+          .pollInterval(Duration.ofMillis(200))
+          .untilAsserted(() -> c.nodes().forEach(n -> assertEquals(10, expiring(n), n.spec.id + " expiring values")));
+      c.awaitConverged();
+
+      // A restart brings none back; the carts are still there on every site.
+      assertEquals(0, c.node("b").terminate(), "exit code of SIGTERM");
+      c.node("b").start();
+      c.awaitConverged();
+      assertNoneVisible(c, "tmp/session/", "after collection and a restart");
+      for (NodeProcess n : c.nodes()) {
+        assertEquals(carts.keySet(), n.http().scanAll("tmp/", 1000).keySet(), n.spec.id + " keeps the carts");
+        assertTrue(n.http().statusJson().path("gc").path("purgedTotal").asLong() >= 2_000, n.spec.id + " collected them");
+      }
+      assertTrue(a.metrics().contains("edgesync_expiring_values 10.0"), "metric edgesync_expiring_values");
     }
   }
 }

@@ -46,6 +46,14 @@ public final class PutCommand extends ClientCommand implements Callable<Integer>
       description = "How long to wait for --acks, e.g. 2s (default: 5s).")
   String timeout;
 
+  @Option(
+      names = "--ttl",
+      paramLabel = "DURATION",
+      description =
+          "The value expires this long after the write, e.g. 30s, 10m, 1d: every node then reads the key as absent"
+              + " (default: never).")
+  String ttl;
+
   @Override
   public Integer call() {
     if ((value == null) == (file == null)) {
@@ -63,7 +71,7 @@ public final class PutCommand extends ClientCommand implements Callable<Integer>
           spec.commandLine(), (file != null ? "--file " + file : "standard input") + " cannot be read: " + e.getMessage());
     }
     NodeClient c = client();
-    NodeClient.Response r = c.put(key, bytes, acks, timeout);
+    NodeClient.Response r = c.put(key, bytes, acks, timeout, ttl);
     if (r.status() != 200) {
       main.err()
           .println(
@@ -85,7 +93,8 @@ public final class PutCommand extends ClientCommand implements Callable<Integer>
                 + "' at seq "
                 + j.path("seq").asLong()
                 + ", version "
-                + Versions.readable(j.path("version").asText()));
+                + Versions.readable(j.path("version").asText())
+                + (j.hasNonNull("expiresAt") ? ", expires at " + j.path("expiresAt").asText() : ""));
     return Main.EXIT_OK;
   }
 }

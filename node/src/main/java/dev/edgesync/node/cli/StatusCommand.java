@@ -71,8 +71,9 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
           new StringBuilder(
               String.format(
                   Locale.ROOT,
-                  "tombstones %d   collected %d   purge horizon %s",
+                  "tombstones %d   expiring %d   collected %d   purge horizon %s",
                   gc.path("tombstones").asLong(),
+                  gc.path("expiring").asLong(),
                   gc.path("purgedTotal").asLong(),
                   gc.path("purgeHorizon").isNull() ? "none yet" : gc.path("purgeHorizon").asText()));
       if (gc.path("waitingFor").size() > 0) {

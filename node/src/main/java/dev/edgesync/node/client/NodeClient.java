@@ -97,10 +97,22 @@ public final class NodeClient {
 
   /** {@code PUT /kv/{key}}, with optional acks and timeout. */
   public Response put(String key, byte[] value, Integer acks, String ackTimeout) {
-    String q =
-        acks == null
-            ? ""
-            : "?acks=" + acks + (ackTimeout == null ? "" : "&timeout=" + enc(ackTimeout));
+    return put(key, value, acks, ackTimeout, null);
+  }
+
+  /** {@code PUT /kv/{key}?ttl=}: as {@link #put(String, byte[], Integer, String)}, the value expiring after {@code ttl} (null: never). */
+  public Response put(String key, byte[] value, Integer acks, String ackTimeout, String ttl) {
+    java.util.List<String> params = new java.util.ArrayList<>();
+    if (acks != null) {
+      params.add("acks=" + acks);
+      if (ackTimeout != null) {
+        params.add("timeout=" + enc(ackTimeout));
+      }
+    }
+    if (ttl != null) {
+      params.add("ttl=" + enc(ttl));
+    }
+    String q = params.isEmpty() ? "" : "?" + String.join("&", params);
     return send(
         HttpRequest.newBuilder(uri("/kv/" + encodePath(key) + q))
             .PUT(HttpRequest.BodyPublishers.ofByteArray(value)));

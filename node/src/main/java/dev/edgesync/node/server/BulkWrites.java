@@ -38,7 +38,8 @@ final class BulkWrites {
     this.checkWritable = checkWritable;
   }
 
-  record BulkEntry(byte[] key, byte[] value) {}
+  /** One write of the body; {@code ttl}: null, or the put's value expires that long after it. */
+  record BulkEntry(byte[] key, byte[] value, java.time.Duration ttl) {}
 
   void handle(HttpExchange ex) throws IOException {
     query(ex, Set.of());
@@ -72,7 +73,7 @@ final class BulkWrites {
         futures.add(
             e.value == null
                 ? node.deleteAsync(e.key, Acks.none())
-                : node.putAsync(e.key, e.value, Acks.none()));
+                : node.putAsync(e.key, e.value, e.ttl, Acks.none()));
       }
       lastSeq = Math.max(lastSeq, KvResource.awaitAll(futures, done));
       done += futures.size();
@@ -114,11 +115,11 @@ final class BulkWrites {
       Iterator<String> names = e.fieldNames();
       while (names.hasNext()) {
         String name = names.next();
-        if (!Set.of("key", "keyBase64", "value", "valueBase64", "delete").contains(name)) {
+        if (!Set.of("key", "keyBase64", "value", "valueBase64", "delete", "ttl").contains(name)) {
           throw new HttpError(
               400,
               where + " has an unknown field '" + name + "'",
-              "only key (or keyBase64), value (or valueBase64) and delete");
+              "only key (or keyBase64), value (or valueBase64), ttl and delete");
         }
       }
       JsonNode k = e.get("key");
@@ -179,7 +180,17 @@ final class BulkWrites {
               "write smaller values or raise limits.maxValueBytes");
         }
       }
-      entries.add(new BulkEntry(key, value));
+      java.time.Duration ttl = null;
+      if (e.has("ttl")) {
+        if (delete || !e.get("ttl").isTextual()) {
+          throw new HttpError(
+              400,
+              where + ".ttl " + (delete ? "is given with a delete" : "is not a string"),
+              "a put's time to live as a string, e.g. \"ttl\": \"30s\"; a delete takes none");
+        }
+        ttl = KvResource.ttl(java.util.Map.of("ttl", e.get("ttl").textValue()));
+      }
+      entries.add(new BulkEntry(key, value, ttl));
     }
     return entries;
   }

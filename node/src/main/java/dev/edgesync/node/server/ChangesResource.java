@@ -232,7 +232,11 @@ final class ChangesResource {
     return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
   }
 
-  /** One change as the feed shows it: {@code {"seq","key","value"|"deleted","version","origin"}}. */
+  /**
+   * One change as the feed shows it: {@code {"seq","key","value"|"deleted","version","origin"}},
+   * and {@code "expiresAt"} for a value that expires (it reads as absent from then on; the feed has
+   * no entry for the expiry itself).
+   */
   static ObjectNode entry(StoredEntry e) {
     ObjectNode r = Json.MAPPER.createObjectNode();
     r.put("seq", e.seq());
@@ -244,6 +248,9 @@ final class ChangesResource {
     }
     r.put("version", Json.version(e.version()));
     r.put("origin", e.version().origin());
+    if (e.expires()) {
+      r.put("expiresAt", Json.hlcTime(e.expiresHlc()));
+    }
     return r;
   }
 }

@@ -80,6 +80,7 @@ public final class Json {
   public static ObjectNode gc(dev.edgesync.engine.replication.GcStatus g, java.time.Instant now) {
     ObjectNode o = MAPPER.createObjectNode();
     o.put("tombstones", g.store().tombstones());
+    o.put("expiring", g.store().expiring());
     o.put("purgedTotal", g.store().purgedTotal());
     o.put("purgeHorizon", hlcTime(g.store().purgeHorizon()));
     o.put(
@@ -99,7 +100,8 @@ public final class Json {
     return o;
   }
 
-  private static String hlcTime(long hlc) {
+  /** The wall time of an HLC as ISO-8601 text, or null for 0 ("none"). */
+  public static String hlcTime(long hlc) {
     return instant(hlc == 0 ? null : java.time.Instant.ofEpochMilli(dev.edgesync.conflict.Hlc.physicalMillis(hlc)));
   }
 }

@@ -10,6 +10,7 @@ import static dev.edgesync.node.server.HttpExchanges.send;
 import static dev.edgesync.node.server.HttpExchanges.sendJson;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.edgesync.conflict.Hlc;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.Acks;
@@ -40,6 +41,10 @@ import java.util.stream.Stream;
 final class KvResource {
   /** Query parameters of a single write. */
   static final Set<String> WRITE_PARAMETERS = Set.of("acks", "timeout");
+  /** A put also takes {@code ttl}: the value expires that long after the write. */
+  static final Set<String> PUT_PARAMETERS = Set.of("acks", "timeout", "ttl");
+  /** The longest {@code ttl}: 100 years, as the engine allows. */
+  static final Duration MAX_TTL = Duration.ofDays(36_500);
 
   /** Query parameters of a scan. */
   static final Set<String> SCAN_PARAMETERS = Set.of("prefix", "prefixBase64", "after", "afterBase64", "limit");
@@ -165,22 +170,41 @@ final class KvResource {
     query(ex, Set.of());
     KeyValue kv = node.get(key).orElse(null);
     if (kv == null) {
-      throw new HttpError(404, "key '" + Keys.display(key) + "' not found (absent or deleted)", null);
+      throw new HttpError(404, "key '" + Keys.display(key) + "' not found (absent, deleted or expired)", null);
     }
     ex.getResponseHeaders().set("X-Edgesync-Version", Json.version(kv.version()));
     ex.getResponseHeaders().set("X-Edgesync-Seq", Long.toString(kv.seq()));
     ex.getResponseHeaders().set("ETag", "\"" + Json.version(kv.version()) + "\"");
+    if (kv.expiresHlc() != 0) {
+      ex.getResponseHeaders().set("X-Edgesync-Expires", Json.hlcTime(kv.expiresHlc()));
+    }
     send(ex, 200, "application/octet-stream", kv.value());
   }
 
   private void putKey(HttpExchange ex, byte[] key) throws IOException {
-    Map<String, String> query = query(ex, WRITE_PARAMETERS);
+    Map<String, String> query = query(ex, PUT_PARAMETERS);
     Acks acks = acks(query);
+    Duration ttl = ttl(query);
     Precondition precondition = precondition(ex);
     byte[] value = body(ex, limits.httpMaxBodyBytes());
     checkWritable();
-    WriteResult r = await(precondition == null ? node.putAsync(key, value, acks) : node.writeIf(key, value, precondition, acks));
-    sendJson(ex, 200, writeJson(key, r, false));
+    WriteResult r =
+        await(
+            precondition == null
+                ? node.putAsync(key, value, ttl, acks)
+                : node.writeIf(key, value, precondition, ttl, acks));
+    ObjectNode o = writeJson(key, r, false);
+    if (ttl != null) {
+      o.put(
+          "expiresAt",
+          Json.hlcTime(Hlc.of(Hlc.physicalMillis(r.version().hlc()) + ttl.toMillis(), Hlc.logical(r.version().hlc()))));
+    }
+    sendJson(ex, 200, o);
+  }
+
+  /** {@code ?ttl=30s}: the value expires that long after the write; null without it. */
+  static Duration ttl(Map<String, String> q) {
+    return q.containsKey("ttl") ? duration(q, "ttl", Duration.ofMinutes(5), Duration.ofMillis(1), MAX_TTL) : null;
   }
 
   private void deleteKey(HttpExchange ex, byte[] key) throws IOException {
@@ -278,6 +302,9 @@ final class KvResource {
       putText(item, "value", kv.value());
       item.put("version", Json.version(kv.version()));
       item.put("seq", kv.seq());
+      if (kv.expiresHlc() != 0) {
+        item.put("expiresAt", Json.hlcTime(kv.expiresHlc()));
+      }
     }
     if (page.size() > limit) {
       // The next page starts after this key: as text (null when it is not UTF-8) and always as

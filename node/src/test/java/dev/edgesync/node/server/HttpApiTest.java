@@ -121,6 +121,36 @@ class HttpApiTest {
   }
 
   @Test
+  void aPutWithATimeToLiveTellsItsExpiryEverywhereAndBadOnesAreRefused() throws Exception {
+    HttpResponse<byte[]> put = send("PUT", "/kv/ttl/k1?ttl=1h", "v".getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, put.statusCode(), text(put));
+    java.time.Instant expires = java.time.Instant.parse(json(put).get("expiresAt").asText());
+    java.time.Duration left = java.time.Duration.between(java.time.Instant.now(), expires);
+    assertTrue(left.compareTo(java.time.Duration.ofMinutes(59)) > 0 && left.compareTo(java.time.Duration.ofMinutes(61)) < 0, left.toString());
+
+    HttpResponse<byte[]> get = send("GET", "/kv/ttl/k1");
+    assertEquals(expires.toString(), get.headers().firstValue("X-Edgesync-Expires").orElseThrow());
+    JsonNode scan = json(send("GET", "/kv?prefix=ttl/"));
+    assertEquals(expires.toString(), scan.get("items").get(0).get("expiresAt").asText());
+    JsonNode feed = json(send("GET", "/changes?since=0&limit=1000"));
+    boolean told = false;
+    for (JsonNode c : feed.get("results")) {
+      told |= c.get("key").asText().equals("ttl/k1") && c.path("expiresAt").asText().equals(expires.toString());
+    }
+    assertTrue(told, feed.toString());
+
+    HttpResponse<byte[]> zero = send("PUT", "/kv/ttl/k2?ttl=0s", "v".getBytes(StandardCharsets.UTF_8));
+    assertEquals(400, zero.statusCode());
+    assertTrue(text(zero).contains("ttl '0s' is not valid"), text(zero));
+    HttpResponse<byte[]> onDelete = send("DELETE", "/kv/ttl/k1?ttl=5s");
+    assertEquals(400, onDelete.statusCode(), text(onDelete));
+    HttpResponse<byte[]> bulk =
+        send("POST", "/kv", "{\"entries\":[{\"key\":\"ttl/b\",\"value\":\"v\",\"ttl\":\"2m\"}]}".getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, bulk.statusCode(), text(bulk));
+    assertTrue(send("GET", "/kv/ttl/b").headers().firstValue("X-Edgesync-Expires").isPresent());
+  }
+
+  @Test
   void putGetDeleteRoundTrip() throws Exception {
     HttpResponse<byte[]> put = send("PUT", "/kv/rt/k1", "v1".getBytes(StandardCharsets.UTF_8));
     assertEquals(200, put.statusCode(), text(put));
@@ -341,7 +371,7 @@ class HttpApiTest {
     HttpResponse<byte[]> r = send("PUT", "/kv/typo?ack=1", "v".getBytes(StandardCharsets.UTF_8));
     assertEquals(400, r.statusCode(), text(r));
     assertTrue(json(r).get("error").asText().contains("unknown query parameter 'ack'"), text(r));
-    assertEquals("known parameters: acks, timeout", json(r).get("fix").asText());
+    assertEquals("known parameters: acks, timeout, ttl", json(r).get("fix").asText());
     assertEquals(404, send("GET", "/kv/typo").statusCode(), "the refused write did not happen");
     HttpResponse<byte[]> scan = send("GET", "/kv?prefx=a");
     assertEquals(400, scan.statusCode(), text(scan));
