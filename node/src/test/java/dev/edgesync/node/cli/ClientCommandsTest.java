@@ -75,6 +75,17 @@ class ClientCommandsTest {
   }
 
   @Test
+  void putWithATimeToLiveSaysWhenItExpiresAndABadOneIsRefused() {
+    Result put = run("put", "ttl/k", "v", "--ttl", "10m", "--node", node);
+    assertEquals(0, put.code(), put.err());
+    assertTrue(put.text().contains("expires at 20"), put.text());
+    assertEquals("v", run("get", "ttl/k", "--node", node).text().strip());
+    Result bad = run("put", "ttl/k", "v", "--ttl", "soon", "--node", node);
+    assertEquals(1, bad.code());
+    assertTrue(bad.err().contains("ttl 'soon' is not valid"), bad.err());
+  }
+
+  @Test
   void scanPrintsKeysOnlyJsonAndStartsAfterAKey() {
     for (String k : List.of("s/a", "s/b", "s/c")) {
       assertEquals(0, run("put", k, "v-" + k, "--node", node).code());
