@@ -282,7 +282,8 @@ public final class SyncNode implements AutoCloseable {
   /** The live value of a key with its version, or empty when absent, deleted or expired. */
   public Optional<KeyValue> get(byte[] key) {
     GroupCommitStore s = readable();
-    return s.get(key).filter(e -> !e.absentAt(s.readTime())).map(SyncNode::keyValue);
+    // The read time only for a value that expires: it may cost a write (the read lease).
+    return s.get(key).filter(e -> !e.tombstone() && !(e.expires() && e.expiredAt(s.readTime()))).map(SyncNode::keyValue);
   }
 
   /** The stored version of a key including tombstones (for tools and tests). */
@@ -304,11 +305,11 @@ public final class SyncNode implements AutoCloseable {
    */
   public Stream<KeyValue> scan(byte[] prefix, byte[] startAfter) {
     GroupCommitStore s = readable();
-    long now = s.readTime();
+    long[] readAt = {0}; // taken at the first value that expires, then the same for the whole scan
     VersionedStore.EntryIterator it = s.scan(prefix, startAfter);
     return StreamSupport.stream(
             Spliterators.spliteratorUnknownSize(it, Spliterator.ORDERED | Spliterator.NONNULL), false)
-        .filter(e -> !e.expiredAt(now))
+        .filter(e -> !e.expires() || !e.expiredAt(readAt[0] != 0 ? readAt[0] : (readAt[0] = s.readTime())))
         .map(SyncNode::keyValue)
         .onClose(it::close);
   }

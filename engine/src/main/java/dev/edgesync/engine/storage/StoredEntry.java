@@ -41,11 +41,6 @@ public record StoredEntry(byte[] key, byte[] value, boolean tombstone, Version v
     return expiresHlc != 0 && expiresHlc <= now;
   }
 
-  /** True when a read at HLC time {@code now} sees no value: a tombstone, or an expired value. */
-  public boolean absentAt(long now) {
-    return tombstone || expiredAt(now);
-  }
-
   /** The same entry with another local seq. */
   public StoredEntry withSeq(long newSeq) {
     return new StoredEntry(key, value, tombstone, version, newSeq, expiresHlc);

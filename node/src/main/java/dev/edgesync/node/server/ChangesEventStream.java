@@ -125,7 +125,9 @@ final class ChangesEventStream implements AutoCloseable {
 
     @Override
     public void onChange(Change change) {
-      wake();
+      if (!change.isExpiry()) { // an expiry writes nothing to the log: nothing to send
+        wake();
+      }
     }
 
     /** The node dropped the subscription (its notifier fell behind): subscribe again, read now. */
