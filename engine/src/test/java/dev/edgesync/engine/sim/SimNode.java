@@ -149,6 +149,11 @@ final class SimNode {
     watermarks = null;
   }
 
+  /** Replaces the peers this node subscribes to, at run time. */
+  void setPeers(List<String> peers) {
+    engine.setPeers(peers.stream().filter(p -> !p.equals(id)).map(p -> new PeerSpec(p, p, PORT)).toList());
+  }
+
   /** The in-memory "disk" (not LevelDB): what survives a crash, for surgery while the node is down. */
   KvStore memoryDisk() {
     return memoryDisk;

@@ -54,7 +54,9 @@ final class Simulation {
     RESET,
     CRASH,
     CLOCK_STEP,
-    CLOCK_AHEAD
+    CLOCK_AHEAD,
+    /** A node drops one of its peers at run time (setPeers) and adds it back later. */
+    REWIRE
   }
 
   enum Outcome {
@@ -153,6 +155,8 @@ final class Simulation {
   private final List<Write> writes = new ArrayList<>();
   private final List<ActiveFault> active = new ArrayList<>();
   private final Map<String, Integer> restartAt = new LinkedHashMap<>();
+  // Per node, the peers a REWIRE fault removed from its list for now.
+  private final Map<String, java.util.Set<String>> removedPeers = new HashMap<>();
   private final Map<String, Long> hlcSeen = new HashMap<>();
   private final Map<String, Version> lastLocal = new HashMap<>();
   private final List<String> violations = new ArrayList<>();
@@ -405,12 +409,27 @@ final class Simulation {
         node.clock.setOffsetMillis(Math.max(-withinMillis, Math.min(withinMillis, offset)));
       }
       case CLOCK_AHEAD -> clockFarAhead(heal);
+      case REWIRE -> {
+        String x = randomId();
+        List<String> candidates = peersOf(x).stream().filter(p -> !p.equals(x)).toList();
+        if (candidates.isEmpty()) {
+          return;
+        }
+        String dropped = candidates.get(random.nextInt(candidates.size()));
+        removedPeers.computeIfAbsent(x, k -> new java.util.TreeSet<>()).add(dropped);
+        applyPeers(x);
+        active.add(
+            new ActiveFault(heal, x + " drops peer " + dropped, () -> {
+              removedPeers.get(x).remove(dropped);
+              applyPeers(x);
+            }));
+      }
     }
     stats.faults.merge(f, 1, Integer::sum);
   }
 
   private Fault pickFault() {
-    int[] weights = {12, 10, 10, 10, 8, 10, 14, 20, rogue == null ? 4 : 0};
+    int[] weights = {12, 10, 10, 10, 8, 10, 14, 20, rogue == null ? 4 : 0, 8};
     int total = Arrays.stream(weights).sum();
     int r = random.nextInt(total);
     for (int i = 0; i < weights.length; i++) {
@@ -545,6 +564,20 @@ final class Simulation {
   // ------------------------------------------------------------------ nodes
 
   /** The peers {@code id} subscribes to in this run's topology. */
+  /** The peers {@code id} subscribes to now: its topology's, less those a REWIRE fault removed. */
+  private List<String> currentPeersOf(String id) {
+    java.util.Set<String> removed = removedPeers.getOrDefault(id, java.util.Set.of());
+    return peersOf(id).stream().filter(p -> !removed.contains(p)).toList();
+  }
+
+  /** Tells a running node its current peers (a node that is down gets them when it starts). */
+  private void applyPeers(String id) {
+    SimNode node = byId.get(id);
+    if (node.up()) {
+      node.setPeers(currentPeersOf(id));
+    }
+  }
+
   private List<String> peersOf(String id) {
     int i = ids.indexOf(id);
     return switch (topology) {
@@ -555,7 +588,7 @@ final class Simulation {
   }
 
   private void startNode(SimNode node) {
-    node.start(peersOf(node.id));
+    node.start(currentPeersOf(node.id));
     // The node's state is what its disk held at the crash (nothing ran since): its watermarks
     // must not claim anything it does not hold.
     checkWatermarks(node, "restart #" + node.incarnation());
