@@ -38,7 +38,10 @@ final class SimNode {
   private final SimLoop loop;
   private final Network network;
   private final boolean levelDb;
-  private final KvStore memoryDisk = new MemoryKvStore();
+  private MemoryKvStore memoryDisk = new MemoryKvStore();
+  // A copy of the disk (database and watermarks) taken while the node ran, for RESTORE.
+  private MemoryKvStore backupDisk;
+  private java.util.Map<String, byte[]> backupWatermarks;
   private final Duration maxClockSkew;
   private final ReplicationSettings settings;
   private final int groupCommitMaxEntries;
@@ -147,6 +150,64 @@ final class SimNode {
     store = null;
     writerGate = null;
     watermarks = null;
+  }
+
+  /**
+   * Copies the node's disk while it runs, between two tasks of the loop (its writer is held, so
+   * the copy is one consistent moment): the database and the watermark files, as a backup tool
+   * would. Memory store only.
+   */
+  void backup() {
+    backupDisk = memoryDisk.copy();
+    backupWatermarks = readWatermarkFiles();
+  }
+
+  boolean hasBackup() {
+    return backupDisk != null;
+  }
+
+  /** While the node is down: its disk becomes a copy of the last backup. */
+  void restoreBackup() {
+    memoryDisk = backupDisk.copy();
+    writeWatermarkFiles(backupWatermarks);
+  }
+
+  /** While the node is down: its disk is wiped (an empty database, no watermarks). */
+  void wipe() {
+    memoryDisk = new MemoryKvStore();
+    writeWatermarkFiles(java.util.Map.of());
+  }
+
+  private java.util.Map<String, byte[]> readWatermarkFiles() {
+    java.util.Map<String, byte[]> files = new java.util.TreeMap<>();
+    Path wm = dir.resolve(WatermarkStore.DIRECTORY_NAME);
+    try (java.util.stream.Stream<Path> list = java.nio.file.Files.exists(wm) ? java.nio.file.Files.list(wm) : java.util.stream.Stream.empty()) {
+      for (Path f : list.toList()) {
+        files.put(f.getFileName().toString(), java.nio.file.Files.readAllBytes(f));
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return files;
+  }
+
+  private void writeWatermarkFiles(java.util.Map<String, byte[]> files) {
+    Path wm = dir.resolve(WatermarkStore.DIRECTORY_NAME);
+    try {
+      if (java.nio.file.Files.exists(wm)) {
+        try (java.util.stream.Stream<Path> list = java.nio.file.Files.list(wm)) {
+          for (Path f : list.toList()) {
+            java.nio.file.Files.delete(f);
+          }
+        }
+      }
+      java.nio.file.Files.createDirectories(wm);
+      for (java.util.Map.Entry<String, byte[]> f : files.entrySet()) {
+        java.nio.file.Files.write(wm.resolve(f.getKey()), f.getValue());
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /** Replaces the peers this node subscribes to, at run time. */

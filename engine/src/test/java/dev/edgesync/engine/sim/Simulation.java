@@ -6,6 +6,7 @@ import dev.edgesync.engine.config.Defaults;
 import dev.edgesync.engine.replication.GcSettings;
 import dev.edgesync.engine.replication.ReplicationSettings;
 import dev.edgesync.engine.storage.ChangeBatch;
+import dev.edgesync.engine.storage.GcState;
 import dev.edgesync.engine.storage.StoreClosedException;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.WriteResult;
@@ -56,7 +57,11 @@ final class Simulation {
     CLOCK_STEP,
     CLOCK_AHEAD,
     /** A node drops one of its peers at run time (setPeers) and adds it back later. */
-    REWIRE
+    REWIRE,
+    /** A node is killed, its data dir wiped, and it starts again empty (small-skew seeds). */
+    WIPE,
+    /** A node is killed and its data dir replaced by an older backup of it (small-skew seeds). */
+    RESTORE
   }
 
   enum Outcome {
@@ -77,6 +82,10 @@ final class Simulation {
     final long ttlMillis; // 0: the value does not expire
     CompletableFuture<WriteResult> future;
     Outcome outcome;
+    // Committed, but held by no node that was up when the only node holding it was wiped or
+    // restored from an older copy: it may be gone (a down node or a batch in flight may still
+    // bring it back).
+    boolean mayBeLost;
     Version committed; // the version, when the store committed it (whatever the client saw)
     boolean ahead; // committed with a timestamp beyond what any clock within skew reads
 
@@ -123,6 +132,8 @@ final class Simulation {
     long tasks;
     long trace;
     long purged;
+    int mayBeLost;
+    int staleWipes;
 
     int totalFaults() {
       return faults.values().stream().mapToInt(Integer::intValue).sum();
@@ -155,6 +166,7 @@ final class Simulation {
   private final List<Write> writes = new ArrayList<>();
   private final List<ActiveFault> active = new ArrayList<>();
   private final Map<String, Integer> restartAt = new LinkedHashMap<>();
+  private final boolean smallSkew;
   // Per node, the peers a REWIRE fault removed from its list for now.
   private final Map<String, java.util.Set<String>> removedPeers = new HashMap<>();
   private final Map<String, Long> hlcSeen = new HashMap<>();
@@ -172,14 +184,19 @@ final class Simulation {
     this.loop = new SimLoop(random.split(), settle[random.nextInt(settle.length)]);
     this.network = new Network(loop.view("network"));
     int n = 3 + random.nextInt(3);
-    this.skewMillis = random.nextInt(4) == 0 ? 600_000 : 60_000;
-    // Clocks within skew stay within +-(skew/2 - 1 s) of the true time: then no two clocks, and
-    // no timestamp issued by one, are more than the skew apart, and nothing may be refused.
-    this.withinMillis = skewMillis / 2 - 1_000;
+    // One seed in four runs with a small maximum clock skew, so that gc.minAge can respect its
+    // rule (at least 2 x maxClockSkew) and still collect within the run: those seeds also wipe
+    // nodes and restore them from backups, whose safety rests on that rule.
+    int skewClass = random.nextInt(4);
+    this.smallSkew = skewClass == 1;
+    this.skewMillis = skewClass == 0 ? 600_000 : smallSkew ? 1_500 : 60_000;
+    // Clocks within skew stay within +-(skew/2 - a margin) of the true time: then no two clocks,
+    // and no timestamp issued by one, are more than the skew apart, and nothing may be refused.
+    this.withinMillis = smallSkew ? skewMillis / 2 - 100 : skewMillis / 2 - 1_000;
     this.keyCount = 4 + random.nextInt(40);
     this.stepCount = 60 + random.nextInt(60);
     this.faultPercent = 15 + random.nextInt(20);
-    boolean levelDb = random.nextInt(20) == 0;
+    boolean levelDb = random.nextInt(20) == 0 && !smallSkew;
     int batchMaxEntries = 1 + random.nextInt(random.nextBoolean() ? 8 : 200);
     int groupMax = 1 + random.nextInt(random.nextBoolean() ? 4 : 4096);
     // Tombstones are collected as soon as stability allows (a short minimum age, so that purges
@@ -187,7 +204,7 @@ final class Simulation {
     this.gc =
         new GcSettings(
             Duration.ofMillis(100 + random.nextInt(900)),
-            Duration.ofMillis(random.nextInt(3_000)),
+            Duration.ofMillis(smallSkew ? 2 * skewMillis + random.nextInt(2_000) : random.nextInt(3_000)),
             1 + random.nextInt(random.nextBoolean() ? 4 : 500),
             true);
     int shape = random.nextInt(10);
@@ -271,6 +288,9 @@ final class Simulation {
       burst(writer, 1 + random.nextInt(8));
       loop.runUntilQuiet();
       record();
+    }
+    if (smallSkew && random.nextInt(100) < 8) {
+      randomUp().backup(); // a backup a RESTORE may bring back later
     }
     if (random.nextInt(100) < faultPercent) {
       inject();
@@ -409,6 +429,14 @@ final class Simulation {
         node.clock.setOffsetMillis(Math.max(-withinMillis, Math.min(withinMillis, offset)));
       }
       case CLOCK_AHEAD -> clockFarAhead(heal);
+      case WIPE -> crashSomeNode(randomUp(), SimNode::wipe);
+      case RESTORE -> {
+        List<SimNode> withBackup = nodes.stream().filter(x -> x.up() && x.hasBackup()).toList();
+        if (withBackup.isEmpty()) {
+          return;
+        }
+        crashSomeNode(withBackup.get(random.nextInt(withBackup.size())), SimNode::restoreBackup);
+      }
       case REWIRE -> {
         String x = randomId();
         List<String> candidates = peersOf(x).stream().filter(p -> !p.equals(x)).toList();
@@ -429,14 +457,14 @@ final class Simulation {
   }
 
   private Fault pickFault() {
-    int[] weights = {12, 10, 10, 10, 8, 10, 14, 20, rogue == null ? 4 : 0, 8};
+    int[] weights = {12, 10, 10, 10, 8, 10, 14, 20, rogue == null ? 4 : 0, 8, smallSkew ? 5 : 0, smallSkew ? 6 : 0};
     int total = Arrays.stream(weights).sum();
     int r = random.nextInt(total);
     for (int i = 0; i < weights.length; i++) {
       r -= weights[i];
       if (r < 0) {
         Fault f = Fault.values()[i];
-        if (f == Fault.CRASH && upCount() <= 2) {
+        if ((f == Fault.CRASH || f == Fault.WIPE || f == Fault.RESTORE) && upCount() <= 2) {
           return null;
         }
         return f;
@@ -452,7 +480,15 @@ final class Simulation {
    * unknown, as if the reply was lost with the process.
    */
   private void crashSomeNode() {
-    SimNode victim = randomUp();
+    crashSomeNode(randomUp(), null);
+  }
+
+  /**
+   * As {@link #crashSomeNode()}; {@code disk}, when not null, then acts on the victim's disk while
+   * it is down (a wipe, a restore from a backup): the writes only it held may be gone, and what
+   * the harness saw on it before no longer binds it.
+   */
+  private void crashSomeNode(SimNode victim, java.util.function.Consumer<SimNode> disk) {
     SimNode writer = random.nextBoolean() ? victim : randomUp();
     burst(writer, 1 + random.nextInt(6));
     int tasks = random.nextInt(-1, 300);
@@ -468,7 +504,35 @@ final class Simulation {
       }
     }
     record();
+    if (disk != null) {
+      disk.accept(victim);
+      forgetWhatOnlyItHeld(victim);
+    }
     restartAt.put(victim.id, step + 1 + random.nextInt(8));
+  }
+
+  /** After a wipe or a restore of {@code victim}: its writes no other node up holds may be lost. */
+  private void forgetWhatOnlyItHeld(SimNode victim) {
+    for (Write w : writes) {
+      if (w.committed == null || w.mayBeLost) {
+        continue;
+      }
+      boolean heldElsewhere = false;
+      for (SimNode n : nodes) {
+        if (n != victim && n.up()) {
+          Optional<StoredEntry> e = n.store.get(bytes(w.key));
+          heldElsewhere |= e.isPresent() && e.get().version().compareTo(w.committed) >= 0;
+        }
+      }
+      if (!heldElsewhere) {
+        w.mayBeLost = true;
+        stats.mayBeLost++;
+      }
+    }
+    highestSeen.remove(victim.id);
+    expiredSeen.remove(victim.id);
+    hlcSeen.remove(victim.id);
+    lastLocal.remove(victim.id);
   }
 
   /**
@@ -643,6 +707,9 @@ final class Simulation {
       if (wm.isZero() || !wm.peerLogId().equals(peer.store.logId())) {
         continue;
       }
+      if (!wm.peerEpoch().isEmpty() && !wm.peerEpoch().equals(peer.store.epochOf(wm.seq()))) {
+        continue; // the peer was restored from an older copy: this node streams from 0 again
+      }
       if (wm.seq() > peer.store.headSeq()) {
         violations.add(
             "at " + when + " of " + node.id + ": its watermark for " + peer.id + " is at seq " + wm.seq()
@@ -711,6 +778,7 @@ final class Simulation {
 
     long start = loop.nowMillis();
     while (!converged()) {
+      wipeStaleNodes();
       if (loop.nowMillis() - start > CONVERGE_LIMIT_MILLIS) {
         StringBuilder sb = new StringBuilder("no convergence within " + CONVERGE_LIMIT_MILLIS + " ms of simulated time:");
         for (SimNode n : nodes) {
@@ -798,6 +866,36 @@ final class Simulation {
     }
   }
 
+  /**
+   * A node restored from a copy older than what a peer collected is refused by that peer, by design
+   * ("move its data dir aside"): the operator's fix, done here, is a wipe, and the node re-syncs.
+   */
+  private void wipeStaleNodes() {
+    for (SimNode r : nodes) {
+      if (!r.up()) {
+        continue;
+      }
+      GcState mine = r.store.gcState();
+      for (SimNode p : nodes) {
+        if (p == r || !p.up()) {
+          continue;
+        }
+        GcState theirs = p.store.gcState();
+        boolean stale =
+            mine.oldestHlc() < theirs.purgeHorizon()
+                && (mine.stableHlc() < theirs.purgeHorizon() || !theirs.members().containsKey(r.id));
+        if (stale) {
+          r.crash();
+          r.wipe();
+          forgetWhatOnlyItHeld(r);
+          startNode(r);
+          stats.staleWipes++;
+          break;
+        }
+      }
+    }
+  }
+
   private boolean converged() {
     String digest = nodes.get(0).store.digest().toHex();
     for (SimNode n : nodes) {
@@ -842,12 +940,27 @@ final class Simulation {
       Write maxAcked = null;
       Write maxCommitted = null;
       for (Write w : e.getValue()) {
+        if (w.mayBeLost) {
+          continue; // only a wiped or restored node held it: like an unknown outcome
+        }
         if (w.outcome == Outcome.ACKED && (maxAcked == null || w.committed.isAfter(maxAcked.committed))) {
           maxAcked = w;
         }
         if (w.committed != null && (maxCommitted == null || w.committed.isAfter(maxCommitted.committed))) {
           maxCommitted = w;
         }
+      }
+      Write lostMatch = null;
+      for (Write w : e.getValue()) {
+        if (w.mayBeLost && fin.isPresent() && fin.get().version().equals(w.committed)) {
+          lostMatch = w;
+        }
+      }
+      if (lostMatch != null && (maxCommitted == null || lostMatch.committed.isAfter(maxCommitted.committed))) {
+        if (!matches(fin.get(), lostMatch)) {
+          violations.add("key " + e.getKey() + " has the version of " + lostMatch + " but another value: " + show(fin));
+        }
+        continue; // a write only the wiped or restored node held survived after all
       }
       boolean collected =
           fin.isEmpty()

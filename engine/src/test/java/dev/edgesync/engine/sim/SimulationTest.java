@@ -102,6 +102,8 @@ class SimulationTest {
   private static int runs;
   private static long writes;
   private static long ttlWrites;
+  private static long mayBeLost;
+  private static long staleWipes;
   private static long acked;
   private static long unknown;
   private static long crashes;
@@ -129,10 +131,11 @@ class SimulationTest {
     int faults = FAULTS.values().stream().mapToInt(Integer::intValue).sum();
     System.out.printf(
         "simulation totals: %d seeds (%d on LevelDB), %d faults %s, %d crashes, %d writes (%d acknowledged, %d"
-            + " unknown, %d with a time to live), lost 0 (a loss fails its seed), %.0f clock-skew refusals counted, convergence after"
+            + " unknown, %d with a time to live, %d held only by a node when it was wiped or restored), %d nodes"
+            + " refused as stale and wiped, lost 0 (a loss fails its seed), %.0f clock-skew refusals counted, convergence after"
             + " healing: mean %d ms, max %d ms of simulated time; %d tombstones and expired values collected (nothing resurrected:"
             + " a resurrection fails its seed); %d s of real time%n",
-        runs, levelDbRuns, faults, FAULTS, crashes, writes, acked, unknown, ttlWrites, refusals,
+        runs, levelDbRuns, faults, FAULTS, crashes, writes, acked, unknown, ttlWrites, mayBeLost, staleWipes, refusals,
         runs == 0 ? 0 : sumConvergeMillis / runs, maxConvergeMillis, purged, seconds);
   }
 
@@ -168,6 +171,8 @@ class SimulationTest {
         runs++;
         writes += s.writes;
         ttlWrites += s.ttlWrites;
+        mayBeLost += s.mayBeLost;
+        staleWipes += s.staleWipes;
         acked += s.acked;
         unknown += s.unknown;
         crashes += s.crashes;
