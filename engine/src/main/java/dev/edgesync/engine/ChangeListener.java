@@ -15,4 +15,32 @@ public interface ChangeListener {
 
   /** The listener fell too far behind and was unsubscribed. */
   default void onOverflow() {}
+
+  /**
+   * Whether this listener is told about expiries ({@link Change#isExpiry()}); true by default. A
+   * listener that only follows writes says false, so expiries take no room in its queue.
+   */
+  default boolean wantsExpiries() {
+    return true;
+  }
+
+  /** {@code listener}, told about writes only (not expiries). */
+  static ChangeListener writesOnly(ChangeListener listener) {
+    return new ChangeListener() {
+      @Override
+      public void onChange(Change change) {
+        listener.onChange(change);
+      }
+
+      @Override
+      public void onOverflow() {
+        listener.onOverflow();
+      }
+
+      @Override
+      public boolean wantsExpiries() {
+        return false;
+      }
+    };
+  }
 }

@@ -54,7 +54,7 @@ final class ChangeNotifier implements CommitListener, AutoCloseable {
 
   @Override
   public void onCommit(List<StoredEntry> stored, List<Version> replaced, String origin, long headSeq) {
-    deliver(stored, i -> {
+    deliver(stored, false, i -> {
       StoredEntry e = stored.get(i);
       return new Change(
           e.key(), e.tombstone() ? null : e.value(), e.version(), e.seq(), origin, replaced.get(i), e.expiresHlc(), false);
@@ -63,18 +63,21 @@ final class ChangeNotifier implements CommitListener, AutoCloseable {
 
   @Override
   public void onExpired(List<StoredEntry> expired) {
-    deliver(expired, i -> {
+    deliver(expired, true, i -> {
       StoredEntry e = expired.get(i);
       return new Change(e.key(), null, e.version(), e.seq(), null, null, e.expiresHlc(), true);
     });
   }
 
   /** Offers the changes of {@code entries} (made on demand, for subscribers whose prefix matches). */
-  private void deliver(List<StoredEntry> entries, java.util.function.IntFunction<Change> changeOf) {
+  private void deliver(List<StoredEntry> entries, boolean expiries, java.util.function.IntFunction<Change> changeOf) {
     if (subscriptions.isEmpty()) {
       return;
     }
     for (Sub sub : subscriptions) {
+      if (expiries && !sub.listener.wantsExpiries()) {
+        continue;
+      }
       boolean added = false;
       for (int i = 0; i < entries.size(); i++) {
         if (!startsWith(entries.get(i).key(), sub.prefix)) {

@@ -224,10 +224,18 @@ public final class SyncNode implements AutoCloseable {
     return join(writeIf(key, value, Precondition.version(expected), Acks.none()));
   }
 
-  /** Puts only if the key is absent on this node (never written, or deleted); see {@link #putIf}. */
+  /** Puts only if the key is absent on this node (never written, deleted or expired); see {@link #putIf}. */
   public WriteResult putIfAbsent(byte[] key, byte[] value) {
+    return putIfAbsent(key, value, null);
+  }
+
+  /**
+   * {@link #putIfAbsent(byte[], byte[])} of a value that expires {@code ttl} after the write (null:
+   * never): a lease on this node that lapses by itself unless renewed with {@link #putIf}.
+   */
+  public WriteResult putIfAbsent(byte[] key, byte[] value, Duration ttl) {
     Objects.requireNonNull(value, "value");
-    return join(writeIf(key, value, Precondition.absent(), Acks.none()));
+    return join(writeIf(key, value, Precondition.absent(), ttl, Acks.none()));
   }
 
   /** Deletes only if the key's current version here is {@code expected}; see {@link #putIf}. */
@@ -259,11 +267,9 @@ public final class SyncNode implements AutoCloseable {
       byte[] key, byte[] value, Precondition precondition, Duration ttl, Acks acks) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(acks, "acks");
-    if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
-      throw new IllegalArgumentException("time to live must be positive, got " + ttl + " (null: the value does not expire)");
-    }
+    long ttlMillis = ttlMillis(ttl);
     VersionedStore s = running();
-    CompletableFuture<WriteResult> local = s.submitLocal(key, value, precondition, ttl == null ? 0 : ttl.toMillis());
+    CompletableFuture<WriteResult> local = s.submitLocal(key, value, precondition, ttlMillis);
     if (acks.peers() == 0) {
       return local;
     }
@@ -469,6 +475,24 @@ public final class SyncNode implements AutoCloseable {
 
   private static KeyValue keyValue(StoredEntry e) {
     return new KeyValue(e.key(), e.value(), e.version(), e.seq(), e.expiresHlc());
+  }
+
+  /** A time to live in whole milliseconds (0: none), refused when under 1 ms or over 100 years. */
+  private static long ttlMillis(Duration ttl) {
+    if (ttl == null) {
+      return 0;
+    }
+    long ms;
+    try {
+      ms = ttl.toMillis();
+    } catch (ArithmeticException tooLong) {
+      ms = Long.MAX_VALUE;
+    }
+    if (ttl.isNegative() || ms < 1 || ms > VersionedStore.MAX_TTL_MILLIS) {
+      throw new IllegalArgumentException(
+          "time to live must be 1 ms to 100 years (36,500 days), got " + ttl + " (null: the value does not expire)");
+    }
+    return ms;
   }
 
   private static byte[] utf8(String s) {

@@ -79,8 +79,11 @@ class TimeToLiveTest {
   void aTimeToLiveMustBePositive() {
     try (SyncNode n = node("a")) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> n.put("k", "v", Duration.ZERO));
-      assertTrue(e.getMessage().contains("positive"), e.getMessage());
+      assertTrue(e.getMessage().contains("1 ms to 100 years"), e.getMessage());
+      // Under a millisecond would round to 0 (never expire); beyond toMillis() would overflow.
+      assertThrows(IllegalArgumentException.class, () -> n.put("k", "v", Duration.ofNanos(500_000)));
       assertThrows(IllegalArgumentException.class, () -> n.put("k", "v", Duration.ofDays(365L * 200)));
+      assertThrows(IllegalArgumentException.class, () -> n.put("k", "v", Duration.ofSeconds(Long.MAX_VALUE)));
     }
   }
 

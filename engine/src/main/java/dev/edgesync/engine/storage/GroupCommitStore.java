@@ -91,7 +91,8 @@ public final class GroupCommitStore implements VersionedStore {
     RecentLog recent = new RecentLog(meta.headSeq(), RECENT_LOG_ENTRIES, RECENT_LOG_BYTES);
     this.writer =
         new GroupCommitWriter(
-            kv, location, options, metrics, clock, meta.headSeq(), meta.digest(), versions, recent, gate, meta.gc());
+            kv, location, options, metrics, clock, readClock, meta.headSeq(), meta.digest(), versions, recent, gate,
+            meta.gc());
     this.admission = new WriteAdmission(options, writer, gate);
     this.state = new StateReader(kv);
     this.changes = new ChangeLogReader(kv, recent, writer::headSeq);
@@ -294,8 +295,8 @@ public final class GroupCommitStore implements VersionedStore {
   }
 
   @Override
-  public CompletableFuture<Boolean> announceExpired(long upTo, int maxRows) {
-    return admission.announce(upTo, maxRows);
+  public CompletableFuture<Boolean> announceExpired(int maxRows) {
+    return admission.announce(maxRows);
   }
 
   // ---------------------------------------------------------------------------------------------

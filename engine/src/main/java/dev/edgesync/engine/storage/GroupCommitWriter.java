@@ -41,6 +41,7 @@ final class GroupCommitWriter {
   private final StoreOptions options;
   private final EngineMetrics metrics;
   private final HybridLogicalClock clock;
+  private final ReadClock readClock;
   private final VersionLookup versions;
   private final RecentLog recent;
   private final WriterGate gate;
@@ -76,6 +77,7 @@ final class GroupCommitWriter {
       StoreOptions options,
       EngineMetrics metrics,
       HybridLogicalClock clock,
+      ReadClock readClock,
       long headSeq,
       StateDigest digest,
       VersionLookup versions,
@@ -84,9 +86,9 @@ final class GroupCommitWriter {
       GcState gc) {
     this.gc = gc;
     this.committedClock = clock.current();
-    this.expiryCursor =
-        StoreLayout.expiryKey(
-            Math.max(clock.current(), dev.edgesync.conflict.Hlc.of(clock.wallClock().millis(), 0)), StoreLayout.EMPTY);
+    this.readClock = readClock;
+    // peek() starts at the persisted read lease: no expiry announced before a restart is again.
+    this.expiryCursor = StoreLayout.expiryKey(clock.peek(), StoreLayout.EMPTY);
     this.kv = kv;
     this.location = location;
     this.options = options;
@@ -310,7 +312,7 @@ final class GroupCommitWriter {
     phase.incrementAndGet();
     try {
       GcState before = gc;
-      commit = LwwGroup.resolve(group, headSeq, digest, clock, options.nodeId(), versions, before);
+      commit = LwwGroup.resolve(group, headSeq, digest, clock, readClock::now, options.nodeId(), versions, before);
       if (!commit.mutations.isEmpty()) {
         kv.write(commit.mutations, options.sync());
         recent.append(commit.stored, commit.replacedSeqs);
@@ -390,7 +392,12 @@ final class GroupCommitWriter {
     }
   }
 
-  /** Tells the listeners about the values that expired after the last announcement, up to {@code upTo}. */
+  /**
+   * Tells the listeners about the values that expired after the last announcement, up to the read
+   * time. The read time (which may write the read lease) is taken only when the next index row is
+   * due by the clock, so a store whose values all expire later writes nothing. The cursor moves
+   * only once the listeners were told: a failure leaves the rows for the next call.
+   */
   private void announce(WriteCommand.Announce command) {
     Throwable f = failure;
     if (f != null) {
@@ -399,47 +406,69 @@ final class GroupCommitWriter {
     }
     List<StoredEntry> expired = new ArrayList<>();
     boolean more = false;
+    byte[] cursor = expiryCursor;
+    long upTo = 0;
     try (KvStore.RowIterator rows = kv.iterate(null, expiryCursor)) {
       while (rows.hasNext()) {
         KvStore.Row row = rows.next();
         if (Arrays.equals(row.key(), expiryCursor)) {
           continue; // the seek lands on the last row announced
         }
-        if (!StoreLayout.isExpiryKey(row.key()) || StoreLayout.indexHlc(row.key()) > command.upTo()) {
+        if (!StoreLayout.isExpiryKey(row.key())) {
+          break;
+        }
+        long at = StoreLayout.indexHlc(row.key());
+        if (upTo == 0) {
+          if (at > clock.peek()) {
+            break; // nothing due: no read time, no lease write
+          }
+          upTo = readClock.now();
+        }
+        if (at > upTo) {
           break;
         }
         if (expired.size() >= command.maxRows()) {
           more = true;
           break;
         }
-        expiryCursor = row.key();
+        cursor = row.key();
         byte[] key = StoreLayout.indexUserKey(row.key());
         byte[] state = kv.get(StoreLayout.stateKey(key));
         StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
-        if (entry != null && entry.expiresHlc() == StoreLayout.indexHlc(row.key())) {
-          expired.add(entry);
+        if (entry != null && entry.expiresHlc() == at) {
+          expired.add(withoutValue(entry)); // listeners need the key and the version, not the value
         }
       }
       if (!expired.isEmpty()) {
         tellExpired(expired);
       }
+      expiryCursor = cursor;
       command.complete(more, headSeq);
     } catch (Throwable t) {
-      // Nothing was written: the store stays healthy; the caller logs and tries again.
+      // Nothing was written but the lease: the store stays healthy; the next call tries again.
       command.fail(t);
     }
   }
 
-  /** Values a commit stored that had expired before the last announcement are announced at once. */
+  private static StoredEntry withoutValue(StoredEntry e) {
+    return new StoredEntry(e.key(), StoreLayout.EMPTY, false, e.version(), e.seq(), e.expiresHlc());
+  }
+
+  /**
+   * Values a commit stored that had expired before the last announcement are announced at once:
+   * only a key's final version in the group (a later write in the same group replaced the others).
+   */
   private void announceArrivedExpired(LwwGroup commit) {
     List<StoredEntry> expired = null;
     for (List<StoredEntry> stored : commit.stored) {
       for (StoredEntry e : stored) {
-        if (e.expires() && Arrays.compareUnsigned(StoreLayout.expiryKey(e.expiresHlc(), e.key()), expiryCursor) <= 0) {
+        if (e.expires()
+            && Arrays.compareUnsigned(StoreLayout.expiryKey(e.expiresHlc(), e.key()), expiryCursor) <= 0
+            && commit.overlay.get(new VersionLookup.KeyBytes(e.key())).seq() == e.seq()) {
           if (expired == null) {
             expired = new ArrayList<>();
           }
-          expired.add(e);
+          expired.add(withoutValue(e));
         }
       }
     }

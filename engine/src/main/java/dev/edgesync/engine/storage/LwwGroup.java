@@ -70,6 +70,7 @@ final class LwwGroup {
 
   private final VersionLookup versions;
   private final long purgeHorizon;
+  private java.util.function.LongSupplier readTime;
 
   private LwwGroup(long headSeq, StateDigest digest, VersionLookup versions, GcState gc) {
     this.headSeq = headSeq;
@@ -93,10 +94,12 @@ final class LwwGroup {
       long headSeq,
       StateDigest digest,
       HybridLogicalClock clock,
+      java.util.function.LongSupplier readTime,
       String nodeId,
       VersionLookup versions,
       GcState gc) {
     LwwGroup g = new LwwGroup(headSeq, digest, versions, gc);
+    g.readTime = readTime;
     for (WriteCommand command : group) {
       List<StoredEntry> stored = new ArrayList<>();
       g.stored.add(stored);
@@ -131,10 +134,14 @@ final class LwwGroup {
   private void resolveLocal(LocalWrite w, List<StoredEntry> stored, HybridLogicalClock clock, String nodeId) {
     KeyBytes key = new KeyBytes(w.key());
     StoredVersion old = lookup(key);
-    // Judged at the new version's timestamp, or the latest read time if later: a value a read saw
-    // expired counts as absent, as it would for a read now.
+    // Judged at the new version's timestamp, or the read time if later (which the read lease covers:
+    // an expiry a refusal was based on stays passed after a restart): a value a read saw expired
+    // counts as absent, as it would for a read now.
     Version version = new Version(clock.now(), nodeId);
-    boolean absent = old != null && old.absentAt(Math.max(version.hlc(), clock.peek()));
+    boolean absent =
+        old != null
+            && (old.tombstone()
+                || (old.expiresHlc() != 0 && old.absentAt(Math.max(version.hlc(), readTime.getAsLong()))));
     if (w.precondition() != null && !w.precondition().holds(old == null ? null : old.version(), absent)) {
       // Checked against the committed version and the group's own earlier writes: nothing
       // between this check and the commit can write the key on this node. The refusal is the

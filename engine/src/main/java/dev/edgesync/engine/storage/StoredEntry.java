@@ -14,15 +14,16 @@ import dev.edgesync.conflict.Version;
  * @param expiresHlc 0 for a value that does not expire; else the HLC at which the value expires:
  *     every node hides it once its clock reaches this time, without a new write, and collects it
  *     like a tombstone. Part of the version: it travels and is checksummed with it. Always 0 for a
- *     tombstone.
+ *     tombstone, else after the version's HLC (the collection argument relies on it).
  */
 public record StoredEntry(byte[] key, byte[] value, boolean tombstone, Version version, long seq, long expiresHlc) {
 
   /** Validates the expiry. */
   public StoredEntry {
-    if (expiresHlc < 0 || (expiresHlc != 0 && tombstone)) {
+    if (expiresHlc < 0 || (expiresHlc != 0 && (tombstone || expiresHlc <= version.hlc()))) {
       throw new IllegalArgumentException(
-          "expiresHlc must be 0 or a positive HLC of a value, got " + expiresHlc + (tombstone ? " on a tombstone" : ""));
+          "expiresHlc must be 0 or an HLC after the version's, of a value; got " + expiresHlc + " for version "
+              + version + (tombstone ? " on a tombstone" : ""));
     }
   }
 

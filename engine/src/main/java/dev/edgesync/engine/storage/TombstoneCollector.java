@@ -40,6 +40,9 @@ final class TombstoneCollector {
   StateDigest digest;
   int tombstonesPurged;
   int expiredPurged;
+  // Index rows removed, each of which the count of its index ('tombstones', 'expiring') counted.
+  int tombstoneRows;
+  int expiryRows;
   long purgedMaxSeq;
   Outcome outcome;
 
@@ -55,8 +58,8 @@ final class TombstoneCollector {
     more |= c.sweep(kv, versions, StoreLayout.EXPIRIES, horizon, budget);
     GcState after =
         new GcState(
-            gc.tombstones() - c.tombstonesPurged,
-            gc.expiring() - c.expiredPurged,
+            gc.tombstones() - c.tombstoneRows,
+            gc.expiring() - c.expiryRows,
             gc.oldestHlc(),
             Math.max(gc.stableHlc(), round.stableHlc()),
             horizon,
@@ -100,6 +103,11 @@ final class TombstoneCollector {
         byte[] key = StoreLayout.indexUserKey(row.key());
         long at = StoreLayout.indexHlc(row.key());
         mutations.add(Mutation.delete(row.key()));
+        if (tombstones) {
+          tombstoneRows++;
+        } else {
+          expiryRows++;
+        }
         byte[] state = kv.get(StoreLayout.stateKey(key));
         StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
         boolean matches =

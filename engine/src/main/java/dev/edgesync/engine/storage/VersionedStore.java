@@ -84,8 +84,8 @@ public interface VersionedStore extends AutoCloseable {
    */
   CompletableFuture<WriteResult> submitLocal(byte[] key, byte[] value, Precondition precondition, long ttlMillis);
 
-  /** The longest time to live a put may carry: 100 years. */
-  long MAX_TTL_MILLIS = 100L * 366 * 24 * 3600 * 1000;
+  /** The longest time to live a put may carry: 100 years (36,500 days). */
+  long MAX_TTL_MILLIS = 36_500L * 24 * 3600 * 1000;
 
   /**
    * Queues a batch of entries received from {@code peerId} for LWW apply; entries are already
@@ -163,12 +163,12 @@ public interface VersionedStore extends AutoCloseable {
 
   /**
    * Tells the commit listeners ({@link CommitListener#onExpired}) about the values that expired
-   * since the last call, up to HLC time {@code upTo}, at most {@code maxRows}: through the writer,
+   * since the last call, up to the store's read time, at most {@code maxRows}: through the writer,
    * between two commits, so announcements fall in commit order.
    *
    * @return completes with true when more expired values are left for the next call
    */
-  CompletableFuture<Boolean> announceExpired(long upTo, int maxRows);
+  CompletableFuture<Boolean> announceExpired(int maxRows);
 
   /** A round of tombstone collection's outcome: purged, whether older ones are left, the state after. */
   record GcOutcome(int purged, boolean more, GcState state) {}

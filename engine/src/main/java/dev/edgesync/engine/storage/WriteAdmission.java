@@ -52,7 +52,7 @@ final class WriteAdmission {
           value == null
               ? "a delete cannot carry a time to live (ttl " + ttlMillis + " ms): delete without one"
               : "time to live of " + ttlMillis + " ms is out of range: give 0 (no expiry) up to "
-                  + VersionedStore.MAX_TTL_MILLIS + " ms (100 years)");
+                  + VersionedStore.MAX_TTL_MILLIS + " ms (36,500 days)");
     }
     RuntimeException refused = refusal();
     if (refused == null) {
@@ -113,8 +113,8 @@ final class WriteAdmission {
   }
 
   /** See {@link GroupCommitStore#announceExpired}. */
-  CompletableFuture<Boolean> announce(long upTo, int maxRows) {
-    WriteCommand.Announce command = new WriteCommand.Announce(upTo, maxRows, new CompletableFuture<>());
+  CompletableFuture<Boolean> announce(int maxRows) {
+    WriteCommand.Announce command = new WriteCommand.Announce(maxRows, new CompletableFuture<>());
     return alone(command, command.future());
   }
 

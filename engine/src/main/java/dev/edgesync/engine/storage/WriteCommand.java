@@ -87,11 +87,11 @@ sealed interface WriteCommand permits WriteCommand.LocalWrite, WriteCommand.Remo
   }
 
   /**
-   * Tells the commit listeners about the values that expired up to HLC time {@code upTo}, at most
-   * {@code maxRows}; run alone, between groups, so that the announcements fall in commit order.
-   * Completes with true when more expired values are left for the next call. Writes nothing.
+   * Tells the commit listeners about the values that expired up to the read time, at most {@code
+   * maxRows}; run alone, between groups, so that the announcements fall in commit order. Completes
+   * with true when more expired values are left for the next call. Writes at most the read lease.
    */
-  record Announce(long upTo, int maxRows, CompletableFuture<Boolean> future) implements WriteCommand {
+  record Announce(int maxRows, CompletableFuture<Boolean> future) implements WriteCommand {
     @Override
     public int entryCount() {
       return 0;

@@ -188,7 +188,11 @@ final class BulkWrites {
               where + ".ttl " + (delete ? "is given with a delete" : "is not a string"),
               "a put's time to live as a string, e.g. \"ttl\": \"30s\"; a delete takes none");
         }
-        ttl = KvResource.ttl(java.util.Map.of("ttl", e.get("ttl").textValue()));
+        try {
+          ttl = KvResource.ttl(java.util.Map.of("ttl", e.get("ttl").textValue()));
+        } catch (HttpError bad) {
+          throw new HttpError(400, where + "." + bad.getMessage(), "a duration from 1ms to 36500d, e.g. \"ttl\": \"30s\"");
+        }
       }
       entries.add(new BulkEntry(key, value, ttl));
     }

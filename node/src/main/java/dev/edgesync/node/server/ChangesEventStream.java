@@ -125,9 +125,12 @@ final class ChangesEventStream implements AutoCloseable {
 
     @Override
     public void onChange(Change change) {
-      if (!change.isExpiry()) { // an expiry writes nothing to the log: nothing to send
-        wake();
-      }
+      wake();
+    }
+
+    @Override
+    public boolean wantsExpiries() {
+      return false; // an expiry writes nothing to the log: nothing to send
     }
 
     /** The node dropped the subscription (its notifier fell behind): subscribe again, read now. */

@@ -9,6 +9,7 @@ import static dev.edgesync.node.server.HttpExchanges.sendJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
+import dev.edgesync.engine.ChangeListener;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoredEntry;
@@ -157,11 +158,7 @@ final class ChangesResource {
   /** Waits until a change under the prefix commits after {@code from}, or {@code wait} passes. */
   private Page awaitChange(long from, int limit, byte[] prefix, Duration wait) {
     CountDownLatch changed = new CountDownLatch(1);
-    try (var unused = node.subscribe(prefix, change -> {
-      if (!change.isExpiry()) { // an expiry writes nothing to the log: nothing new to answer
-        changed.countDown();
-      }
-    })) {
+    try (var unused = node.subscribe(prefix, ChangeListener.writesOnly(change -> changed.countDown()))) {
       // A change committed between the read and the subscription is found by reading again.
       Page page = read(from, limit, prefix);
       if (!page.results().isEmpty()) {

@@ -44,8 +44,11 @@ public final class EntryCodec {
       throw new CorruptEntryException(entry, "it is a tombstone with a value");
     }
     long expiresHlc = entry.getExpiresHlc();
-    if (expiresHlc < 0 || (expiresHlc != 0 && entry.getTombstone())) {
-      throw new CorruptEntryException(entry, "its expiry " + expiresHlc + " is invalid" + (entry.getTombstone() ? " on a tombstone" : ""));
+    if (expiresHlc < 0 || (expiresHlc != 0 && (entry.getTombstone() || expiresHlc <= hlc))) {
+      throw new CorruptEntryException(
+          entry,
+          "its expiry " + expiresHlc + " is invalid"
+              + (entry.getTombstone() ? " on a tombstone" : ": not after its version's HLC " + hlc));
     }
     byte[] key = entry.getKey().toByteArray();
     byte[] value = entry.getValue().toByteArray();
