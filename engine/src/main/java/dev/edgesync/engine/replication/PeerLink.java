@@ -152,7 +152,11 @@ final class PeerLink {
     lastReportSent = null;
     stream.send(
         SubscriberMessage.newBuilder()
-            .setHello(opening.hello().toBuilder().setStableHlc(gc.stableHlc()).setOldestHlc(gc.oldestHlc()))
+            .setHello(
+                opening.hello().toBuilder()
+                    .setStableHlc(gc.stableHlc())
+                    .setOldestHlc(gc.oldestHlc())
+                    .setCreatedHlc(gc.createdHlc()))
             .build());
     stream.request(1);
     long periodMillis = Math.max(1, shared.settings().heartbeatInterval().toMillis() / 2);
@@ -276,8 +280,8 @@ final class PeerLink {
     }
     String stale =
         StaleData.check(
-            w.getStableHlc(), w.getOldestHlc(), shared.stability().isCountedMember(peer.id()),
-            shared.store().gcState().purgeHorizon());
+            w.getStableHlc(), w.getOldestHlc(), w.getCreatedHlc(), shared.stability().isCountedMember(peer.id()),
+            shared.stability().recordedStable(peer.id()), shared.store().gcState().purgeHorizon());
     if (stale != null) {
       stop(
           id,

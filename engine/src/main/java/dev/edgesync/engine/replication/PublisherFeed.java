@@ -141,7 +141,7 @@ final class PublisherFeed implements Transport.ServerListener {
     long head = shared.store().headSeq();
     PublisherCore.HelloOutcome out =
         core.onFirstMessage(
-            message, head, shared.store().gcState(), shared.stability()::isForgotten, shared.stability()::isCountedMember, now);
+            message, head, shared.store().gcState(), shared.stability()::isForgotten, shared.stability()::recordedStable, now);
     if (out.refusal() != null) {
       shared.metrics().refused(out.metricReason()).increment();
       REFUSALS.warn(

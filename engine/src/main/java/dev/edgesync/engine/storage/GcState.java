@@ -11,6 +11,8 @@ import java.util.Set;
  * @param expiring state rows whose value expires (expired or not yet)
  * @param oldestHlc the lowest HLC of any version ever stored here ({@code Long.MAX_VALUE}: none):
  *     no version this node holds is older
+ * @param createdHlc the wall-clock HLC at which the database was created empty (0: a database from
+ *     before this was recorded): every version it holds that is older came from the cluster
  * @param stableHlc the node's stable time, persisted before it was ever reported: this node holds
  *     every version older than it, or a newer version of its key
  * @param purgeHorizon tombstones older than this have been purged; a remote version older than it
@@ -26,6 +28,7 @@ public record GcState(
     long tombstones,
     long expiring,
     long oldestHlc,
+    long createdHlc,
     long stableHlc,
     long purgeHorizon,
     long purgedTotal,
@@ -37,5 +40,5 @@ public record GcState(
     forgotten = Set.copyOf(forgotten);
   }
 
-  public static final GcState EMPTY = new GcState(0, 0, Long.MAX_VALUE, 0, 0, 0, 0, Map.of(), Set.of());
+  public static final GcState EMPTY = new GcState(0, 0, Long.MAX_VALUE, 0, 0, 0, 0, 0, Map.of(), Set.of());
 }

@@ -127,7 +127,7 @@ public final class GroupCommitStore implements VersionedStore {
     Objects.requireNonNull(gate, "gate");
     GroupCommitStore store;
     try {
-      StoreMeta meta = StoreMeta.loadOrCreate(kv, location, options.nodeId());
+      StoreMeta meta = StoreMeta.loadOrCreate(kv, location, options.nodeId(), options.wallClock());
       store = new GroupCommitStore(kv, location, options, metrics, meta, gate);
     } catch (RuntimeException | Error e) {
       try {

@@ -325,7 +325,7 @@ final class GroupCommitWriter {
             || commit.oldestHlc != before.oldestHlc()) {
           gc =
               new GcState(
-                  commit.tombstones, commit.expiring, commit.oldestHlc, before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
+                  commit.tombstones, commit.expiring, commit.oldestHlc, before.createdHlc(), before.stableHlc(), before.purgeHorizon(), before.purgedTotal(),
                   before.purgedMaxSeq(), before.members(), before.forgotten());
         }
       }

@@ -48,6 +48,8 @@ final class StoreLayout {
   static final String META_TOMBSTONES = "tombstones";
   /** Number of state rows whose value expires (rows of the expiry index); absent: none. */
   static final String META_EXPIRING = "expiring";
+  /** The wall-clock HLC at which the database was created empty; absent in older databases. */
+  static final String META_CREATED_HLC = "createdHlc";
   /** An HLC above every time a read has judged expiry at (see {@link ReadClock}); absent: none. */
   static final String META_READ_LEASE = "readLease";
   /** Lowest HLC of any version ever stored (an upper bound of the oldest one held); absent: none. */

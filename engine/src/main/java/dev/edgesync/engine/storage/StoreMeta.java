@@ -53,11 +53,11 @@ record StoreMeta(
    *     written then)
    * @throws StorageException if the database cannot be read or is inconsistent
    */
-  static StoreMeta loadOrCreate(KvStore kv, String location, String nodeId) {
+  static StoreMeta loadOrCreate(KvStore kv, String location, String nodeId, java.time.InstantSource wall) {
     KeyFilter keyFilter = KeyFilter.withHeapBudget(location);
     byte[] storedId = kv.get(metaKey(META_NODE_ID));
     if (storedId == null) {
-      return create(kv, location, nodeId, keyFilter);
+      return create(kv, location, nodeId, keyFilter, wall);
     }
     String stored = new String(storedId, StandardCharsets.UTF_8);
     if (!stored.equals(nodeId)) {
@@ -97,7 +97,7 @@ record StoreMeta(
     return new StoreMeta(logId, head, hlc, digest, epochs, keyFilter, gc);
   }
 
-  private static StoreMeta create(KvStore kv, String location, String nodeId, KeyFilter keyFilter) {
+  private static StoreMeta create(KvStore kv, String location, String nodeId, KeyFilter keyFilter, java.time.InstantSource wall) {
     try (KvStore.RowIterator any = kv.iterate(null, EMPTY)) {
       if (any.hasNext()) {
         throw new StorageException(
@@ -108,6 +108,7 @@ record StoreMeta(
     }
     String logId = UUID.randomUUID().toString();
     LogEpochs epochs = LogEpochs.first();
+    long created = dev.edgesync.conflict.Hlc.of(Math.max(0, wall.millis()), 0);
     kv.write(
         List.of(
             Mutation.put(metaKey(META_FORMAT), StoreLayout.encodeLong(StoreLayout.FORMAT_VERSION)),
@@ -117,10 +118,16 @@ record StoreMeta(
             Mutation.put(metaKey(META_HLC), StoreLayout.encodeLong(0)),
             Mutation.put(metaKey(META_DIGEST), StoreLayout.encodeDigest(StateDigest.EMPTY)),
             Mutation.put(metaKey(META_TOMBSTONES), StoreLayout.encodeLong(0)),
+            Mutation.put(metaKey(StoreLayout.META_CREATED_HLC), StoreLayout.encodeLong(created)),
             Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs.list()))),
         true);
     log.info("created database {} for node {} with log id {}", location, nodeId, logId);
-    return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter, GcState.EMPTY);
+    GcState gc = GcState.EMPTY;
+    gc =
+        new GcState(
+            gc.tombstones(), gc.expiring(), gc.oldestHlc(), created, gc.stableHlc(), gc.purgeHorizon(), gc.purgedTotal(),
+            gc.purgedMaxSeq(), gc.members(), gc.forgotten());
+    return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter, gc);
   }
 
   /**
@@ -194,6 +201,7 @@ record StoreMeta(
         // A database from before expiring values holds none: absent means 0.
         optionalLong(kv, StoreLayout.META_EXPIRING, 0),
         oldest,
+        optionalLong(kv, StoreLayout.META_CREATED_HLC, 0),
         optionalLong(kv, META_STABLE_HLC, 0),
         optionalLong(kv, META_PURGE_HORIZON, 0),
         optionalLong(kv, META_PURGED_TOTAL, 0),

@@ -61,6 +61,7 @@ final class TombstoneCollector {
             gc.tombstones() - c.tombstoneRows,
             gc.expiring() - c.expiryRows,
             gc.oldestHlc(),
+            gc.createdHlc(),
             Math.max(gc.stableHlc(), round.stableHlc()),
             horizon,
             gc.purgedTotal() + c.tombstonesPurged + c.expiredPurged,

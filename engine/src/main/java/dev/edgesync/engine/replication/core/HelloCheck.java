@@ -30,7 +30,7 @@ final class HelloCheck {
       SubscriberMessage message,
       GcState gc,
       Predicate<String> forgotten,
-      Predicate<String> counted) {
+      java.util.function.ToLongFunction<String> recordedStable) {
     if (!message.hasHello()) {
       return refuse(
           "protocol_error",
@@ -78,7 +78,7 @@ final class HelloCheck {
           StreamStatus.Code.FAILED_PRECONDITION,
           "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
     }
-    return StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten, counted);
+    return StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten, recordedStable);
   }
 
   private static Failure refuse(String reason, Refusal.Code code, StreamStatus.Code status, String message) {

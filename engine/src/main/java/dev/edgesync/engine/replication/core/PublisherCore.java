@@ -136,23 +136,25 @@ public final class PublisherCore {
 
   /** The first message of the stream arrived; {@code headSeq} is this node's head now. */
   public HelloOutcome onFirstMessage(SubscriberMessage message, long headSeq, Instant now) {
-    return onFirstMessage(message, headSeq, GcState.EMPTY, id -> false, id -> true, now);
+    return onFirstMessage(message, headSeq, GcState.EMPTY, id -> false, id -> Long.MAX_VALUE, now);
   }
 
   /**
    * As above, with what this node's tombstone collection persisted: a subscriber whose data is
    * older than the purge horizon, or that was decommissioned ({@code forgotten}), is refused
-   * ({@link StaleData}; {@code counted}: whether a node id was counted in the horizon).
+   * ({@link StaleData}; {@code recordedStable}: the highest stable time heard from a node id, 0:
+   * none, so not counted in the horizon).
    */
   public HelloOutcome onFirstMessage(
       SubscriberMessage message,
       long headSeq,
       GcState gc,
       java.util.function.Predicate<String> forgotten,
-      java.util.function.Predicate<String> counted,
+      java.util.function.ToLongFunction<String> recordedStable,
       Instant now) {
     liveness.heard(now);
-    Failure refused = HelloCheck.refusal(nodeId, cluster, admission, certificateNames, message, gc, forgotten, counted);
+    Failure refused =
+        HelloCheck.refusal(nodeId, cluster, admission, certificateNames, message, gc, forgotten, recordedStable);
     if (refused != null) {
       return new HelloOutcome(refused, refused.kind(), null, null);
     }
@@ -205,6 +207,7 @@ public final class PublisherCore {
             .setStartEpoch(epochOf.apply(start))
             .setStableHlc(gc.stableHlc())
             .setOldestHlc(gc.oldestHlc())
+            .setCreatedHlc(gc.createdHlc())
             .build();
     return new HelloOutcome(null, null, welcome, note);
   }

@@ -158,6 +158,12 @@ public final class Stability {
     return s != null && s > 0;
   }
 
+  /** The highest stable time heard from {@code id}, directly or relayed; 0 when none. */
+  public synchronized long recordedStable(String id) {
+    Long s = members.get(id);
+    return s == null ? 0 : s;
+  }
+
   /** Whether {@code id} was decommissioned. */
   public synchronized boolean isForgotten(String id) {
     return forgotten.contains(id);
