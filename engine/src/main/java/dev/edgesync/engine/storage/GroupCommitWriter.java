@@ -8,7 +8,6 @@ import dev.edgesync.engine.storage.WriteCommand.RemoteBatch;
 import dev.edgesync.engine.storage.errors.StorageException;
 import dev.edgesync.engine.storage.kv.KvStore;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -64,9 +63,8 @@ final class GroupCommitWriter {
   // clock.current() after the last commit: every local write at or below it is committed.
   private volatile long committedClock;
 
-  // The expiry index row last announced (writer thread only): announcements are live, from the
-  // clock at open on; a value stored with an expiry at or before it is announced with its commit.
-  private byte[] expiryCursor;
+  // Expiry announcements to the listeners (writer thread only).
+  private final ExpiryAnnouncements expiries;
 
   private volatile Throwable failure;
   private volatile boolean stopped;
@@ -87,8 +85,7 @@ final class GroupCommitWriter {
     this.gc = gc;
     this.committedClock = clock.current();
     this.readClock = readClock;
-    // peek() starts at the persisted read lease: no expiry announced before a restart is again.
-    this.expiryCursor = StoreLayout.expiryKey(clock.peek(), StoreLayout.EMPTY);
+    this.expiries = new ExpiryAnnouncements(kv, clock, readClock, listeners);
     this.kv = kv;
     this.location = location;
     this.options = options;
@@ -352,7 +349,7 @@ final class GroupCommitWriter {
     }
     try {
       notifyListeners(group, commit);
-      announceArrivedExpired(commit);
+      expiries.afterCommit(commit);
     } catch (Throwable e) {
       // The commit is durable, so its futures still succeed below; but a listener that missed an
       // event (a replication stream not woken, a subscriber not told) must not go unnoticed.
@@ -392,95 +389,18 @@ final class GroupCommitWriter {
     }
   }
 
-  /**
-   * Tells the listeners about the values that expired after the last announcement, up to the read
-   * time. The read time (which may write the read lease) is taken only when the next index row is
-   * due by the clock, so a store whose values all expire later writes nothing. The cursor moves
-   * only once the listeners were told: a failure leaves the rows for the next call.
-   */
+  /** Runs an expiry announcement ({@link ExpiryAnnouncements}) between two groups. */
   private void announce(WriteCommand.Announce command) {
     Throwable f = failure;
     if (f != null) {
       command.fail(stoppedError(f));
       return;
     }
-    List<StoredEntry> expired = new ArrayList<>();
-    boolean more = false;
-    byte[] cursor = expiryCursor;
-    long upTo = 0;
-    try (KvStore.RowIterator rows = kv.iterate(null, expiryCursor)) {
-      while (rows.hasNext()) {
-        KvStore.Row row = rows.next();
-        if (Arrays.equals(row.key(), expiryCursor)) {
-          continue; // the seek lands on the last row announced
-        }
-        if (!StoreLayout.isExpiryKey(row.key())) {
-          break;
-        }
-        long at = StoreLayout.indexHlc(row.key());
-        if (upTo == 0) {
-          if (at > clock.peek()) {
-            break; // nothing due: no read time, no lease write
-          }
-          upTo = readClock.now();
-        }
-        if (at > upTo) {
-          break;
-        }
-        if (expired.size() >= command.maxRows()) {
-          more = true;
-          break;
-        }
-        cursor = row.key();
-        byte[] key = StoreLayout.indexUserKey(row.key());
-        byte[] state = kv.get(StoreLayout.stateKey(key));
-        StoredEntry entry = state == null ? null : StoreLayout.decodeState(key, state);
-        if (entry != null && entry.expiresHlc() == at) {
-          expired.add(withoutValue(entry)); // listeners need the key and the version, not the value
-        }
-      }
-      if (!expired.isEmpty()) {
-        tellExpired(expired);
-      }
-      expiryCursor = cursor;
-      command.complete(more, headSeq);
+    try {
+      command.complete(expiries.announce(command.maxRows()), headSeq);
     } catch (Throwable t) {
       // Nothing was written but the lease: the store stays healthy; the next call tries again.
       command.fail(t);
-    }
-  }
-
-  private static StoredEntry withoutValue(StoredEntry e) {
-    return new StoredEntry(e.key(), StoreLayout.EMPTY, false, e.version(), e.seq(), e.expiresHlc());
-  }
-
-  /**
-   * Values a commit stored that had expired before the last announcement are announced at once:
-   * only a key's final version in the group (a later write in the same group replaced the others).
-   */
-  private void announceArrivedExpired(LwwGroup commit) {
-    List<StoredEntry> expired = null;
-    for (List<StoredEntry> stored : commit.stored) {
-      for (StoredEntry e : stored) {
-        if (e.expires()
-            && Arrays.compareUnsigned(StoreLayout.expiryKey(e.expiresHlc(), e.key()), expiryCursor) <= 0
-            && commit.overlay.get(new VersionLookup.KeyBytes(e.key())).seq() == e.seq()) {
-          if (expired == null) {
-            expired = new ArrayList<>();
-          }
-          expired.add(withoutValue(e));
-        }
-      }
-    }
-    if (expired != null) {
-      tellExpired(expired);
-    }
-  }
-
-  private void tellExpired(List<StoredEntry> expired) {
-    List<StoredEntry> view = List.copyOf(expired);
-    for (CommitListener listener : listeners) {
-      listener.onExpired(view);
     }
   }
 

@@ -768,7 +768,7 @@ final class Simulation {
 
     // Writes made with a timestamp beyond the skew stay refused until the peers' clocks reach
     // them: check that they were refused and counted, then let the clocks catch up.
-    long aheadMax = writes.stream().filter(w -> w.ahead).mapToLong(w -> Hlc.physicalMillis(w.committed.hlc())).max().orElse(0);
+    long aheadMax = writes.stream().filter(w -> w.ahead && !w.mayBeLost).mapToLong(w -> Hlc.physicalMillis(w.committed.hlc())).max().orElse(0);
     if (aheadMax > 0) {
       awaitRefusals(aheadMax);
       long slowest = nodes.stream().mapToLong(n -> n.clock.millis()).min().orElseThrow();
@@ -854,8 +854,12 @@ final class Simulation {
       for (SimNode n : nodes) {
         // Only the nodes that pull from the rogue see its writes (in a chain or a star, the others
         // get them relayed once the relays accept them).
+        // Nor does a node that refuses the rogue, or is refused by it, as stale (a wipe or a restore
+        // from an old backup; the operator's wipe comes after).
+        SimNode r = byId.get(rogue);
+        boolean staleLink = n.up() && r.up() && (staleTo(r, n) || staleTo(n, r));
         if (!n.id.equals(rogue) && peersOf(n.id).contains(rogue) && aheadMax - n.clock.millis() > skewMillis + 1_000
-            && n.clockSkewRefusals() == 0) {
+            && n.clockSkewRefusals() == 0 && !staleLink) {
           missing.add(n.id);
         }
       }
@@ -883,16 +887,12 @@ final class Simulation {
       if (!r.up()) {
         continue;
       }
-      GcState mine = r.store.gcState();
       boolean looksStale = false;
       for (SimNode p : nodes) {
         if (p == r || !p.up()) {
           continue;
         }
-        GcState theirs = p.store.gcState();
-        boolean stale =
-            mine.oldestHlc() < theirs.purgeHorizon()
-                && (mine.stableHlc() < theirs.purgeHorizon() || !theirs.members().containsKey(r.id));
+        boolean stale = staleTo(r, p);
         // A node re-syncing looks the same for a few rounds, until its first stable time: only one
         // that stays so for 10 s of simulated time is stuck (refused), and is wiped.
         if (!stale) {
@@ -914,6 +914,14 @@ final class Simulation {
         staleSince.remove(r.id);
       }
     }
+  }
+
+  /** Whether {@code r}'s data looks stale to {@code p} (the rule of StaleData, from the stores). */
+  private static boolean staleTo(SimNode r, SimNode p) {
+    GcState mine = r.store.gcState();
+    GcState theirs = p.store.gcState();
+    return mine.oldestHlc() < theirs.purgeHorizon()
+        && (mine.stableHlc() < theirs.purgeHorizon() || !theirs.members().containsKey(r.id));
   }
 
   private boolean converged() {
