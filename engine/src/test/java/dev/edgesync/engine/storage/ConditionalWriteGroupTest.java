@@ -10,9 +10,6 @@ import dev.edgesync.engine.storage.kv.MemoryKvStore;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -24,28 +21,11 @@ import org.junit.jupiter.api.Test;
 class ConditionalWriteGroupTest {
   @Test
   void aRefusalInsideAGroupIsDeliveredAfterTheGroupCommits() throws Exception {
-    CountDownLatch taken = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    AtomicBoolean first = new AtomicBoolean(true);
-    WriterGate gate =
-        new WriterGate() {
-          @Override
-          public boolean beforeGroup() {
-            if (first.getAndSet(false)) {
-              taken.countDown();
-              try {
-                release.await(30, TimeUnit.SECONDS);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            }
-            return true;
-          }
-        };
+    HoldFirstGroupGate gate = new HoldFirstGroupGate();
     try (GroupCommitStore store =
         GroupCommitStore.open(new MemoryKvStore(), "mem", StoreFixtures.options("a", Clock.systemUTC()), EngineMetrics.noRegistry(), gate)) {
       CompletableFuture<WriteResult> holder = store.submitLocal(bytes("other"), bytes("x"));
-      assertTrue(taken.await(30, TimeUnit.SECONDS), "the writer took the first command");
+      assertTrue(gate.awaitTaken(), "the writer took the first command");
       // Both join the held group: A writes k, B (create-only) is refused because of A.
       CompletableFuture<WriteResult> a = store.submitLocal(bytes("k"), bytes("A"));
       CompletableFuture<WriteResult> b = store.submitLocal(bytes("k"), bytes("B"), Precondition.absent());
@@ -58,7 +38,7 @@ class ConditionalWriteGroupTest {
                 kVisibleWhenBFailed.set(store.get(bytes("k")).isPresent());
                 return null;
               });
-      release.countDown();
+      gate.release();
       holder.join();
       WriteResult aResult = a.join();
       CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class, b::join);

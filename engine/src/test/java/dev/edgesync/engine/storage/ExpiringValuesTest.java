@@ -11,7 +11,6 @@ import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
-import dev.edgesync.engine.storage.kv.LevelDbKvStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,13 +29,28 @@ class ExpiringValuesTest {
   private final ManualClock clock = new ManualClock(BASE_MILLIS);
 
   private GroupCommitStore open() {
-    Path db = dir.resolve("db");
-    return GroupCommitStore.open(
-        LevelDbKvStore.open(db), db.toString(), StoreFixtures.options("a", clock), EngineMetrics.noRegistry());
+    return StoreFixtures.openLevelDb(dir, clock);
   }
 
   private static long hlcAt(long millis) {
     return Hlc.of(millis, 0);
+  }
+
+  /** The keys (with {@code @origin} when asked) of every expiry the store announces, in order. */
+  private static List<String> expiriesTold(GroupCommitStore store, boolean withOrigin) {
+    List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
+    store.addCommitListener(
+        new CommitListener() {
+          @Override
+          public void onCommit(List<StoredEntry> stored, String origin, long headSeq) {}
+
+          @Override
+          public void onExpired(List<StoredEntry> expired) {
+            expired.forEach(
+                e -> told.add(new String(e.key(), StandardCharsets.UTF_8) + (withOrigin ? "@" + e.version().origin() : "")));
+          }
+        });
+    return told;
   }
 
   @Test
@@ -167,17 +181,7 @@ class ExpiringValuesTest {
   @Test
   void expiriesAreAnnouncedOnceInExpiryOrderAndAnArrivingExpiredValueWithItsCommit() {
     try (GroupCommitStore store = open()) {
-      List<String> told = new ArrayList<>();
-      store.addCommitListener(
-          new CommitListener() {
-            @Override
-            public void onCommit(List<StoredEntry> stored, String origin, long headSeq) {}
-
-            @Override
-            public void onExpired(List<StoredEntry> expired) {
-              expired.forEach(e -> told.add(new String(e.key(), StandardCharsets.UTF_8)));
-            }
-          });
+      List<String> told = expiriesTold(store, false);
       store.submitLocal(bytes("b"), bytes("v"), null, 2_000).join();
       store.submitLocal(bytes("a"), bytes("v"), null, 1_000).join();
       store.submitLocal(bytes("c"), bytes("v"), null, 60_000).join();
@@ -203,40 +207,13 @@ class ExpiringValuesTest {
   /** Found in review: an expiry was announced for a version that a later write of the same group replaced. */
   @Test
   void anArrivingExpiredValueReplacedInTheSameGroupIsNotAnnounced() throws Exception {
-    java.util.concurrent.CountDownLatch taken = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
-    WriterGate gate =
-        new WriterGate() {
-          @Override
-          public boolean beforeGroup() {
-            if (first.getAndSet(false)) {
-              taken.countDown();
-              try {
-                release.await(30, java.util.concurrent.TimeUnit.SECONDS);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            }
-            return true;
-          }
-        };
+    HoldFirstGroupGate gate = new HoldFirstGroupGate();
     try (GroupCommitStore store =
         GroupCommitStore.open(
             new dev.edgesync.engine.storage.kv.MemoryKvStore(), "mem", StoreFixtures.options("a", clock), EngineMetrics.noRegistry(), gate)) {
-      List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
-      store.addCommitListener(
-          new CommitListener() {
-            @Override
-            public void onCommit(List<StoredEntry> stored, String origin, long headSeq) {}
-
-            @Override
-            public void onExpired(List<StoredEntry> expired) {
-              expired.forEach(e -> told.add(new String(e.key(), StandardCharsets.UTF_8) + "@" + e.version().origin()));
-            }
-          });
+      List<String> told = expiriesTold(store, true);
       java.util.concurrent.CompletableFuture<WriteResult> holder = store.submitLocal(bytes("other"), bytes("x"));
-      assertTrue(taken.await(30, java.util.concurrent.TimeUnit.SECONDS), "the writer took the first command");
+      assertTrue(gate.awaitTaken(), "the writer took the first command");
       // One group: b's copy of k that expired a second ago, then a local write of k.
       StoredEntry late =
           new StoredEntry(bytes("k"), bytes("old"), false, new Version(hlcAt(BASE_MILLIS - 2_000), "b"), 0, hlcAt(BASE_MILLIS - 1_000));
@@ -245,7 +222,7 @@ class ExpiringValuesTest {
       StoredEntry lateToo =
           new StoredEntry(bytes("j"), bytes("old"), false, new Version(hlcAt(BASE_MILLIS - 2_000), "b"), 0, hlcAt(BASE_MILLIS - 1_000));
       java.util.concurrent.CompletableFuture<ApplyResult> remoteToo = store.submitRemote("b", List.of(lateToo));
-      release.countDown();
+      gate.release();
       holder.join();
       remote.join();
       local.join();

@@ -57,6 +57,14 @@ public final class StoreFixtures {
     }
   }
 
+  /** A store of node "a" on LevelDB in {@code dir}/db, reading {@code clock}; reopens what is there. */
+  static GroupCommitStore openLevelDb(java.nio.file.Path dir, InstantSource clock) {
+    java.nio.file.Path db = dir.resolve("db");
+    return GroupCommitStore.open(
+        dev.edgesync.engine.storage.kv.LevelDbKvStore.open(db), db.toString(), options("a", clock),
+        dev.edgesync.engine.metrics.EngineMetrics.noRegistry());
+  }
+
   static StoreOptions options(String nodeId, InstantSource clock) {
     return StoreOptions.defaults(nodeId, clock);
   }

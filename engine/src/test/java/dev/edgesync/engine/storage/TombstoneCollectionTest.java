@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
-import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
 import dev.edgesync.engine.storage.kv.KvStore;
 import dev.edgesync.engine.storage.kv.KvStore.Mutation;
@@ -29,9 +28,7 @@ class TombstoneCollectionTest {
   private final ManualClock clock = new ManualClock(BASE_MILLIS);
 
   private GroupCommitStore open() {
-    Path db = dir.resolve("db");
-    return GroupCommitStore.open(
-        LevelDbKvStore.open(db), db.toString(), StoreFixtures.options("a", clock), EngineMetrics.noRegistry());
+    return StoreFixtures.openLevelDb(dir, clock);
   }
 
   private static long hlcAt(long millis) {
