@@ -204,6 +204,11 @@ public final class NodeRuntime implements AutoCloseable {
           long h = st.gcState().purgeHorizon();
           return h == 0 ? Double.NaN : (wall.millis() - dev.edgesync.conflict.Hlc.physicalMillis(h)) / 1000.0;
         });
+    metrics.gauge(
+        "edgesync.database.bytes",
+        "Size of the database files (the data dir's db/ directory), read at each scrape",
+        db,
+        NodeRuntime::directoryBytes);
     watermarks = WatermarkStore.open(dataDir, Clock.systemUTC());
     ScheduledExecutorService scheduler = parts.scheduler;
     if (scheduler == null) {
@@ -219,6 +224,15 @@ public final class NodeRuntime implements AutoCloseable {
     replication.start();
     expiries = new ExpiryAnnouncer(store, scheduler, rs.gc().batchSize());
     expiries.start();
+  }
+
+  /** Total size of the regular files under {@code dir}; NaN when it cannot be read. */
+  private static double directoryBytes(Path dir) {
+    try (java.util.stream.Stream<Path> files = Files.walk(dir, 2)) {
+      return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return Double.NaN;
+    }
   }
 
   private static ScheduledExecutorService newScheduler(String nodeId) {

@@ -80,6 +80,13 @@ public final class SyncNode implements AutoCloseable {
   private SyncNode(NodeConfig config) {
     this.config = config;
     this.metrics = new EngineMetrics(config.meterRegistry());
+    for (NodeStatus.State s : NodeStatus.State.values()) {
+      io.micrometer.core.instrument.Gauge.builder("edgesync.node.state", this, n -> n.currentState() == s ? 1 : 0)
+          .description("1 for the state the node is in (NEW, RUNNING, FAILED: storage failed, writes refused; CLOSED)")
+          .tag("state", s.name().toLowerCase(java.util.Locale.ROOT))
+          .strongReference(false)
+          .register(config.meterRegistry());
+    }
   }
 
   /** Returns a builder with the documented defaults. */
@@ -393,7 +400,7 @@ public final class SyncNode implements AutoCloseable {
     }
     GroupCommitStore s = r.store();
     Throwable failure = s.failure();
-    NodeStatus.State current = failure != null && state == NodeStatus.State.RUNNING ? NodeStatus.State.FAILED : state;
+    NodeStatus.State current = currentState();
     return new NodeStatus(
         config.nodeId(),
         config.cluster(),
@@ -455,6 +462,12 @@ public final class SyncNode implements AutoCloseable {
       }
       log.info("node {} closed", config.nodeId());
     }
+  }
+
+  /** The state as {@link #status()} reports it: RUNNING becomes FAILED once the store failed. */
+  private NodeStatus.State currentState() {
+    NodeRuntime r = runtime;
+    return r != null && state == NodeStatus.State.RUNNING && r.store().failure() != null ? NodeStatus.State.FAILED : state;
   }
 
   private GroupCommitStore running() {

@@ -97,7 +97,9 @@ public final class EngineMetrics {
 
   /** Registers a gauge of the node's head seq. */
   public <T> void headSeq(T source, ToDoubleFunction<T> value) {
-    registry.gauge("edgesync.head.seq", Tags.empty(), source, value);
+    io.micrometer.core.instrument.Gauge.builder("edgesync.head.seq", source, value)
+        .description("Highest seq of this node's change log")
+        .register(registry);
   }
 
   /** Entries applied from {@code peer} (winners stored). */
@@ -172,10 +174,20 @@ public final class EngineMetrics {
       ToDoubleFunction<T> connected,
       ToDoubleFunction<T> stalled) {
     Tags tags = Tags.of("peer", peer);
-    registry.gauge("edgesync.replication.lag.entries", tags, source, lagEntries);
-    registry.gauge("edgesync.replication.lag.seconds", tags, source, lagSeconds);
-    registry.gauge("edgesync.replication.connected", tags, source, connected);
-    registry.gauge("edgesync.replication.stalled", tags, source, stalled);
+    peerGauge("edgesync.replication.lag.entries", "Peer's head seq minus this node's watermark for it", tags, source, lagEntries);
+    peerGauge(
+        "edgesync.replication.lag.seconds",
+        "0 while connected and caught up; else seconds since this node was last caught up with the peer",
+        tags, source, lagSeconds);
+    peerGauge("edgesync.replication.connected", "1 while the stream from the peer is up", tags, source, connected);
+    peerGauge(
+        "edgesync.replication.stalled",
+        "1 while the link is connected and behind but has made no progress for replication.stallTimeout",
+        tags, source, stalled);
+  }
+
+  private <T> void peerGauge(String name, String description, Tags tags, T source, ToDoubleFunction<T> value) {
+    io.micrometer.core.instrument.Gauge.builder(name, source, value).description(description).tags(tags).register(registry);
   }
 
   /** Anti-entropy repairs this node started against publisher {@code peer}. */

@@ -161,6 +161,10 @@ public final class HttpApi implements AutoCloseable {
             "changes-feed event streams disconnected because the client took no bytes for"
                 + " limits.httpFeedWriteTimeout")
         .register(registry);
+    io.micrometer.core.instrument.Gauge.builder("edgesync.build.info", () -> 1)
+        .description("Always 1; the version label is the edgesync build this node runs")
+        .tag("version", dev.edgesync.node.Main.version())
+        .register(registry);
     server.setExecutor(executor);
     server.createContext("/", this::handle);
   }

@@ -1,0 +1,169 @@
+package dev.edgesync.node.server;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.edgesync.discovery.PeerSpec;
+import dev.edgesync.node.config.ConfigLoader;
+import dev.edgesync.node.config.ConfigOverrides;
+import dev.edgesync.node.config.NodeConfig;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Grafana dashboard and the Prometheus alerts in {@code deploy/} against two running nodes: the
+ * files parse, and every metric they name is one the nodes serve at {@code /metrics} (or, for a
+ * counter that appears with its first event, one the README's metrics table documents).
+ */
+class DeployFilesTest {
+  private static final Path DEPLOY = Path.of("..", "deploy");
+  private static final Pattern METRIC = Pattern.compile("\\bedgesync_[a-z0-9_]+");
+  /** Counters made at their first event: a healthy pair has none of them yet. */
+  private static final Set<String> ON_FIRST_EVENT = Set.of("edgesync_replication_errors_total", "edgesync_http_refused_total");
+
+  @TempDir Path dir;
+
+  private NodeServer a;
+  private NodeServer b;
+
+  @AfterEach
+  void stop() {
+    if (b != null) {
+      b.close();
+    }
+    if (a != null) {
+      a.close();
+    }
+  }
+
+  private NodeServer start(String id, String peers) {
+    NodeConfig c =
+        ConfigLoader.load(
+            new ConfigOverrides(null, id, "test", "127.0.0.1:0", "127.0.0.1:0", dir.resolve(id).toString(), peers, "buffered", null),
+            Map.of());
+    return NodeServer.start(c);
+  }
+
+  /** The metric names {@code server} serves now (histogram series as their _bucket/_count/_sum). */
+  private static Set<String> served(NodeServer server) throws Exception {
+    String text =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpAddress().getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    Set<String> names = new TreeSet<>();
+    for (String line : text.lines().toList()) {
+      if (!line.startsWith("#") && !line.isBlank()) {
+        names.add(line.split("[{ ]", 2)[0]);
+      }
+    }
+    return names;
+  }
+
+  private static Set<String> metricsIn(List<String> expressions) {
+    Set<String> names = new TreeSet<>();
+    for (String e : expressions) {
+      Matcher m = METRIC.matcher(e);
+      while (m.find()) {
+        names.add(m.group());
+      }
+    }
+    return names;
+  }
+
+  private static void assertBalanced(String expr, String where) {
+    int round = 0;
+    int curly = 0;
+    int square = 0;
+    for (char ch : expr.toCharArray()) {
+      round += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+      curly += ch == '{' ? 1 : ch == '}' ? -1 : 0;
+      square += ch == '[' ? 1 : ch == ']' ? -1 : 0;
+      assertTrue(round >= 0 && curly >= 0 && square >= 0, where + ": a bracket closes before it opens in " + expr);
+    }
+    assertEquals(0, round + curly + square, where + ": unbalanced brackets in " + expr);
+  }
+
+  @Test
+  void theDashboardAndTheAlertsNameOnlyMetricsThatNodesServe() throws Exception {
+    a = start("site-a", null);
+    b = start("site-b", "site-a=127.0.0.1:" + a.grpcPort());
+    a.node().setPeers(List.of(new PeerSpec("site-b", "127.0.0.1", b.grpcPort())));
+    a.node().put("k", "v");
+    await().atMost(Duration.ofSeconds(30)).until(() -> b.node().get("k").isPresent());
+    Set<String> served = served(a);
+
+    // The dashboard: Grafana's JSON model, every panel with a query.
+    JsonNode dash = new ObjectMapper().readTree(Files.readString(DEPLOY.resolve("grafana/edgesync.json")));
+    assertEquals("edgesync", dash.path("uid").asText());
+    assertTrue(dash.path("schemaVersion").asInt() >= 36, "schemaVersion");
+    List<String> panelExprs = new ArrayList<>();
+    Set<Integer> ids = new TreeSet<>();
+    for (JsonNode panel : dash.path("panels")) {
+      assertTrue(ids.add(panel.path("id").asInt()), "panel ids are unique: " + panel.path("id"));
+      assertFalse(panel.path("targets").isEmpty(), "panel '" + panel.path("title").asText() + "' has a query");
+      for (JsonNode t : panel.path("targets")) {
+        String expr = t.path("expr").asText();
+        assertBalanced(expr, "panel '" + panel.path("title").asText() + "'");
+        panelExprs.add(expr);
+      }
+    }
+    assertTrue(panelExprs.size() >= 10, "the dashboard covers lag, throughput, errors, conflicts, latency, collection");
+
+    // The alerts: Prometheus rule groups.
+    JsonNode rules = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(DEPLOY.resolve("prometheus/alerts.yml")));
+    List<String> alertExprs = new ArrayList<>();
+    Set<String> alerts = new TreeSet<>();
+    for (JsonNode group : rules.path("groups")) {
+      for (JsonNode rule : group.path("rules")) {
+        String name = rule.path("alert").asText();
+        assertTrue(alerts.add(name), "alert names are unique: " + name);
+        assertFalse(rule.path("labels").path("severity").asText().isEmpty(), name + " has a severity");
+        assertFalse(rule.path("annotations").path("summary").asText().isEmpty(), name + " has a summary");
+        if (rule.has("for")) {
+          assertTrue(rule.path("for").asText().matches("\\d+[smhd]"), name + ": 'for' is a Prometheus duration");
+        }
+        assertBalanced(rule.path("expr").asText(), name);
+        alertExprs.add(rule.path("expr").asText());
+      }
+    }
+    assertTrue(
+        alerts.containsAll(
+            Set.of(
+                "EdgesyncPeerDisconnected", "EdgesyncReplicationLagHigh", "EdgesyncLinkStalled",
+                "EdgesyncDigestDisagreement", "EdgesyncNodeFailed", "EdgesyncTombstoneHorizonStuck")),
+        "the alerts the operators need: " + alerts);
+
+    String readme = Files.readString(Path.of("..", "README.md"));
+    List<String> all = new ArrayList<>(panelExprs);
+    all.addAll(alertExprs);
+    for (String name : metricsIn(all)) {
+      if (ON_FIRST_EVENT.contains(name)) {
+        assertTrue(readme.contains("`" + name + "`"), name + " appears with its first event and is documented in the README");
+      } else {
+        assertTrue(served.contains(name), name + " is served at /metrics; served: " + served);
+      }
+    }
+  }
+}
