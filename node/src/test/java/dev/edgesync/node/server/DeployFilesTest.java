@@ -166,4 +166,18 @@ class DeployFilesTest {
       }
     }
   }
+
+  /** {@code systemd-analyze verify} accepts the unit, where the machine has systemd's tools. */
+  @Test
+  void theSystemdUnitVerifies() throws Exception {
+    Path tool = Path.of("/usr/bin/systemd-analyze");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(tool), "systemd-analyze is not installed here");
+    Path unit = DEPLOY.resolve("systemd/edgesync.service").toAbsolutePath().normalize();
+    Process p = new ProcessBuilder(tool.toString(), "verify", unit.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "systemd-analyze ended");
+    assertEquals(0, p.exitValue(), "systemd-analyze verify " + unit + ":\n" + out);
+    String text = Files.readString(unit);
+    assertTrue(text.contains("KillSignal=SIGTERM") && text.contains("RestartPreventExitStatus=2"), "graceful stop, no restart loop on a config error");
+  }
 }
