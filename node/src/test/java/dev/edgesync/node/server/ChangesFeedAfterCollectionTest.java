@@ -6,19 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.node.client.EventStreamReader;
 import dev.edgesync.node.client.NodeClient;
-import dev.edgesync.node.config.ConfigLoader;
-import dev.edgesync.node.config.ConfigOverrides;
-import dev.edgesync.node.config.NodeConfig;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,35 +25,19 @@ import org.junit.jupiter.api.io.TempDir;
 class ChangesFeedAfterCollectionTest {
   @TempDir Path dir;
 
-  private NodeServer a;
-  private NodeServer b;
+  private NodePair pair;
 
   @AfterEach
   void stop() {
-    if (b != null) {
-      b.close();
+    if (pair != null) {
+      pair.close();
     }
-    if (a != null) {
-      a.close();
-    }
-  }
-
-  private NodeServer start(String id, String peers) throws Exception {
-    Path config = dir.resolve(id + ".yaml");
-    Files.writeString(config, "replication:\n  maxClockSkew: 1s\ngc:\n  interval: 200ms\n  minAge: 2s\n");
-    NodeConfig c =
-        ConfigLoader.load(
-            new ConfigOverrides(
-                config.toString(), id, "test", "127.0.0.1:0", "127.0.0.1:0", dir.resolve(id).toString(), peers, "buffered", null),
-            Map.of());
-    return NodeServer.start(c);
   }
 
   @Test
   void aClientBehindTheCollectedDeletesStartsAgainFromZeroOthersResume() throws Exception {
-    a = start("site-a", null);
-    b = start("site-b", "site-a=127.0.0.1:" + a.grpcPort());
-    a.node().setPeers(List.of(new PeerSpec("site-b", "127.0.0.1", b.grpcPort())));
+    pair = new NodePair(dir, "replication:\n  maxClockSkew: 1s\ngc:\n  interval: 200ms\n  minAge: 2s\n");
+    NodeServer a = pair.a;
     NodeClient ca = new NodeClient(URI.create("http://127.0.0.1:" + a.httpAddress().getPort()), Duration.ofSeconds(10));
     assertEquals(200, ca.put("k/1", "v".getBytes(StandardCharsets.UTF_8), null, null).status());
     assertEquals(200, ca.put("k/2", "v".getBytes(StandardCharsets.UTF_8), null, null).status());

@@ -8,10 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.edgesync.discovery.PeerSpec;
-import dev.edgesync.node.config.ConfigLoader;
-import dev.edgesync.node.config.ConfigOverrides;
-import dev.edgesync.node.config.NodeConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,12 +17,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,27 +36,6 @@ class DeployFilesTest {
   private static final Set<String> ON_FIRST_EVENT = Set.of("edgesync_replication_errors_total", "edgesync_http_refused_total");
 
   @TempDir Path dir;
-
-  private NodeServer a;
-  private NodeServer b;
-
-  @AfterEach
-  void stop() {
-    if (b != null) {
-      b.close();
-    }
-    if (a != null) {
-      a.close();
-    }
-  }
-
-  private NodeServer start(String id, String peers) {
-    NodeConfig c =
-        ConfigLoader.load(
-            new ConfigOverrides(null, id, "test", "127.0.0.1:0", "127.0.0.1:0", dir.resolve(id).toString(), peers, "buffered", null),
-            Map.of());
-    return NodeServer.start(c);
-  }
 
   /** The metric names {@code server} serves now (histogram series as their _bucket/_count/_sum). */
   private static Set<String> served(NodeServer server) throws Exception {
@@ -107,12 +80,12 @@ class DeployFilesTest {
 
   @Test
   void theDashboardAndTheAlertsNameOnlyMetricsThatNodesServe() throws Exception {
-    a = start("site-a", null);
-    b = start("site-b", "site-a=127.0.0.1:" + a.grpcPort());
-    a.node().setPeers(List.of(new PeerSpec("site-b", "127.0.0.1", b.grpcPort())));
-    a.node().put("k", "v");
-    await().atMost(Duration.ofSeconds(30)).until(() -> b.node().get("k").isPresent());
-    Set<String> served = served(a);
+    Set<String> served;
+    try (NodePair pair = new NodePair(dir, "")) {
+      pair.a.node().put("k", "v");
+      await().atMost(Duration.ofSeconds(30)).until(() -> pair.b.node().get("k").isPresent());
+      served = served(pair.a);
+    }
 
     // The dashboard: Grafana's JSON model, every panel with a query.
     JsonNode dash = new ObjectMapper().readTree(Files.readString(DEPLOY.resolve("grafana/edgesync.json")));
