@@ -1,5 +1,6 @@
 package dev.edgesync.engine.replication.core;
 
+import dev.edgesync.conflict.Hlc;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.engine.replication.wire.StreamStatus;
@@ -72,6 +73,16 @@ final class HelloCheck {
               + ": run the same edgesync version on both");
     }
     if (hello.getNodeId().equals(nodeId)) {
+      if (hello.getCreatedHlc() != 0 && gc.createdHlc() != 0 && hello.getCreatedHlc() != gc.createdHlc()) {
+        // Another database under the same id: two nodes were given one id.
+        return refuse(
+            "same_id",
+            Refusal.Code.NOT_ALLOWED,
+            StreamStatus.Code.FAILED_PRECONDITION,
+            "another node also uses the id '" + nodeId + "' (its database was created at "
+                + Hlc.format(hello.getCreatedHlc()) + ", this node's at " + Hlc.format(gc.createdHlc())
+                + "): every node needs an id of its own; give one of them another id, with an empty data dir");
+      }
       return refuse(
           "self",
           Refusal.Code.NOT_ALLOWED,
