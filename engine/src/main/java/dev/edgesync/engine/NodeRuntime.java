@@ -158,6 +158,12 @@ public final class NodeRuntime implements AutoCloseable {
    */
   public static NodeRuntime start(Settings settings, Parts parts, EngineMetrics metrics) {
     NodeRuntime runtime = new NodeRuntime(settings.replication().nodeId());
+    // What exists before this start: a failed start removes only what it created itself (a new,
+    // empty database), so that fixing the cause and starting again begins from the same place.
+    Path dataDir = settings.dataDir();
+    boolean dataDirExisted = Files.exists(dataDir);
+    boolean dbExisted = Files.exists(dataDir.resolve("db"));
+    boolean watermarksExisted = Files.exists(dataDir.resolve(WatermarkStore.DIRECTORY_NAME));
     try {
       runtime.open(settings, parts, metrics);
       return runtime;
@@ -167,6 +173,9 @@ public final class NodeRuntime implements AutoCloseable {
         runtime.ownTransport.close();
       }
       runtime.close();
+      if (parts.kvStore == null) {
+        removeCreated(dataDir, dataDirExisted, dbExisted, watermarksExisted);
+      }
       if (e instanceof IOException io) {
         throw new StorageException("cannot create data dir " + settings.dataDir() + ": " + io.getMessage(), io);
       }
@@ -232,6 +241,38 @@ public final class NodeRuntime implements AutoCloseable {
       return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
     } catch (IOException | java.io.UncheckedIOException e) {
       return Double.NaN;
+    }
+  }
+
+  /** After a failed start: removes the database, watermark dir and data dir it created, if empty of anything else. */
+  private static void removeCreated(Path dataDir, boolean dataDirExisted, boolean dbExisted, boolean watermarksExisted) {
+    try {
+      if (!dbExisted) {
+        deleteTree(dataDir.resolve("db"));
+      }
+      if (!watermarksExisted) {
+        deleteTree(dataDir.resolve(WatermarkStore.DIRECTORY_NAME));
+      }
+      if (!dataDirExisted && Files.isDirectory(dataDir)) {
+        try (java.util.stream.Stream<Path> left = Files.list(dataDir)) {
+          if (left.findAny().isEmpty()) {
+            Files.delete(dataDir);
+          }
+        }
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      log.warn("could not remove what the failed start of {} created: {}", dataDir, e.toString());
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
     }
   }
 

@@ -32,6 +32,25 @@ class SyncNodeTest {
   }
 
   @Test
+  void aFailedStartLeavesNoNewDatabaseBehindAndKeepsAnExistingOne() throws Exception {
+    try (SyncNode first = builder("a").build().start()) {
+      String taken = "127.0.0.1:" + first.port();
+      // A new node on a taken port: nothing of it stays on disk.
+      RuntimeException e = assertThrows(RuntimeException.class, () -> builder("b").listen(taken).build().start());
+      assertTrue(e.getMessage().contains("cannot listen"), e.getMessage());
+      assertFalse(java.nio.file.Files.exists(dir.resolve("b")), "no data dir, database or watermarks left for b");
+      // An existing node on a taken port: its data stays.
+      try (SyncNode c = builder("c").build().start()) {
+        c.put("kept", "yes");
+      }
+      assertThrows(RuntimeException.class, () -> builder("c").listen(taken).build().start());
+      try (SyncNode c = builder("c").build().start()) {
+        assertEquals(java.util.Optional.of("yes"), c.get("kept"));
+      }
+    }
+  }
+
+  @Test
   void putGetDeleteScan() {
     try (SyncNode node = builder("a").build().start()) {
       WriteResult w1 = node.put("fruit/apple", "red");
