@@ -51,6 +51,26 @@ class SyncNodeTest {
   }
 
   @Test
+  void aLinkErrorIsOneLineAndMarkedResolvedOnceThePeerIsBack() {
+    int port;
+    try (SyncNode probe = builder("b").build().start()) {
+      port = probe.port();
+    }
+    try (SyncNode a = builder("a").peer("b", "127.0.0.1:" + port).build().start()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> a.status().peers().get(0).lastError() != null);
+      var down = a.status().peers().get(0);
+      assertFalse(down.lastError().contains("\n"), "one line: " + down.lastError());
+      assertFalse(down.lastErrorResolved(), "the peer is still down");
+      try (SyncNode b = builder("b").listen("127.0.0.1:" + port).build().start()) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.status().peers().get(0).connected());
+        var back = a.status().peers().get(0);
+        assertTrue(back.lastErrorResolved(), "connected since the error: " + back);
+        assertTrue(back.lastError() != null, "the error stays as history");
+      }
+    }
+  }
+
+  @Test
   void putGetDeleteScan() {
     try (SyncNode node = builder("a").build().start()) {
       WriteResult w1 = node.put("fruit/apple", "red");

@@ -668,6 +668,7 @@ final class PeerLink {
         core.counters().reconnects(),
         core.counters().lastError(),
         core.counters().lastErrorAt(),
+        core.counters().lastErrorResolved(),
         core.stalledSince(),
         repair.repairsStarted(),
         repair.keysRepaired(),

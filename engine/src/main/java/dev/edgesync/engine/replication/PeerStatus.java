@@ -25,6 +25,7 @@ import java.time.Instant;
  * @param reconnects stream re-openings to the peer, since start
  * @param lastError the last error on the stream, or null
  * @param lastErrorAt when it happened, or null
+ * @param lastErrorResolved true when the link connected after that error: it is history
  * @param stalledSince when the link was found stalled: connected, behind ({@code lagEntries > 0})
  *     and the watermark not advancing for {@code replication.stallTimeout}; its stream is then
  *     reopened, and this stays set until the watermark moves, the lag reaches 0 or the link fails
@@ -51,6 +52,7 @@ public record PeerStatus(
     long reconnects,
     String lastError,
     Instant lastErrorAt,
+    boolean lastErrorResolved,
     Instant stalledSince,
     long repairs,
     long keysRepaired,

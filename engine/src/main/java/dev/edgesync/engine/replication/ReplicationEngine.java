@@ -308,7 +308,8 @@ public final class ReplicationEngine implements AutoCloseable {
     for (PeerSpec p : notStarted) {
       out.add(
           new PeerStatus(
-              p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null, null, 0, 0, null));
+              p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null, false, null, 0, 0,
+              null));
     }
     return out;
   }

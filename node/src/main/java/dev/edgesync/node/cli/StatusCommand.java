@@ -113,7 +113,8 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
               : p.path("lastError").asText()
                   + (p.path("lastErrorAt").isNull()
                       ? ""
-                      : " (" + p.path("lastErrorAt").asText() + ")");
+                      : " (" + p.path("lastErrorAt").asText()
+                          + (p.path("lastErrorResolved").asBoolean(false) ? ", reconnected since" : "") + ")");
       rows.add(
           new String[] {
             p.path("id").asText(),

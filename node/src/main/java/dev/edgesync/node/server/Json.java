@@ -53,6 +53,7 @@ public final class Json {
       j.put("reconnects", p.reconnects());
       j.put("lastError", p.lastError());
       j.put("lastErrorAt", p.lastErrorAt() == null ? null : p.lastErrorAt().toString());
+      j.put("lastErrorResolved", p.lastErrorResolved());
       j.put("stalledSince", instant(p.stalledSince()));
       j.put("repairs", p.repairs());
       j.put("keysRepaired", p.keysRepaired());

@@ -157,6 +157,7 @@ public final class SubscriberCore {
       return new WelcomeOutcome(fail(a, failure, now), null, previous, previousSeq, previousSeq);
     }
     Resume resume = ResumeDecision.of(welcome, previous, previousSeq);
+    counters.connected(now);
     switch (resume) {
       case HISTORY_CHANGED -> {
         // What the watermark claims beyond the start is not of this history, so it falls back to

@@ -14,6 +14,7 @@ public final class SubscriberCounters {
   private long reconnects;
   private String lastError;
   private Instant lastErrorAt;
+  private Instant connectedAt; // the last accepted Welcome
 
   void applied(ApplyResult result) {
     entriesApplied += result.applied();
@@ -26,8 +27,26 @@ public final class SubscriberCounters {
   }
 
   void error(String message, Instant at) {
-    lastError = message;
+    lastError = oneLine(message);
     lastErrorAt = at;
+  }
+
+  void connected(Instant at) {
+    connectedAt = at;
+  }
+
+  /** An error text on one line, at most 500 characters: a cause's stack or Netty's detail stays in the log. */
+  private static String oneLine(String message) {
+    if (message == null) {
+      return null;
+    }
+    String line = message.replaceAll("\\s+", " ").strip();
+    return line.length() <= 500 ? line : line.substring(0, 497) + "...";
+  }
+
+  /** True when the link connected after the last error: the error is history, not the link's state. */
+  public boolean lastErrorResolved() {
+    return lastError != null && connectedAt != null && !connectedAt.isBefore(lastErrorAt);
   }
 
   public long entriesApplied() {
