@@ -768,11 +768,16 @@ final class Simulation {
 
     // Writes made with a timestamp beyond the skew stay refused until the peers' clocks reach
     // them: check that they were refused and counted, then let the clocks catch up.
+    // Refusals are owed only for writes that surely exist; the clocks catch up with every write
+    // made ahead, also one that only a wiped or restored node held and that may have survived.
     long aheadMax = writes.stream().filter(w -> w.ahead && !w.mayBeLost).mapToLong(w -> Hlc.physicalMillis(w.committed.hlc())).max().orElse(0);
+    long aheadMaxAll = writes.stream().filter(w -> w.ahead).mapToLong(w -> Hlc.physicalMillis(w.committed.hlc())).max().orElse(0);
     if (aheadMax > 0) {
       awaitRefusals(aheadMax);
+    }
+    if (aheadMaxAll > 0) {
       long slowest = nodes.stream().mapToLong(n -> n.clock.millis()).min().orElseThrow();
-      long catchUp = aheadMax - skewMillis - slowest + 1_000;
+      long catchUp = aheadMaxAll - skewMillis - slowest + 1_000;
       if (catchUp > 0) {
         loop.jump(catchUp);
       }
