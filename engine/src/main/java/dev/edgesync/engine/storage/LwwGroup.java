@@ -10,7 +10,6 @@ import static dev.edgesync.engine.storage.StoreLayout.seqKey;
 import static dev.edgesync.engine.storage.StoreLayout.stateKey;
 
 import dev.edgesync.conflict.ClockSkewException;
-import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.HybridLogicalClock;
 import dev.edgesync.conflict.LwwResolver;
 import dev.edgesync.conflict.Version;
@@ -166,8 +165,7 @@ final class LwwGroup {
               + printable(w.key()));
     }
     boolean tombstone = w.value() == null;
-    long expiresHlc =
-        w.ttlMillis() == 0 ? 0 : Hlc.of(Hlc.physicalMillis(version.hlc()) + w.ttlMillis(), Hlc.logical(version.hlc()));
+    long expiresHlc = StoredEntry.expiryOf(version.hlc(), w.ttlMillis());
     StoredEntry entry = new StoredEntry(w.key(), tombstone ? EMPTY : w.value(), tombstone, version, ++headSeq, expiresHlc);
     store(entry, key, old);
     stored.add(entry);

@@ -122,11 +122,7 @@ record StoreMeta(
             Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs.list()))),
         true);
     log.info("created database {} for node {} with log id {}", location, nodeId, logId);
-    GcState gc = GcState.EMPTY;
-    gc =
-        new GcState(
-            gc.tombstones(), gc.expiring(), gc.oldestHlc(), created, gc.stableHlc(), gc.purgeHorizon(), gc.purgedTotal(),
-            gc.purgedMaxSeq(), gc.members(), gc.forgotten());
+    GcState gc = new GcState(0, 0, Long.MAX_VALUE, created, 0, 0, 0, 0, java.util.Map.of(), java.util.Set.of());
     return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter, gc);
   }
 

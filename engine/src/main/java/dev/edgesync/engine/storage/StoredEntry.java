@@ -32,6 +32,14 @@ public record StoredEntry(byte[] key, byte[] value, boolean tombstone, Version v
     this(key, value, tombstone, version, seq, 0);
   }
 
+  /** The expiry of a value written at {@code versionHlc} with a time to live of {@code ttlMillis} (0: none). */
+  public static long expiryOf(long versionHlc, long ttlMillis) {
+    return ttlMillis == 0
+        ? 0
+        : dev.edgesync.conflict.Hlc.of(
+            dev.edgesync.conflict.Hlc.physicalMillis(versionHlc) + ttlMillis, dev.edgesync.conflict.Hlc.logical(versionHlc));
+  }
+
   /** True when the value carries an expiry. */
   public boolean expires() {
     return expiresHlc != 0;

@@ -99,9 +99,7 @@ final class Simulation {
 
     /** The HLC at which the committed value expires; 0 for one that does not. */
     long expiresHlc() {
-      return ttlMillis == 0 || committed == null
-          ? 0
-          : Hlc.of(Hlc.physicalMillis(committed.hlc()) + ttlMillis, Hlc.logical(committed.hlc()));
+      return committed == null ? 0 : StoredEntry.expiryOf(committed.hlc(), ttlMillis);
     }
 
     @Override
@@ -921,12 +919,13 @@ final class Simulation {
     }
   }
 
-  /** Whether {@code r}'s data looks stale to {@code p} (the rule of StaleData, from the stores). */
+  /** Whether {@code r}'s data is stale to {@code p}: the engine's own rule (StaleData), on their state now. */
   private static boolean staleTo(SimNode r, SimNode p) {
     GcState mine = r.store.gcState();
-    GcState theirs = p.store.gcState();
-    return mine.oldestHlc() < theirs.purgeHorizon()
-        && (mine.stableHlc() < theirs.purgeHorizon() || !theirs.members().containsKey(r.id));
+    long recorded = p.engine.gcStatus().members().getOrDefault(r.id, 0L);
+    return dev.edgesync.engine.replication.core.StaleData.check(
+            mine.stableHlc(), mine.oldestHlc(), mine.createdHlc(), recorded > 0, recorded, p.store.gcState().purgeHorizon())
+        != null;
   }
 
   private boolean converged() {

@@ -2,6 +2,7 @@ package dev.edgesync.engine.storage;
 
 import static dev.edgesync.engine.storage.StoreFixtures.BASE_MILLIS;
 import static dev.edgesync.engine.storage.StoreFixtures.bytes;
+import static dev.edgesync.engine.storage.StoreFixtures.hlcAt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,9 +33,6 @@ class ExpiringValuesTest {
     return StoreFixtures.openLevelDb(dir, clock);
   }
 
-  private static long hlcAt(long millis) {
-    return Hlc.of(millis, 0);
-  }
 
   /** The keys (with {@code @origin} when asked) of every expiry the store announces, in order. */
   private static List<String> expiriesTold(GroupCommitStore store, boolean withOrigin) {

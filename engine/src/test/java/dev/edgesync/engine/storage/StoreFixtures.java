@@ -57,6 +57,11 @@ public final class StoreFixtures {
     }
   }
 
+  /** The HLC of wall-clock time {@code millis}, logical 0. */
+  static long hlcAt(long millis) {
+    return dev.edgesync.conflict.Hlc.of(millis, 0);
+  }
+
   /** A store of node "a" on LevelDB in {@code dir}/db, reading {@code clock}; reopens what is there. */
   static GroupCommitStore openLevelDb(java.nio.file.Path dir, InstantSource clock) {
     java.nio.file.Path db = dir.resolve("db");

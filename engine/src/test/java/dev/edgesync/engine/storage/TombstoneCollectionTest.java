@@ -2,12 +2,12 @@ package dev.edgesync.engine.storage;
 
 import static dev.edgesync.engine.storage.StoreFixtures.BASE_MILLIS;
 import static dev.edgesync.engine.storage.StoreFixtures.bytes;
+import static dev.edgesync.engine.storage.StoreFixtures.hlcAt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.edgesync.conflict.Hlc;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.StoreFixtures.ManualClock;
 import dev.edgesync.engine.storage.kv.KvStore;
@@ -31,9 +31,6 @@ class TombstoneCollectionTest {
     return StoreFixtures.openLevelDb(dir, clock);
   }
 
-  private static long hlcAt(long millis) {
-    return Hlc.of(millis, 0);
-  }
 
   @Test
   void tombstonesBelowTheHorizonLeaveStateLogIndexAndDigestOthersStay() {

@@ -10,7 +10,6 @@ import static dev.edgesync.node.server.HttpExchanges.send;
 import static dev.edgesync.node.server.HttpExchanges.sendJson;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.edgesync.conflict.Hlc;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.edgesync.engine.Acks;
@@ -44,7 +43,7 @@ final class KvResource {
   /** A put also takes {@code ttl}: the value expires that long after the write. */
   static final Set<String> PUT_PARAMETERS = Set.of("acks", "timeout", "ttl");
   /** The longest {@code ttl}: 100 years, as the engine allows. */
-  static final Duration MAX_TTL = Duration.ofDays(36_500);
+  static final Duration MAX_TTL = Duration.ofMillis(dev.edgesync.engine.storage.VersionedStore.MAX_TTL_MILLIS);
 
   /** Query parameters of a scan. */
   static final Set<String> SCAN_PARAMETERS = Set.of("prefix", "prefixBase64", "after", "afterBase64", "limit");
@@ -197,7 +196,7 @@ final class KvResource {
     if (ttl != null) {
       o.put(
           "expiresAt",
-          Json.hlcTime(Hlc.of(Hlc.physicalMillis(r.version().hlc()) + ttl.toMillis(), Hlc.logical(r.version().hlc()))));
+          Json.hlcTime(dev.edgesync.engine.storage.StoredEntry.expiryOf(r.version().hlc(), ttl.toMillis())));
     }
     sendJson(ex, 200, o);
   }

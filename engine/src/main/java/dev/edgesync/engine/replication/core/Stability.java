@@ -154,8 +154,7 @@ public final class Stability {
    * horizon. One that is not may hold data older than what was collected without it.
    */
   public synchronized boolean isCountedMember(String id) {
-    Long s = members.get(id);
-    return s != null && s > 0;
+    return recordedStable(id) > 0;
   }
 
   /** The highest stable time heard from {@code id}, directly or relayed; 0 when none. */

@@ -74,23 +74,23 @@ class PublisherCoreTest {
     assertTrue(out.refusal().message().contains("'prod'"), out.refusal().message());
   }
 
+  /** A Hello from a subscriber calling itself site-a (this node's id), its database created at {@code createdHlc}. */
+  private static SubscriberMessage helloFromSiteA(long createdHlc) {
+    return SubscriberMessage.newBuilder()
+        .setHello(
+            Hello.newBuilder().setCluster("prod").setNodeId("site-a").setProtocolVersion(ProtocolVersion.CURRENT).setCreatedHlc(createdHlc))
+        .build();
+  }
+
   @Test
   void aSubscriberWithThisNodesIdButAnotherDatabaseIsToldTwoNodesShareTheId() {
     dev.edgesync.engine.storage.GcState mine =
         new dev.edgesync.engine.storage.GcState(0, 0, Long.MAX_VALUE, 111, 0, 0, 0, 0, java.util.Map.of(), java.util.Set.of());
-    SubscriberMessage twin =
-        SubscriberMessage.newBuilder()
-            .setHello(
-                Hello.newBuilder().setCluster("prod").setNodeId("site-a").setProtocolVersion(ProtocolVersion.CURRENT).setCreatedHlc(222))
-            .build();
+    SubscriberMessage twin = helloFromSiteA(222);
     PublisherCore.HelloOutcome out = core(1 << 20).onFirstMessage(twin, 0, mine, id -> false, id -> 0L, now);
     assertEquals("same_id", out.metricReason());
     assertTrue(out.refusal().message().contains("another node also uses the id 'site-a'"), out.refusal().message());
-    SubscriberMessage self =
-        SubscriberMessage.newBuilder()
-            .setHello(
-                Hello.newBuilder().setCluster("prod").setNodeId("site-a").setProtocolVersion(ProtocolVersion.CURRENT).setCreatedHlc(111))
-            .build();
+    SubscriberMessage self = helloFromSiteA(111);
     PublisherCore.HelloOutcome itself = core(1 << 20).onFirstMessage(self, 0, mine, id -> false, id -> 0L, now);
     assertEquals("self", itself.metricReason());
     assertTrue(itself.refusal().message().contains("remove it from its own peer list"), itself.refusal().message());
