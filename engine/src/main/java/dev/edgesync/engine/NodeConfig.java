@@ -59,6 +59,7 @@ public final class NodeConfig {
   private final Duration stallTimeout;
   private final AntiEntropySettings antiEntropy;
   private final GcSettings gc;
+  private final int maxProtocolVersion;
   private final InstantSource clock;
   private final MeterRegistry meterRegistry;
   private final ConflictListener conflictListener;
@@ -142,6 +143,7 @@ public final class NodeConfig {
     // Each value was checked by its setter, so this cannot fail.
     this.antiEntropy = new AntiEntropySettings(b.antiEntropySettle, b.antiEntropyMinInterval, b.repairMaxEntries);
     this.gc = new GcSettings(b.gcInterval, b.gcMinAge, b.gcBatchSize, b.gcEnabled);
+    this.maxProtocolVersion = b.maxProtocolVersion;
     this.clock = b.clock;
     this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new SimpleMeterRegistry();
     this.conflictListener = b.conflictListener;
@@ -195,7 +197,8 @@ public final class NodeConfig {
         security,
         antiEntropy,
         stallTimeout,
-        gc);
+        gc,
+        maxProtocolVersion);
   }
 
   /** This node's id. */
@@ -316,6 +319,11 @@ public final class NodeConfig {
   /** Tombstone collection. */
   public GcSettings gc() {
     return gc;
+  }
+
+  /** The newest replication protocol version this node speaks. */
+  public int maxProtocolVersion() {
+    return maxProtocolVersion;
   }
 
   /** Gzip on replication streams. */

@@ -61,6 +61,7 @@ abstract class NodeConfigBuilder {
   Duration antiEntropySettle = Defaults.ANTI_ENTROPY_SETTLE;
   Duration antiEntropyMinInterval = Defaults.ANTI_ENTROPY_MIN_INTERVAL;
   int repairMaxEntries = Defaults.REPAIR_MAX_ENTRIES;
+  int maxProtocolVersion = dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT;
   InstantSource clock = InstantSource.system();
   MeterRegistry meterRegistry;
   ConflictListener conflictListener;
@@ -293,6 +294,23 @@ abstract class NodeConfigBuilder {
   /** Most state rows sent for one repair request (default {@value Defaults#REPAIR_MAX_ENTRIES}); the next round continues. */
   public SyncNode.Builder repairMaxEntries(int n) {
     this.repairMaxEntries = positive("replication.repairMaxEntries", n, 1_000_000);
+    return self();
+  }
+
+  /**
+   * The newest replication protocol version this node speaks (default: the newest of this build).
+   * Lower it during a rolling upgrade while sites of an older build remain, so that this node
+   * refuses writes those sites could not receive (a ttl needs version 2).
+   */
+  public SyncNode.Builder maxProtocolVersion(int version) {
+    int min = dev.edgesync.engine.replication.wire.ProtocolVersion.MIN;
+    int max = dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT;
+    if (version < min || version > max) {
+      throw new IllegalArgumentException(
+          "invalid replication.maxProtocolVersion: '" + version + "'; this build speaks versions "
+              + dev.edgesync.engine.replication.wire.ProtocolVersion.range(min, max));
+    }
+    this.maxProtocolVersion = version;
     return self();
   }
 

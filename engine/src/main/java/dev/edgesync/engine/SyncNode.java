@@ -8,6 +8,7 @@ import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.replication.ReplicationEngine;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.conflict.Version;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.GroupCommitStore;
@@ -275,6 +276,13 @@ public final class SyncNode implements AutoCloseable {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(acks, "acks");
     long ttlMillis = ttlMillis(ttl);
+    if (ttlMillis > 0 && config.maxProtocolVersion() < ProtocolVersion.EXPIRING_KEYS) {
+      throw new IllegalArgumentException(
+          "node '" + config.nodeId() + "' speaks replication protocol version " + config.maxProtocolVersion()
+              + " (replication.maxProtocolVersion), which cannot carry a ttl to its peers: write without a"
+              + " ttl, or raise replication.maxProtocolVersion to " + ProtocolVersion.EXPIRING_KEYS
+              + " once every site runs a build that speaks it");
+    }
     VersionedStore s = running();
     CompletableFuture<WriteResult> local = s.submitLocal(key, value, precondition, ttlMillis);
     if (acks.peers() == 0) {
@@ -372,6 +380,15 @@ public final class SyncNode implements AutoCloseable {
   /** Replaces the peer set at run time: streams open and close to match. */
   public void setPeers(Collection<PeerSpec> peers) {
     replication().setPeers(peers);
+  }
+
+  /**
+   * The nodes that pull from this one (inbound subscribers, listed in its peers or not), with what
+   * each acknowledged; empty before start.
+   */
+  public List<dev.edgesync.engine.replication.SubscriberStatus> subscribers() {
+    NodeRuntime r = runtime;
+    return r == null ? List.of() : r.replication().subscribers();
   }
 
   /** Tombstone collection: counts, horizons and what holds the horizon back. */

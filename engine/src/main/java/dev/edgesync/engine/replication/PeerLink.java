@@ -108,7 +108,8 @@ final class PeerLink {
             s.maxInboundMessageBytes(),
             s.maxBatchesInFlight(),
             persisted,
-            shared.clock().instant());
+            shared.clock().instant())
+            .maxProtocolVersion(s.maxProtocolVersion());
     this.repair = new SubscriberRepair(shared, peer.id());
     this.watermarkWriter = new WatermarkWriter(shared.watermarks(), shared.io(), this::watermarkFailed);
     var metrics = shared.metrics();
@@ -672,7 +673,8 @@ final class PeerLink {
         core.stalledSince(),
         repair.repairsStarted(),
         repair.keysRepaired(),
-        repair.lastDivergence());
+        repair.lastDivergence(),
+        core.protocolVersion());
   }
 
   synchronized double lagEntries() {

@@ -34,6 +34,8 @@ import java.time.Instant;
  * @param keysRepaired keys whose version such repairs replaced, since start
  * @param lastDivergenceAt when the state digests of this node and the peer last differed while
  *     both were caught up with each other, or null if never since start
+ * @param protocolVersion the replication protocol version agreed with the peer on the last stream
+ *     it welcomed; 0 before one
  */
 public record PeerStatus(
     String id,
@@ -56,4 +58,5 @@ public record PeerStatus(
     Instant stalledSince,
     long repairs,
     long keysRepaired,
-    Instant lastDivergenceAt) {}
+    Instant lastDivergenceAt,
+    int protocolVersion) {}

@@ -5,6 +5,7 @@ import dev.edgesync.engine.replication.core.Failure;
 import dev.edgesync.engine.replication.core.PeerAdmission;
 import dev.edgesync.engine.replication.core.PublisherCore;
 import dev.edgesync.engine.replication.core.SubscriberStats;
+import dev.edgesync.engine.replication.core.UnsendableEntryException;
 import dev.edgesync.engine.replication.wire.StreamStatus;
 import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.StoredEntry;
@@ -93,7 +94,13 @@ final class PublisherFeed implements Transport.ServerListener {
             shared.clock().instant(),
             PeerAdmission.of(s.security()),
             stream.certificateNames(),
-            shared.store()::epochOf);
+            shared.store()::epochOf)
+            .maxProtocolVersion(s.maxProtocolVersion());
+  }
+
+  /** The protocol version agreed with the subscriber; 0 before its Hello was accepted. */
+  synchronized int protocolVersion() {
+    return core.protocolVersion();
   }
 
   /** The subscriber's node id; null before its Hello was accepted. */
@@ -245,7 +252,7 @@ final class PublisherFeed implements Transport.ServerListener {
   }
 
   /** Under the lock: sends the next repair batch, or the RepairDone after the last one. */
-  private void sendRepair() throws PublisherCore.MessageTooLargeException {
+  private void sendRepair() throws UnsendableEntryException {
     if (repairPending.isEmpty()) {
       stream.send(
           core.repairDone(
@@ -357,8 +364,8 @@ final class PublisherFeed implements Transport.ServerListener {
         if (repairPending != null) {
           try {
             sendRepair();
-          } catch (PublisherCore.MessageTooLargeException e) {
-            fail(new Failure("message_too_large", null, StreamStatus.Code.RESOURCE_EXHAUSTED, e.getMessage()));
+          } catch (UnsendableEntryException e) {
+            fail(new Failure(e.reason(), null, e.status(), e.getMessage()));
             return;
           }
           continue;
@@ -386,8 +393,8 @@ final class PublisherFeed implements Transport.ServerListener {
         PublisherCore.Outgoing out;
         try {
           out = core.nextBatch(read, stability);
-        } catch (PublisherCore.MessageTooLargeException e) {
-          fail(new Failure("message_too_large", null, StreamStatus.Code.RESOURCE_EXHAUSTED, e.getMessage()));
+        } catch (UnsendableEntryException e) {
+          fail(new Failure(e.reason(), null, e.status(), e.getMessage()));
           return;
         }
         if (out == null) {

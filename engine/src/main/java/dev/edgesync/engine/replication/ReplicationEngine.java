@@ -309,9 +309,14 @@ public final class ReplicationEngine implements AutoCloseable {
       out.add(
           new PeerStatus(
               p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null, false, null, 0, 0,
-              null));
+              null, 0));
     }
     return out;
+  }
+
+  /** The nodes that pulled from this one since start, listed in its peers or not. */
+  public List<SubscriberStatus> subscribers() {
+    return subscribers.statuses();
   }
 
   /**

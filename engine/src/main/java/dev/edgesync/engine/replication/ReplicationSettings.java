@@ -2,6 +2,7 @@ package dev.edgesync.engine.replication;
 
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.config.Defaults;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.engine.security.SecuritySettings;
 import java.time.Duration;
 import java.util.Objects;
@@ -40,6 +41,11 @@ import java.util.function.Consumer;
  *     takes to arrive and commit. It may be shorter than {@code heartbeatTimeout}: a silent link
  *     that is behind is then reported stalled before it counts as disconnected. Default {@link
  *     Defaults#stallTimeout 3 x heartbeatTimeout}
+ * @param gc tombstone collection
+ * @param maxProtocolVersion the newest replication protocol version this node speaks, {@link
+ *     ProtocolVersion#MIN} to {@link ProtocolVersion#CURRENT} (the default). Lower only while sites
+ *     of an older build remain: a node that speaks at most version 1 refuses writes with a ttl,
+ *     which such sites could not receive (see docs/OPERATIONS, "Rolling upgrades")
  */
 public record ReplicationSettings(
     String nodeId,
@@ -58,7 +64,8 @@ public record ReplicationSettings(
     SecuritySettings security,
     AntiEntropySettings antiEntropy,
     Duration stallTimeout,
-    GcSettings gc) {
+    GcSettings gc,
+    int maxProtocolVersion) {
 
   /**
    * Headroom a message needs beyond {@code batchMaxBytes} for framing of a full batch; {@code
@@ -114,6 +121,12 @@ public record ReplicationSettings(
         stallTimeout,
         "at least twice heartbeatInterval (" + heartbeatInterval + "); default "
             + Defaults.STALL_TIMEOUT_HEARTBEAT_TIMEOUTS + " x heartbeatTimeout");
+    require(
+        maxProtocolVersion >= ProtocolVersion.MIN && maxProtocolVersion <= ProtocolVersion.CURRENT,
+        "maxProtocolVersion",
+        maxProtocolVersion,
+        ProtocolVersion.range(ProtocolVersion.MIN, ProtocolVersion.CURRENT) + " (default " + ProtocolVersion.CURRENT
+            + ", the newest this build speaks)");
   }
 
   /**
@@ -139,7 +152,8 @@ public record ReplicationSettings(
         SecuritySettings.none(),
         AntiEntropySettings.DEFAULTS,
         Defaults.stallTimeout(Defaults.HEARTBEAT_TIMEOUT),
-        GcSettings.DEFAULTS);
+        GcSettings.DEFAULTS,
+        ProtocolVersion.CURRENT);
   }
 
   /** A copy listening on {@code host:port}. */
@@ -225,6 +239,11 @@ public record ReplicationSettings(
     return with(c -> c.stallTimeout = newStallTimeout);
   }
 
+  /** A copy that speaks replication protocol versions up to {@code version}. */
+  public ReplicationSettings withMaxProtocolVersion(int version) {
+    return with(c -> c.maxProtocolVersion = version);
+  }
+
   /** A copy with the changes {@code change} makes; validated like any new settings. */
   private ReplicationSettings with(Consumer<Copy> change) {
     Copy c = new Copy(this);
@@ -251,6 +270,7 @@ public record ReplicationSettings(
     AntiEntropySettings antiEntropy;
     Duration stallTimeout;
     GcSettings gc;
+    int maxProtocolVersion;
 
     Copy(ReplicationSettings s) {
       nodeId = s.nodeId;
@@ -270,13 +290,14 @@ public record ReplicationSettings(
       antiEntropy = s.antiEntropy;
       stallTimeout = s.stallTimeout;
       gc = s.gc;
+      maxProtocolVersion = s.maxProtocolVersion;
     }
 
     ReplicationSettings build() {
       return new ReplicationSettings(
           nodeId, cluster, listenHost, listenPort, heartbeatInterval, heartbeatTimeout, reconnectBaseDelay,
           reconnectMaxDelay, batchMaxEntries, batchMaxBytes, maxInboundMessageBytes, maxBatchesInFlight, compression,
-          security, antiEntropy, stallTimeout, gc);
+          security, antiEntropy, stallTimeout, gc, maxProtocolVersion);
     }
   }
 

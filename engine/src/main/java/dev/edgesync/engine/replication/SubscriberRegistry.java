@@ -49,6 +49,22 @@ final class SubscriberRegistry implements PublisherFeed.Registry {
     return s == null ? 0 : s.entriesSent.get();
   }
 
+  /** Every subscriber seen since start (at most {@link #MAX_SUBSCRIBERS}), sorted by id. */
+  List<SubscriberStatus> statuses() {
+    List<SubscriberStatus> out = new java.util.ArrayList<>();
+    for (Map.Entry<String, SubscriberStats> e : new java.util.TreeMap<>(subscribers).entrySet()) {
+      PublisherFeed open = activeFeeds.get(e.getKey());
+      out.add(
+          new SubscriberStatus(
+              e.getKey(),
+              open != null,
+              acks.acked(e.getKey()),
+              e.getValue().entriesSent.get(),
+              open == null ? 0 : open.protocolVersion()));
+    }
+    return out;
+  }
+
   @Override
   public Admission accepted(PublisherFeed feed) {
     String id = feed.subscriberId();

@@ -121,7 +121,7 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
             p.path("address").asText(),
             !p.path("stalledSince").isNull() && !p.path("stalledSince").isMissingNode()
                 ? "STALLED"
-                : p.path("connected").asBoolean() ? "yes" : "NO",
+                : p.path("connected").asBoolean() ? "yes" + olderProtocol(p) : "NO",
             Long.toString(p.path("watermark").asLong()),
             Long.toString(p.path("lagEntries").asLong()),
             String.format(Locale.ROOT, "%.1f", p.path("lagSeconds").asDouble()),
@@ -147,5 +147,11 @@ public final class StatusCommand extends ClientCommand implements Callable<Integ
             p.path("id").asText(), p.path("lastDivergenceAt").asText(), p.path("repairs").asLong(), p.path("keysRepaired").asLong());
       }
     }
+  }
+
+  /** " (protocol 1)" for a peer that speaks an older replication protocol than this build, else "". */
+  private static String olderProtocol(JsonNode peer) {
+    int v = peer.path("protocolVersion").asInt(0);
+    return v > 0 && v < dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT ? " (protocol " + v + ")" : "";
   }
 }

@@ -71,6 +71,8 @@ final class ConfigDraft {
   final Setting<Duration> antiEntropySettle = new Setting<>(Defaults.ANTI_ENTROPY_SETTLE);
   final Setting<Duration> antiEntropyMinInterval = new Setting<>(Defaults.ANTI_ENTROPY_MIN_INTERVAL);
   final Setting<Integer> repairMaxEntries = new Setting<>(Defaults.REPAIR_MAX_ENTRIES);
+  final Setting<Integer> maxProtocolVersion =
+      new Setting<>(dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT);
   final Setting<Duration> gcInterval = new Setting<>(Defaults.GC_INTERVAL);
   final Setting<Duration> gcMinAge = new Setting<>(Defaults.GC_MIN_AGE);
   final Setting<Integer> gcBatchSize = new Setting<>(Defaults.GC_BATCH_SIZE);
@@ -188,6 +190,7 @@ final class ConfigDraft {
             antiEntropySettle.value,
             antiEntropyMinInterval.value,
             repairMaxEntries.value,
+            maxProtocolVersion.value,
             gc()),
         new NodeConfig.Limits(
             maxKeyBytes.value,

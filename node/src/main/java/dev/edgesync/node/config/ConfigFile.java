@@ -58,7 +58,8 @@ final class ConfigFile {
           "stallTimeout",
           "antiEntropySettle",
           "antiEntropyMinInterval",
-          "repairMaxEntries");
+          "repairMaxEntries",
+          "maxProtocolVersion");
   private static final List<String> LIMIT_KEYS =
       List.of(
           "maxKeyBytes",
@@ -130,6 +131,15 @@ final class ConfigFile {
             d.antiEntropyMinInterval.set(notNegative(text, source, key), source);
         case "repairMaxEntries" ->
             d.repairMaxEntries.set(count(text, 1, 1_000_000, source, key), source);
+        case "maxProtocolVersion" ->
+            d.maxProtocolVersion.set(
+                count(
+                    text,
+                    dev.edgesync.engine.replication.wire.ProtocolVersion.MIN,
+                    dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT,
+                    source,
+                    key),
+                source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
     }

@@ -96,6 +96,7 @@ public record NodeConfig(
    *     before a repair starts
    * @param antiEntropyMinInterval least time between the starts of two repairs of one link
    * @param repairMaxEntries most state rows sent for one repair request
+   * @param maxProtocolVersion the newest replication protocol version the node speaks
    * @param gc tombstone collection ({@code gc:} in the file)
    */
   public record Replication(
@@ -112,6 +113,7 @@ public record NodeConfig(
       Duration antiEntropySettle,
       Duration antiEntropyMinInterval,
       int repairMaxEntries,
+      int maxProtocolVersion,
       dev.edgesync.engine.replication.GcSettings gc) {}
 
   /**

@@ -58,6 +58,7 @@ public final class Json {
       j.put("repairs", p.repairs());
       j.put("keysRepaired", p.keysRepaired());
       j.put("lastDivergenceAt", instant(p.lastDivergenceAt()));
+      j.put("protocolVersion", p.protocolVersion());
     }
     return o;
   }

@@ -140,6 +140,7 @@ public final class NodeServer implements AutoCloseable {
             .antiEntropySettle(c.replication().antiEntropySettle())
             .antiEntropyMinInterval(c.replication().antiEntropyMinInterval())
             .repairMaxEntries(c.replication().repairMaxEntries())
+            .maxProtocolVersion(c.replication().maxProtocolVersion())
             .gcInterval(c.replication().gc().interval())
             .gcMinAge(c.replication().gc().minAge())
             .gcBatchSize(c.replication().gc().batchSize())

@@ -31,7 +31,8 @@ final class HelloCheck {
       SubscriberMessage message,
       GcState gc,
       Predicate<String> forgotten,
-      java.util.function.ToLongFunction<String> recordedStable) {
+      java.util.function.ToLongFunction<String> recordedStable,
+      int maxVersion) {
     if (!message.hasHello()) {
       return refuse(
           "protocol_error",
@@ -63,14 +64,16 @@ final class HelloCheck {
               + "' of cluster '" + cluster + "': nodes of different clusters never sync; fix the"
               + " cluster name or the peer list");
     }
-    if (hello.getProtocolVersion() != ProtocolVersion.CURRENT) {
+    if (negotiated(hello, maxVersion) < 0) {
+      int theirMin = hello.getMinProtocolVersion() == 0 ? hello.getProtocolVersion() : hello.getMinProtocolVersion();
       return refuse(
           "protocol_version",
           Refusal.Code.PROTOCOL_VERSION,
           StreamStatus.Code.FAILED_PRECONDITION,
-          who + " speaks replication protocol version " + hello.getProtocolVersion() + " but node '"
-              + nodeId + "' speaks " + ProtocolVersion.CURRENT
-              + ": run the same edgesync version on both");
+          who + " speaks replication protocol versions " + ProtocolVersion.range(theirMin, hello.getProtocolVersion())
+              + " but node '" + nodeId + "' speaks " + ProtocolVersion.range(ProtocolVersion.MIN, maxVersion)
+              + ": upgrade the older of the two (or raise its replication.maxProtocolVersion); builds one"
+              + " protocol version apart sync, so sites can be upgraded one at a time");
     }
     if (hello.getNodeId().equals(nodeId)) {
       if (hello.getCreatedHlc() != 0 && gc.createdHlc() != 0 && hello.getCreatedHlc() != gc.createdHlc()) {
@@ -90,6 +93,12 @@ final class HelloCheck {
           "node '" + nodeId + "' tried to subscribe to itself: remove it from its own peer list");
     }
     return StaleData.refusal(nodeId, hello, gc.purgeHorizon(), forgotten, recordedStable);
+  }
+
+  /** The version a subscriber's {@code hello} and a publisher speaking up to {@code maxVersion} agree on, or -1. */
+  static int negotiated(Hello hello, int maxVersion) {
+    return ProtocolVersion.negotiate(
+        hello.getMinProtocolVersion(), hello.getProtocolVersion(), ProtocolVersion.MIN, maxVersion);
   }
 
   private static Failure refuse(String reason, Refusal.Code code, StreamStatus.Code status, String message) {

@@ -12,6 +12,9 @@ public final class ProblemReports {
   /** The failure kind of a peer that refused because it is shutting down. */
   static final String PEER_SHUTTING_DOWN = "refused_shutting_down";
 
+  /** The failure kind of a refused protocol version that the next attempt answers one lower. */
+  static final String VERSION_FALLBACK = "protocol_version_fallback";
+
   /** How to log a report. */
   public enum Level {
     DEBUG,
@@ -33,7 +36,7 @@ public final class ProblemReports {
   /** This side stops a stream for {@code failure}. */
   public Report stopped(Failure failure) {
     Report r =
-        failure.kind().equals(PEER_SHUTTING_DOWN)
+        failure.kind().equals(PEER_SHUTTING_DOWN) || failure.kind().equals(VERSION_FALLBACK)
             ? new Report(Level.INFO, null)
             : new Report(repeat(failure.message()) ? Level.DEBUG : Level.WARN, failure.kind());
     lastReported = failure.message();

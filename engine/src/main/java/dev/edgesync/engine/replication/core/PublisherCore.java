@@ -67,6 +67,9 @@ public final class PublisherCore {
   private boolean accepted;
   // The anti-entropy round being answered, or -1.
   private long repairRound = -1;
+  // The newest protocol version this node speaks, and the one agreed with the subscriber.
+  private int maxVersion = ProtocolVersion.CURRENT;
+  private int version;
 
   /**
    * @param maxMessageBytes the largest message this node sends; subscribers are expected to
@@ -81,20 +84,6 @@ public final class PublisherCore {
       Duration heartbeatTimeout,
       Instant now) {
     this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, PeerAdmission.OPEN, Optional.empty(), seq -> "");
-  }
-
-  /** As above, admitting only subscribers that {@code admission} lets in; see the full constructor. */
-  public PublisherCore(
-      String nodeId,
-      String cluster,
-      String logId,
-      int maxMessageBytes,
-      Duration heartbeatInterval,
-      Duration heartbeatTimeout,
-      Instant now,
-      PeerAdmission admission,
-      Optional<Set<String>> certificateNames) {
-    this(nodeId, cluster, logId, maxMessageBytes, heartbeatInterval, heartbeatTimeout, now, admission, certificateNames, seq -> "");
   }
 
   /**
@@ -129,6 +118,20 @@ public final class PublisherCore {
   }
 
   /**
+   * Speak at most protocol version {@code max} ({@code replication.maxProtocolVersion}); before the
+   * {@code Hello}.
+   */
+  public PublisherCore maxProtocolVersion(int max) {
+    this.maxVersion = max;
+    return this;
+  }
+
+  /** The protocol version agreed with the subscriber; 0 before its {@code Hello} was accepted. */
+  public int protocolVersion() {
+    return version;
+  }
+
+  /**
    * The answer to the first message: a refusal (with the {@code refused} metric's reason tag), or
    * a welcome.
    */
@@ -154,12 +157,13 @@ public final class PublisherCore {
       Instant now) {
     liveness.heard(now);
     Failure refused =
-        HelloCheck.refusal(nodeId, cluster, admission, certificateNames, message, gc, forgotten, recordedStable);
+        HelloCheck.refusal(nodeId, cluster, admission, certificateNames, message, gc, forgotten, recordedStable, maxVersion);
     if (refused != null) {
       return new HelloOutcome(refused, refused.kind(), null, null);
     }
     Hello hello = message.getHello();
     subscriberId = hello.getNodeId();
+    version = HelloCheck.negotiated(hello, maxVersion);
     long theirLimit = Integer.toUnsignedLong(hello.getMaxMessageBytes());
     if (theirLimit > 0 && theirLimit < maxMessageBytes) {
       sendLimit = (int) theirLimit;
@@ -202,7 +206,7 @@ public final class PublisherCore {
             .setNodeId(nodeId)
             .setLogId(logId)
             .setHeadSeq(headSeq)
-            .setProtocolVersion(ProtocolVersion.CURRENT)
+            .setProtocolVersion(version)
             .setStartSeq(start)
             .setStartEpoch(epochOf.apply(start))
             .setStableHlc(gc.stableHlc())
@@ -225,9 +229,10 @@ public final class PublisherCore {
    * cursor past it. Returns null when there is nothing to send (caught up). When the entries do
    * not fit one message, the batch ends at the last entry that fits; the rest is read again.
    *
-   * @throws MessageTooLargeException when a single entry does not fit a message
+   * @throws UnsendableEntryException when a single entry does not fit a message, or carries what
+   *     the protocol version agreed with the subscriber cannot
    */
-  public Outgoing nextBatch(ChangeBatch read) throws MessageTooLargeException {
+  public Outgoing nextBatch(ChangeBatch read) throws UnsendableEntryException {
     return nextBatch(read, StabilityReport.getDefaultInstance());
   }
 
@@ -236,7 +241,7 @@ public final class PublisherCore {
    * differs from the last report sent on this stream. It must have been taken before {@code read}
    * (see {@code Batch.stability} in the {@code .proto}).
    */
-  public Outgoing nextBatch(ChangeBatch read, StabilityReport stability) throws MessageTooLargeException {
+  public Outgoing nextBatch(ChangeBatch read, StabilityReport stability) throws UnsendableEntryException {
     Outgoing out = cut(read);
     if (out == null || !reportDue(stability) || out.message().getBatch().getLastSeq() < read.headSeq()) {
       return out;
@@ -250,7 +255,7 @@ public final class PublisherCore {
     return stability.getNodesCount() > 0 && (lastReport == null || stability.getRound() > lastReport.getRound());
   }
 
-  private Outgoing cut(ChangeBatch read) throws MessageTooLargeException {
+  private Outgoing cut(ChangeBatch read) throws UnsendableEntryException {
     if (read.entries().isEmpty()) {
       if (read.lastSeq() <= cursor) {
         return null;
@@ -264,11 +269,16 @@ public final class PublisherCore {
     long lastSeq = read.lastSeq();
     int n = 0;
     for (StoredEntry stored : read.entries()) {
+      if (n > 0 && !ProtocolVersion.carries(version, stored)) {
+        lastSeq = read.entries().get(n - 1).seq();
+        break;
+      }
+      UnsendableEntryException.requireCarried(version, stored, "the entry at seq " + stored.seq(), nodeId, subscriberId);
       Entry entry = EntryCodec.encode(stored);
       int entrySize = entry.getSerializedSize() + 6;
       if (size + entrySize > sendLimit) {
         if (n == 0) {
-          throw new MessageTooLargeException(
+          throw UnsendableEntryException.tooLarge(
               "the entry at seq " + stored.seq() + " of node '" + nodeId + "' (key of " + stored.key().length
                   + " bytes, value of " + stored.value().length + " bytes) does not fit a message of "
                   + sendLimit + " bytes, the " + sendLimitSource
@@ -367,19 +377,23 @@ public final class PublisherCore {
    * Takes the next repair batch from the front of {@code entries} (as many as fit one message and
    * {@code maxEntries}) and removes them from it.
    *
-   * @throws MessageTooLargeException when a single entry does not fit a message
+   * @throws UnsendableEntryException as {@link #nextBatch(ChangeBatch)}
    */
-  public Outgoing repairBatch(Deque<StoredEntry> entries, int maxEntries) throws MessageTooLargeException {
+  public Outgoing repairBatch(Deque<StoredEntry> entries, int maxEntries) throws UnsendableEntryException {
     Batch.Builder builder = Batch.newBuilder().setRepair(true);
     long size = BATCH_FRAMING_BYTES;
     int n = 0;
     while (!entries.isEmpty() && n < maxEntries) {
       StoredEntry stored = entries.peekFirst();
+      if (n > 0 && !ProtocolVersion.carries(version, stored)) {
+        break;
+      }
+      UnsendableEntryException.requireCarried(version, stored, "a repair entry", nodeId, subscriberId);
       Entry entry = EntryCodec.encode(stored);
       int entrySize = entry.getSerializedSize() + 6;
       if (size + entrySize > sendLimit) {
         if (n == 0) {
-          throw new MessageTooLargeException(
+          throw UnsendableEntryException.tooLarge(
               "a repair entry of node '" + nodeId + "' (key of " + stored.key().length + " bytes, value of "
                   + stored.value().length + " bytes) does not fit a message of " + sendLimit + " bytes, the "
                   + sendLimitSource + ": give every node the same limits.maxValueBytes");
@@ -483,14 +497,4 @@ public final class PublisherCore {
         Refusal.Code.PROTOCOL_ERROR,
         StreamStatus.Code.INVALID_ARGUMENT,
         "subscriber '" + subscriberId + "' broke the replication protocol: it " + what);
-  }
-
-  /** A single entry is larger than a message may be. */
-  public static final class MessageTooLargeException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    MessageTooLargeException(String message) {
-      super(message);
-    }
-  }
-}
+  }}

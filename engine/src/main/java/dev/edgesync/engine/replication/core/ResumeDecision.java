@@ -16,12 +16,18 @@ final class ResumeDecision {
 
   /** Why {@code welcome} must be refused, or null when it is acceptable. */
   static Failure check(
-      Welcome welcome, String peerId, String watermarkLogId, long watermarkSeq, SubscriberFailures failures) {
+      Welcome welcome,
+      String peerId,
+      String watermarkLogId,
+      long watermarkSeq,
+      int offeredVersion,
+      SubscriberFailures failures) {
     if (!welcome.getNodeId().equals(peerId)) {
       return failures.wrongPeer(welcome.getNodeId());
     }
-    if (welcome.getProtocolVersion() != ProtocolVersion.CURRENT) {
-      return failures.protocolVersion(welcome.getProtocolVersion());
+    // The publisher picks a version in the range the Hello offered (an older build answers its own).
+    if (welcome.getProtocolVersion() < ProtocolVersion.MIN || welcome.getProtocolVersion() > offeredVersion) {
+      return failures.protocolVersion(welcome.getProtocolVersion(), offeredVersion);
     }
     if (welcome.getLogId().isEmpty()) {
       return failures.protocol("sent a Welcome without a log id");

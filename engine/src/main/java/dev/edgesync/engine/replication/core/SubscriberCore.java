@@ -61,6 +61,11 @@ public final class SubscriberCore {
   private long attemptsOpened;
   private long nextAttemptId = 1;
   private Attempt current;
+  // Protocol versions: the newest this node speaks, the newest offered in the next Hello (lower
+  // after a refusal by a node of a build before negotiation), and the one agreed on (0: none yet).
+  private int maxVersion = ProtocolVersion.CURRENT;
+  private int offer = ProtocolVersion.CURRENT;
+  private int version;
 
   /**
    * @param maxInboundMessageBytes the largest message this node accepts, told to the publisher in
@@ -100,6 +105,18 @@ public final class SubscriberCore {
 
   // ---------------------------------------------------------------- stream attempts
 
+  /** Speak at most protocol version {@code max} ({@code replication.maxProtocolVersion}); before {@link #open}. */
+  public SubscriberCore maxProtocolVersion(int max) {
+    this.maxVersion = max;
+    this.offer = max;
+    return this;
+  }
+
+  /** The protocol version agreed with the peer on the last welcomed stream; 0 before one. */
+  public int protocolVersion() {
+    return version;
+  }
+
   /** A new stream attempt: its id and the {@code Hello} that opens it. */
   public record Opening(long attemptId, Hello hello, boolean reconnect) {}
 
@@ -119,7 +136,8 @@ public final class SubscriberCore {
         Hello.newBuilder()
             .setCluster(cluster)
             .setNodeId(nodeId)
-            .setProtocolVersion(ProtocolVersion.CURRENT)
+            .setProtocolVersion(offer)
+            .setMinProtocolVersion(ProtocolVersion.MIN)
             .setSinceLogId(logId)
             .setSinceSeq(logId.isEmpty() ? 0 : position.committedSeq())
             .setSinceEpoch(logId.isEmpty() ? Watermark.NO_EPOCH : position.epoch())
@@ -152,7 +170,7 @@ public final class SubscriberCore {
     Failure failure =
         a.welcomed
             ? failures.protocol("sent a second Welcome on one stream")
-            : ResumeDecision.check(welcome, peerId, previous, previousSeq, failures);
+            : ResumeDecision.check(welcome, peerId, previous, previousSeq, offer, failures);
     if (failure != null) {
       return new WelcomeOutcome(fail(a, failure, now), null, previous, previousSeq, previousSeq);
     }
@@ -170,6 +188,7 @@ public final class SubscriberCore {
       case FIRST_SYNC, LOG_CHANGED -> position.restart(welcome.getLogId(), 0, Watermark.NO_EPOCH);
       case RESUMED -> {}
     }
+    version = welcome.getProtocolVersion();
     a.logId = welcome.getLogId();
     a.lastBatchSeq = welcome.getStartSeq();
     a.welcomed = true;
@@ -377,10 +396,25 @@ public final class SubscriberCore {
     return a == null ? null : fail(a, new Failure("stale_data", Refusal.Code.STALE_DATA, StreamStatus.Code.FAILED_PRECONDITION, why), now);
   }
 
-  /** The peer refused the subscription; the stream is over. */
+  /**
+   * The peer refused the subscription; the stream is over. A refusal of the protocol version
+   * offered, by a peer that may be of a build before negotiation (it accepts only its own version),
+   * is answered at once with the next lower version, without counting as an error.
+   */
   public Failure onRefusal(long attemptId, Refusal refusal, Instant now) {
     Attempt a = live(attemptId);
-    return a == null ? null : fail(a, failures.refused(refusal), now);
+    if (a == null) {
+      return null;
+    }
+    if (refusal.getCode() == Refusal.Code.PROTOCOL_VERSION && offer > ProtocolVersion.MIN) {
+      offer--;
+      a.failure = failures.versionFallback(refusal, offer);
+      a.retryAtOnce = true;
+      return a.failure;
+    }
+    // No version of this node's range was taken; the next attempt starts from the newest again.
+    offer = maxVersion;
+    return fail(a, failures.refused(refusal), now);
   }
 
   /** A message the protocol does not allow arrived. */
@@ -461,10 +495,14 @@ public final class SubscriberCore {
       // The stream ended without a decision of ours: record why.
       counters.error(failures.streamEnded(status), now);
     }
+    if (a.welcomed) {
+      // The peer may come back upgraded (a restart drops the link): offer the newest version again.
+      offer = maxVersion;
+    }
     if (a.healthy) {
       backoff.reset();
     }
-    return backoff.nextDelay();
+    return a.retryAtOnce ? Duration.ZERO : backoff.nextDelay();
   }
 
   // ---------------------------------------------------------------- queries
@@ -547,6 +585,7 @@ public final class SubscriberCore {
     long lastBatchSeq;
     boolean welcomed;
     boolean healthy;
+    boolean retryAtOnce;
     Failure failure;
 
     Attempt(long id, Liveness liveness) {

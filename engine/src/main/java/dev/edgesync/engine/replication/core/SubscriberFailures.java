@@ -44,14 +44,28 @@ final class SubscriberFailures {
             + "': the address belongs to another node; fix the peer list of node '" + nodeId + "'");
   }
 
-  /** The peer speaks another protocol version. */
-  Failure protocolVersion(int theirs) {
+  /** The peer answered in a protocol version outside the range this node offered. */
+  Failure protocolVersion(int theirs, int offered) {
     return new Failure(
         "protocol_version",
         Refusal.Code.PROTOCOL_VERSION,
         StreamStatus.Code.FAILED_PRECONDITION,
-        "peer '" + peerId + "' speaks replication protocol version " + theirs + " but node '" + nodeId
-            + "' speaks " + ProtocolVersion.CURRENT + ": run the same edgesync version on both");
+        "peer '" + peerId + "' answered in replication protocol version " + theirs + " but node '" + nodeId
+            + "' speaks " + ProtocolVersion.range(ProtocolVersion.MIN, offered)
+            + ": upgrade the older of the two; builds one protocol version apart sync");
+  }
+
+  /**
+   * The peer refused the protocol version offered, as a build before negotiation refuses any but
+   * its own: the next attempt offers {@code next}, at once.
+   */
+  Failure versionFallback(Refusal refusal, int next) {
+    return new Failure(
+        ProblemReports.VERSION_FALLBACK,
+        null,
+        StreamStatus.Code.FAILED_PRECONDITION,
+        "peer '" + peerId + "' at " + peerAddress + " refused replication protocol version " + (next + 1)
+            + " (" + refusal.getMessage() + "); it may be of an older build: offering version " + next);
   }
 
   /** An entry of the batch covering seqs {@code firstSeq..lastSeq} failed its checksum. */

@@ -61,7 +61,7 @@ class PeerAdmissionTest {
     PublisherCore core =
         new PublisherCore(
             "site-a", "prod", "log-a", 1 << 20, Duration.ofSeconds(1), Duration.ofSeconds(5), now,
-            new PeerAdmission(Set.of("site-b")), Optional.of(Set.of("site-c")));
+            new PeerAdmission(Set.of("site-b")), Optional.of(Set.of("site-c")), seq -> "");
     SubscriberMessage hello =
         SubscriberMessage.newBuilder()
             .setHello(Hello.newBuilder().setCluster("other").setNodeId("site-c").setProtocolVersion(99))
@@ -77,7 +77,7 @@ class PeerAdmissionTest {
     PublisherCore core =
         new PublisherCore(
             "site-a", "prod", "log-a", 1 << 20, Duration.ofSeconds(1), Duration.ofSeconds(5), now,
-            new PeerAdmission(Set.of("site-b")), Optional.of(Set.of("site-b")));
+            new PeerAdmission(Set.of("site-b")), Optional.of(Set.of("site-b")), seq -> "");
     SubscriberMessage hello =
         SubscriberMessage.newBuilder()
             .setHello(Hello.newBuilder().setCluster("prod").setNodeId("site-b").setProtocolVersion(ProtocolVersion.CURRENT))

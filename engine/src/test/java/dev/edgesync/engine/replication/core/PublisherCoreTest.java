@@ -104,6 +104,70 @@ class PublisherCoreTest {
     assertTrue(out.refusal().message().contains("99"), out.refusal().message());
   }
 
+  /** A Hello offering versions {@code min..max}; min 0 is a build before negotiation. */
+  private static SubscriberMessage helloSpeaking(int min, int max) {
+    SubscriberMessage h = hello("prod", max, "", 0);
+    return h.toBuilder().setHello(h.getHello().toBuilder().setMinProtocolVersion(min)).build();
+  }
+
+  @Test
+  void theWelcomeNamesTheNewestVersionBothSpeak() {
+    assertEquals(2, core(1 << 20).onFirstMessage(helloSpeaking(1, 2), 0, now).welcome().getProtocolVersion());
+    assertEquals(1, core(1 << 20).onFirstMessage(helloSpeaking(0, 1), 0, now).welcome().getProtocolVersion(),
+        "a build before negotiation speaks only its own version, and is answered in it");
+    assertEquals(2, core(1 << 20).onFirstMessage(helloSpeaking(1, 7), 0, now).welcome().getProtocolVersion(),
+        "a newer build that still speaks this one's version");
+    PublisherCore capped = core(1 << 20).maxProtocolVersion(1);
+    assertEquals(1, capped.onFirstMessage(helloSpeaking(1, 2), 0, now).welcome().getProtocolVersion());
+    assertEquals(1, capped.protocolVersion());
+  }
+
+  @Test
+  void rangesThatDoNotMeetAreRefusedNamingBoth() {
+    PublisherCore.HelloOutcome newer = core(1 << 20).onFirstMessage(helloSpeaking(3, 4), 0, now);
+    assertEquals("protocol_version", newer.metricReason());
+    assertTrue(newer.refusal().message().contains("versions 3..4") && newer.refusal().message().contains("speaks 1..2"),
+        newer.refusal().message());
+    PublisherCore.HelloOutcome older = core(1 << 20).maxProtocolVersion(1).onFirstMessage(helloSpeaking(2, 2), 0, now);
+    assertEquals(Refusal.Code.PROTOCOL_VERSION, older.refusal().refusal());
+    assertTrue(older.refusal().message().contains("upgrade the older"), older.refusal().message());
+  }
+
+  private static StoredEntry expiring(long seq) {
+    StoredEntry e = stored(seq, 10);
+    return new StoredEntry(e.key(), e.value(), false, e.version(), seq, e.version().hlc() + Hlc.of(60_000, 0));
+  }
+
+  @Test
+  void aVersion1StreamSendsEverythingBeforeAnExpiringEntryThenStopsAtIt() throws Exception {
+    PublisherCore core = core(1 << 20);
+    core.onFirstMessage(helloSpeaking(0, 1), 10, now);
+    Batch first = core.nextBatch(new ChangeBatch(List.of(stored(1, 10), stored(2, 10), expiring(3), stored(4, 10)), 4, 4))
+        .message().getBatch();
+    assertEquals(2, first.getEntriesCount());
+    assertEquals(2, first.getLastSeq(), "the batch ends before the entry version 1 cannot carry");
+    assertEquals(2, core.cursor());
+    UnsendableEntryException stop =
+        assertThrows(
+            UnsendableEntryException.class,
+            () -> core.nextBatch(new ChangeBatch(List.of(expiring(3), stored(4, 10)), 4, 4)));
+    assertEquals("protocol_version", stop.reason());
+    assertEquals(StreamStatus.Code.FAILED_PRECONDITION, stop.status());
+    assertTrue(stop.getMessage().contains("node 'site-b' speaks at most version 1") && stop.getMessage().contains("upgrade"),
+        stop.getMessage());
+    assertEquals(2, core.cursor(), "nothing is skipped: the stream resumes from the expiring entry");
+
+    java.util.ArrayDeque<StoredEntry> repair = new java.util.ArrayDeque<>(List.of(stored(5, 10), expiring(6)));
+    assertEquals(1, core.repairBatch(repair, 100).entries());
+    assertThrows(UnsendableEntryException.class, () -> core.repairBatch(repair, 100));
+
+    PublisherCore v2 = core(1 << 20);
+    v2.onFirstMessage(helloSpeaking(1, 2), 10, now);
+    Batch all = v2.nextBatch(new ChangeBatch(List.of(stored(1, 10), expiring(3)), 3, 3)).message().getBatch();
+    assertEquals(2, all.getEntriesCount());
+    assertTrue(all.getEntries(1).getExpiresHlc() > 0);
+  }
+
   @Test
   void firstMessageMustBeHello() {
     PublisherCore.HelloOutcome out =
@@ -192,9 +256,9 @@ class PublisherCoreTest {
     assertTrue(first.entries() < 10 && first.entries() > 0, "cut to the subscriber's 4096 bytes: " + first.entries());
     assertTrue(first.message().getSerializedSize() <= 4096);
 
-    PublisherCore.MessageTooLargeException e =
+    UnsendableEntryException e =
         assertThrows(
-            PublisherCore.MessageTooLargeException.class,
+            UnsendableEntryException.class,
             () -> core.nextBatch(new ChangeBatch(List.of(stored(11, 5000)), 11, 11)));
     assertTrue(e.getMessage().contains("node 'site-b'"), "names the subscriber whose limit it is: " + e.getMessage());
   }
@@ -217,9 +281,9 @@ class PublisherCoreTest {
     PublisherCore core = core(2048);
     core.onFirstMessage(hello("prod", ProtocolVersion.CURRENT, "", 0), 0, now);
     assertNull(core.nextBatch(new ChangeBatch(List.of(), 0, 0)));
-    PublisherCore.MessageTooLargeException e =
+    UnsendableEntryException e =
         assertThrows(
-            PublisherCore.MessageTooLargeException.class,
+            UnsendableEntryException.class,
             () -> core.nextBatch(new ChangeBatch(List.of(stored(1, 4000)), 1, 1)));
     assertTrue(e.getMessage().contains("maxInboundMessageBytes"), e.getMessage());
   }

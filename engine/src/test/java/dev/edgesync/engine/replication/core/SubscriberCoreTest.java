@@ -99,6 +99,42 @@ class SubscriberCoreTest {
   }
 
   @Test
+  void aPeerOfABuildBeforeNegotiationIsOfferedTheNextLowerVersionAtOnce() {
+    SubscriberCore core = core(Watermark.zero("site-b"));
+    SubscriberCore.Opening first = core.open(now);
+    assertEquals(ProtocolVersion.MIN, first.hello().getMinProtocolVersion());
+    assertEquals(ProtocolVersion.CURRENT, first.hello().getProtocolVersion());
+    Refusal refusal =
+        Refusal.newBuilder().setCode(Refusal.Code.PROTOCOL_VERSION).setMessage("speaks 1, not 2").build();
+    Failure fallback = core.onRefusal(first.attemptId(), refusal, now);
+    assertTrue(fallback.message().contains("offering version 1"), fallback.message());
+    assertEquals(Duration.ZERO, core.onClosed(first.attemptId(), StreamStatus.of(StreamStatus.Code.CANCELLED, "x"), now),
+        "retried at once");
+    assertNull(core.counters().lastError(), "an expected fallback is not an error");
+
+    SubscriberCore.Opening second = core.open(now);
+    assertEquals(1, second.hello().getProtocolVersion());
+    Welcome v1 = welcome(LOG, 0, 0).toBuilder().setProtocolVersion(1).build();
+    assertNull(core.onWelcome(second.attemptId(), v1, now).failure());
+    assertEquals(1, core.protocolVersion());
+
+    // The link drops (the peer may restart upgraded): the next Hello offers the newest again.
+    core.onClosed(second.attemptId(), StreamStatus.of(StreamStatus.Code.UNAVAILABLE, "gone"), now);
+    assertEquals(ProtocolVersion.CURRENT, core.open(now).hello().getProtocolVersion());
+  }
+
+  @Test
+  void aWelcomeOutsideTheOfferedRangeIsRefused() {
+    SubscriberCore core = core(Watermark.zero("site-b")).maxProtocolVersion(1);
+    SubscriberCore.Opening opening = core.open(now);
+    assertEquals(1, opening.hello().getProtocolVersion());
+    Welcome v2 = welcome(LOG, 0, 0).toBuilder().setProtocolVersion(2).build();
+    Failure refused = core.onWelcome(opening.attemptId(), v2, now).failure();
+    assertEquals("protocol_version", refused.kind());
+    assertTrue(refused.message().contains("answered in replication protocol version 2"), refused.message());
+  }
+
+  @Test
   void watermarkAdvancesOnlyAfterCommitAndInBatchOrder() {
     SubscriberCore core = core(Watermark.zero("site-b"));
     long id = core.open(now).attemptId();
