@@ -185,7 +185,7 @@ public final class RunCommand implements Callable<Integer> {
         server.httpAddress().getPort(),
         cfg.dataDir().toAbsolutePath().normalize(),
         cfg.durability().name().toLowerCase(java.util.Locale.ROOT),
-        cfg.peers().isEmpty() ? "(none)" : cfg.peers(),
+        server.peers().isEmpty() ? "(none)" : server.peers(),
         cfg.clockOffset().isZero() ? "" : ", clock offset " + cfg.clockOffset());
     NodeConfig.Security sec = cfg.security();
     log.info(

@@ -155,6 +155,35 @@ public final class NodeClient {
             .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
+  /** {@code GET /peers}: peers with their source and link, and the inbound subscribers. */
+  public Response peers() {
+    return send(HttpRequest.newBuilder(uri("/peers")).GET());
+  }
+
+  /** {@code PUT /peers/{id}}: adds the peer or changes its address, kept across restarts. */
+  public Response putPeer(String id, String address) {
+    byte[] body;
+    try {
+      body = MAPPER.writeValueAsBytes(MAPPER.createObjectNode().put("address", address));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return send(
+        HttpRequest.newBuilder(uri("/peers/" + encodePath(id)))
+            .header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+  }
+
+  /** {@code DELETE /peers/{id}}: removes the peer, kept across restarts. */
+  public Response removePeer(String id) {
+    return send(HttpRequest.newBuilder(uri("/peers/" + encodePath(id))).DELETE());
+  }
+
+  /** {@code POST /peers/{id}/reset}: drops the run-time change of the peer. */
+  public Response resetPeer(String id) {
+    return send(HttpRequest.newBuilder(uri("/peers/" + encodePath(id) + "/reset")).POST(HttpRequest.BodyPublishers.noBody()));
+  }
+
   /** {@code POST /admin/forget/{id}}: decommissions node {@code id}. */
   public Response forget(String id) {
     return send(HttpRequest.newBuilder(uri("/admin/forget/" + encodePath(id))).POST(HttpRequest.BodyPublishers.noBody()));

@@ -70,6 +70,7 @@ public final class HttpApi implements AutoCloseable {
   /** How long one bulk request may wait for its writes to commit. */
   static final Duration BULK_COMMIT_TIMEOUT = Duration.ofSeconds(60);
 
+  private PeersResource peers;
   private final SyncNode node;
   private final NodeConfig.Limits limits;
   private final PrometheusMeterRegistry registry;
@@ -169,6 +170,11 @@ public final class HttpApi implements AutoCloseable {
     server.createContext("/", this::handle);
   }
 
+  /** Serves {@code /peers} with {@code resource}; before {@link #start()}. */
+  void servePeers(PeersResource resource) {
+    this.peers = resource;
+  }
+
   /** Starts serving. */
   public void start() {
     server.start();
@@ -228,7 +234,16 @@ public final class HttpApi implements AutoCloseable {
           query(ex, Set.of());
           com.fasterxml.jackson.databind.node.ObjectNode status = Json.status(node.status(), address().getPort());
           status.set("gc", Json.gc(node.gcStatus(), java.time.Instant.now()));
+          status.set(
+              "subscribers",
+              PeersResource.subscribers(
+                  node, node.status().peers().stream().map(dev.edgesync.engine.replication.PeerStatus::id).collect(java.util.stream.Collectors.toSet())));
           sendJson(ex, 200, status);
+        } else if (path.equals("/peers") || path.startsWith("/peers/")) {
+          if (peers == null) {
+            throw new HttpError(404, "this server does not manage peers", "use the node program");
+          }
+          peers.handle(ex, method, path.substring("/peers".length()));
         } else if (path.startsWith("/admin/forget/")) {
           route(ex, method, Set.of("POST"));
           query(ex, Set.of());
@@ -245,7 +260,7 @@ public final class HttpApi implements AutoCloseable {
           throw new HttpError(
               404,
               "no such endpoint: " + path,
-              "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics or /admin/forget/{id}");
+              "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics, /peers or /admin/forget/{id}");
         }
       } catch (HttpError e) {
         if (e.status == 405) {

@@ -41,6 +41,7 @@ public final class NodeServer implements AutoCloseable {
   private final SyncNode node;
   private final HttpApi http;
   private final JvmGcMetrics gcMetrics;
+  private final RuntimePeers peers;
   private ScheduledExecutorService watchScheduler;
   private PeerFileWatcher watcher;
   private ScheduledExecutorService accessScheduler;
@@ -51,8 +52,10 @@ public final class NodeServer implements AutoCloseable {
       PrometheusMeterRegistry registry,
       SyncNode node,
       HttpApi http,
-      JvmGcMetrics gcMetrics) {
+      JvmGcMetrics gcMetrics,
+      RuntimePeers peers) {
     this.config = config;
+    this.peers = peers;
     this.registry = registry;
     this.node = node;
     this.http = http;
@@ -78,7 +81,14 @@ public final class NodeServer implements AutoCloseable {
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
 
-    SyncNode node = build(config, registry);
+    RuntimePeers peers;
+    try {
+      peers = RuntimePeers.load(config.dataDir(), config.id(), config.peers().peers());
+    } catch (RuntimeException e) {
+      gc.close();
+      throw e;
+    }
+    SyncNode node = build(config, registry, peers.effective());
     HttpApi http;
     InetSocketAddress bind = new InetSocketAddress(config.http().host(), config.http().port());
     HttpAccess access;
@@ -100,6 +110,7 @@ public final class NodeServer implements AutoCloseable {
               + "; choose another address with --http, EDGESYNC_HTTP or 'http:' in the config file",
           e);
     }
+    http.servePeers(new PeersResource(node, peers));
     try {
       node.start();
     } catch (RuntimeException e) {
@@ -107,22 +118,23 @@ public final class NodeServer implements AutoCloseable {
       gc.close();
       throw e;
     }
+    peers.attach(node::setPeers);
     http.start();
-    NodeServer server = new NodeServer(config, registry, node, http, gc);
+    NodeServer server = new NodeServer(config, registry, node, http, gc, peers);
     server.watchPeers();
     server.watchHttpAccess();
     return server;
   }
 
   /** Makes the engine's builder from the resolved configuration. */
-  static SyncNode build(NodeConfig c, PrometheusMeterRegistry registry) {
+  static SyncNode build(NodeConfig c, PrometheusMeterRegistry registry, java.util.List<dev.edgesync.discovery.PeerSpec> peers) {
     SyncNode.Builder b =
         SyncNode.builder()
             .nodeId(c.id())
             .cluster(c.cluster())
             .dataDir(c.dataDir())
             .listen(c.listen().toString())
-            .peers(c.peers().peers())
+            .peers(peers)
             .durability(c.durability())
             .maxKeyBytes(c.limits().maxKeyBytes())
             .maxValueBytes(c.limits().maxValueBytes())
@@ -229,8 +241,15 @@ public final class NodeServer implements AutoCloseable {
           config.id());
       return;
     }
-    node.setPeers(peers.peers());
-    log.info("Node {} now replicates with {} peer(s): {}", config.id(), peers.size(), peers);
+    this.peers.configuredChanged(peers.peers());
+    log.info(
+        "Node {} now replicates with {} peer(s): {} (the config file's {}, with the changes made at run time)",
+        config.id(), this.peers.effective().size(), this.peers.effective(), peers);
+  }
+
+  /** The peers the node replicates with: the configured ones with the changes made at run time. */
+  public java.util.List<dev.edgesync.discovery.PeerSpec> peers() {
+    return peers.effective();
   }
 
   /** The embedded node. */
