@@ -69,25 +69,8 @@ public final class Main implements Callable<Integer> {
     this.ownsProcess = ownsProcess;
   }
 
-  /**
-   * grpc-java logs through java.util.logging, which the program's logback does not see: at INFO
-   * it would print a stack trace to stderr for every connection that sends garbage or fails its
-   * TLS handshake, so a flood of them could fill the disk. The engine counts those failures and
-   * logs them rate-limited instead; grpc keeps WARNING and above. Held in a field because
-   * java.util.logging keeps loggers only by weak reference, which would lose the level.
-   */
-  private static final java.util.logging.Logger GRPC_JUL_LOGGER = java.util.logging.Logger.getLogger("io.grpc");
-
-  /**
-   * A stream error (a malformed HTTP/2 frame from the other side) is logged by grpc at WARNING
-   * with a stack trace; the engine counts the streams such errors end.
-   */
-  private static final java.util.logging.Logger GRPC_STREAM_ERRORS =
-      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler");
-
   static {
-    GRPC_JUL_LOGGER.setLevel(java.util.logging.Level.WARNING);
-    GRPC_STREAM_ERRORS.setLevel(java.util.logging.Level.SEVERE);
+    GrpcLogBridge.install();
   }
 
   /** Runs the program and exits the JVM with its exit code. */
