@@ -14,6 +14,7 @@ import dev.edgesync.engine.storage.ChangeBatch;
 import dev.edgesync.engine.storage.GroupCommitStore;
 import dev.edgesync.engine.storage.Precondition;
 import dev.edgesync.engine.storage.StateDigest;
+import dev.edgesync.engine.storage.StoreBackup;
 import dev.edgesync.engine.storage.StoredEntry;
 import dev.edgesync.engine.storage.VersionedStore;
 import dev.edgesync.engine.storage.WriteResult;
@@ -406,6 +407,33 @@ public final class SyncNode implements AutoCloseable {
    */
   public boolean forget(String nodeId) {
     return replication().forget(nodeId);
+  }
+
+  /**
+   * Writes a consistent backup of this node's database to {@code out} (not closed): state, change
+   * log, log id and epochs, one compressed stream with a manifest and a checksum; writes and
+   * replication go on meanwhile. Restore it with {@link #restoreBackup}.
+   *
+   * @param progress hears the rows written so far, now and then
+   */
+  public StoreBackup.Manifest backup(java.io.OutputStream out, java.util.function.LongConsumer progress)
+      throws java.io.IOException {
+    StoreBackup.Manifest m = readable().backup(out, progress);
+    log.info("node {}: backup of {} rows ({} bytes), head seq {}, digest {}", config.nodeId(), m.rows(), m.bytes(), m.headSeq(), m.digest());
+    return m;
+  }
+
+  /**
+   * Rebuilds the database of {@code dataDir} from a backup, for a node that then starts on that data
+   * dir with the backup's node id. The data dir must hold no database. The restored node starts a
+   * new log epoch and pulls from its peers from the start, so it gets what it lacks.
+   *
+   * @param nodeId the id the node will run under, or null to take the backup's
+   * @throws IllegalArgumentException when a database is there already or the backup is of another node
+   * @throws StoreBackup.DamagedBackupException when the backup is damaged (nothing is left behind)
+   */
+  public static StoreBackup.Manifest restoreBackup(java.io.InputStream in, java.nio.file.Path dataDir, String nodeId) {
+    return StoreBackup.restore(in, dataDir.resolve("db"), nodeId);
   }
 
   /** A snapshot of this node's state and of every peer. */

@@ -1,11 +1,13 @@
 package dev.edgesync.node;
 
 import dev.edgesync.discovery.ConfigException;
+import dev.edgesync.node.cli.BackupCommand;
 import dev.edgesync.node.cli.DelCommand;
 import dev.edgesync.node.cli.DemoCommand;
 import dev.edgesync.node.cli.GetCommand;
 import dev.edgesync.node.cli.PeersCommand;
 import dev.edgesync.node.cli.PutCommand;
+import dev.edgesync.node.cli.RestoreCommand;
 import dev.edgesync.node.cli.RunCommand;
 import dev.edgesync.node.cli.ScanCommand;
 import dev.edgesync.node.cli.StatusCommand;
@@ -42,6 +44,8 @@ import picocli.CommandLine.Command;
       WatchCommand.class,
       StatusCommand.class,
       PeersCommand.class,
+      BackupCommand.class,
+      RestoreCommand.class,
       DemoCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class

@@ -159,6 +159,15 @@ public final class GroupCommitStore implements VersionedStore {
     return options.nodeId();
   }
 
+  /**
+   * Writes a backup of this store as of one snapshot to {@code out} ({@link StoreBackup}); writes
+   * go on meanwhile. {@code progress} hears the rows written so far, now and then.
+   */
+  public StoreBackup.Manifest backup(java.io.OutputStream out, java.util.function.LongConsumer progress)
+      throws java.io.IOException {
+    return StoreBackup.write(kv, out, java.time.Instant.now(), progress);
+  }
+
   @Override
   public String logId() {
     return logId;

@@ -155,6 +155,33 @@ public final class NodeClient {
             .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
+  /**
+   * {@code POST /admin/backup}: the node's backup, streamed into {@code out}; {@code progress}
+   * hears the bytes copied so far every 16 MiB. Returns the status; on another status than 200
+   * {@code out} holds the error body.
+   */
+  public int backup(java.io.OutputStream out, java.util.function.LongConsumer progress) {
+    HttpResponse<java.io.InputStream> r =
+        exchange(HttpRequest.newBuilder(uri("/admin/backup")).POST(HttpRequest.BodyPublishers.noBody()), HttpResponse.BodyHandlers.ofInputStream());
+    byte[] buffer = new byte[64 * 1024];
+    long copied = 0;
+    long reported = 0;
+    try (java.io.InputStream in = r.body()) {
+      int n;
+      while ((n = in.read(buffer)) > 0) {
+        out.write(buffer, 0, n);
+        copied += n;
+        if (copied - reported >= 16 << 20) {
+          reported = copied;
+          progress.accept(copied);
+        }
+      }
+    } catch (IOException e) {
+      throw new NodeClientException("the backup from " + base + " broke off after " + copied + " bytes: " + e, e);
+    }
+    return r.statusCode();
+  }
+
   /** {@code GET /peers}: peers with their source and link, and the inbound subscribers. */
   public Response peers() {
     return send(HttpRequest.newBuilder(uri("/peers")).GET());

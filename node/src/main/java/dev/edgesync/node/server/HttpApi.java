@@ -244,6 +244,10 @@ public final class HttpApi implements AutoCloseable {
             throw new HttpError(404, "this server does not manage peers", "use the node program");
           }
           peers.handle(ex, method, path.substring("/peers".length()));
+        } else if (path.equals("/admin/backup")) {
+          route(ex, method, Set.of("POST"));
+          query(ex, Set.of());
+          backup(ex);
         } else if (path.startsWith("/admin/forget/")) {
           route(ex, method, Set.of("POST"));
           query(ex, Set.of());
@@ -260,7 +264,7 @@ public final class HttpApi implements AutoCloseable {
           throw new HttpError(
               404,
               "no such endpoint: " + path,
-              "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics, /peers or /admin/forget/{id}");
+              "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics, /peers, /admin/backup or /admin/forget/{id}");
         }
       } catch (HttpError e) {
         if (e.status == 405) {
@@ -336,6 +340,26 @@ public final class HttpApi implements AutoCloseable {
   }
 
   // ---- key-value ----
+
+  // ---- backup ----
+
+  /**
+   * {@code POST /admin/backup}: streams a consistent backup of the database as the response body
+   * ({@code StoreBackup}); writes go on meanwhile. A backup that fails part-way ends the body without
+   * its trailer, which the reader detects.
+   */
+  private void backup(HttpExchange ex) throws IOException {
+    ex.getResponseHeaders().set("Content-Type", "application/octet-stream");
+    ex.getResponseHeaders()
+        .set("Content-Disposition", "attachment; filename=\"" + node.nodeId() + ".edgesync-backup\"");
+    ex.sendResponseHeaders(200, 0);
+    try (java.io.OutputStream out = ex.getResponseBody()) {
+      node.backup(out, rows -> log.info("node {}: backup in progress, {} rows written", node.nodeId(), rows));
+    } catch (RuntimeException e) {
+      log.error("node {}: the backup failed part-way; the client gets a file without its trailer", node.nodeId(), e);
+      throw new IOException(e);
+    }
+  }
 
   // ---- decommission ----
 
