@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.edgesync.proto.Batch;
+import dev.edgesync.proto.Hello;
+import dev.edgesync.proto.PublisherMessage;
+import dev.edgesync.proto.Refusal;
+import dev.edgesync.proto.Welcome;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -14,8 +19,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Sites upgraded one at a time: a node of this build syncs both ways with one that speaks the
- * previous replication protocol version (this build capped with {@code
- * replication.maxProtocolVersion: 1}, which speaks version 1 exactly as the previous build does).
+ * previous replication protocol version, both a node of this build capped with {@code
+ * replication.maxProtocolVersion: 1} and a frozen speaker of the build before negotiation (which
+ * refuses every version but 1).
  * An expiring value, which version 1 cannot carry, holds the old site's link at that entry with
  * an error naming the fix, and reaches it, with everything after it, once the site is upgraded.
  */
@@ -89,6 +95,59 @@ class RollingUpgradeTest {
             .atMost(Duration.ofSeconds(30))
             .until(() -> c.node(id).http().statusJson().path("peers").get(0).path("protocolVersion").asInt() == 2);
       }
+    }
+  }
+
+  /**
+   * The build before negotiation, as a fake peer: it refuses any Hello but version 1 (sending no
+   * minimum of its own) and answers version 1 with a Welcome and one entry.
+   */
+  @Test
+  void aNodeSyncsBothWaysWithASpeakerOfTheBuildBeforeNegotiation() {
+    FakePeer old =
+        cleanup.track(
+            new FakePeer(
+                (hello, out) -> {
+                  if (hello.getProtocolVersion() != 1) {
+                    out.onNext(
+                        PublisherMessage.newBuilder()
+                            .setRefusal(
+                                Refusal.newBuilder()
+                                    .setCode(Refusal.Code.PROTOCOL_VERSION)
+                                    .setMessage("node '" + hello.getNodeId() + "' speaks replication protocol version "
+                                        + hello.getProtocolVersion() + " but node 'old' speaks 1: run the same edgesync version on both"))
+                            .build());
+                    out.onError(io.grpc.Status.FAILED_PRECONDITION.withDescription("protocol version").asRuntimeException());
+                    return;
+                  }
+                  out.onNext(
+                      PublisherMessage.newBuilder()
+                          .setWelcome(Welcome.newBuilder().setNodeId("old").setLogId("log-of-old").setHeadSeq(1).setProtocolVersion(1).setStartSeq(0))
+                          .build());
+                  out.onNext(
+                      PublisherMessage.newBuilder()
+                          .setBatch(Batch.newBuilder().addEntries(FakePeer.entry("from-old", "o", FakePeer.hlcNow(), "old", 1)).setLastSeq(1).setHeadSeq(1))
+                          .build());
+                }));
+    try (Cluster c = cleanup.newCluster("old-build", false)) {
+      c.add("upgraded", spec -> spec.peer("old", old.address()));
+      c.startAll();
+      NodeClient upgraded = c.node("upgraded").http();
+      await("the upgraded node pulls from the old build at version 1")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> upgraded.get("from-old").isPresent());
+      assertEquals(2, old.hellos.get(0).getProtocolVersion(), "it offers its newest version first");
+      assertEquals(1, old.hellos.get(0).getMinProtocolVersion());
+      assertTrue(old.hellos.stream().anyMatch(h -> h.getProtocolVersion() == 1), "then version 1: " + old.hellos);
+      assertEquals(1, upgraded.statusJson().path("peers").get(0).path("protocolVersion").asInt());
+
+      // The other way: the old build subscribes with a Hello of version 1 and no minimum.
+      FakePeer.Answer answer =
+          FakePeer.probe(
+              c.node("upgraded").grpcAddress(),
+              Hello.newBuilder().setCluster("it").setNodeId("old").setProtocolVersion(1).build());
+      assertTrue(answer.message() != null && answer.message().hasWelcome(), answer.describe());
+      assertEquals(1, answer.message().getWelcome().getProtocolVersion(), "answered in the old build's version");
     }
   }
 }
