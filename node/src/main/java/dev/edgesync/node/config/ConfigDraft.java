@@ -95,6 +95,9 @@ final class ConfigDraft {
   final Setting<Map<String, NodeConfig.PeerTls>> peerTls = new Setting<>(Map.of());
   final Setting<NodeConfig.Secret> token = new Setting<>(null);
   final Setting<List<String>> allowedPeers = new Setting<>(List.of());
+  final Setting<String> dnsSrv = new Setting<>(null);
+  final Setting<Duration> dnsInterval = new Setting<>(NodeConfig.Discovery.OFF.dnsInterval());
+  final Setting<List<HostPort>> dnsServers = new Setting<>(List.of());
   final Setting<Duration> reloadInterval = new Setting<>(Defaults.SECURITY_RELOAD_INTERVAL);
   final Setting<NodeConfig.Secret> httpToken = new Setting<>(null);
   final Setting<Path> httpTlsCert = new Setting<>(null);
@@ -201,7 +204,8 @@ final class ConfigDraft {
         configFile,
         peersFromFile && configFile != null,
         clockOffset,
-        security);
+        security,
+        new NodeConfig.Discovery(dnsSrv.value, dnsInterval.value, dnsServers.value));
   }
 
   private dev.edgesync.engine.replication.GcSettings gc() {

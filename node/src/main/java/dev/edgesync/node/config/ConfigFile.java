@@ -43,7 +43,9 @@ final class ConfigFile {
           "replication",
           "limits",
           "gc",
+          "discovery",
           "security");
+  private static final List<String> DISCOVERY_KEYS = List.of("dnsSrv", "dnsInterval", "dnsServers");
   private static final List<String> REPLICATION_KEYS =
       List.of(
           "heartbeatInterval",
@@ -102,6 +104,7 @@ final class ConfigFile {
         case "replication" -> applyReplication(d, mapping(v, source, key), source);
         case "limits" -> applyLimits(d, mapping(v, source, key), source);
         case "gc" -> applyGc(d, mapping(v, source, key), source);
+        case "discovery" -> applyDiscovery(d, mapping(v, source, key), source);
         case "security" -> applySecurity(d, mapping(v, source, key), source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
@@ -180,6 +183,20 @@ final class ConfigFile {
         case "minAge" -> d.gcMinAge.set(notNegative(text, source, key), source);
         case "batchSize" -> d.gcBatchSize.set(count(text, 1, 1_000_000, source, key), source);
         case "enabled" -> d.gcEnabled.set(bool(text, source, key), source);
+        default -> throw new IllegalStateException("unhandled key " + key);
+      }
+    }
+  }
+
+  private static void applyDiscovery(ConfigDraft d, ObjectNode node, String source) {
+    checkKeys(node, DISCOVERY_KEYS, "discovery.", source);
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
+      String key = "discovery." + e.getKey();
+      JsonNode v = e.getValue();
+      switch (e.getKey()) {
+        case "dnsSrv" -> d.dnsSrv.set(ConfigValues.dnsName(scalar(v, source, key), source, key), source);
+        case "dnsInterval" -> d.dnsInterval.set(positive(scalar(v, source, key), source, key), source);
+        case "dnsServers" -> d.dnsServers.set(ConfigValues.hostPorts(v, source, key), source);
         default -> throw new IllegalStateException("unhandled key " + key);
       }
     }

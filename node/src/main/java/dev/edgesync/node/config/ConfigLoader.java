@@ -86,6 +86,15 @@ public final class ConfigLoader {
   /** Environment variable for {@code security.http.tls.key}. */
   public static final String ENV_HTTP_TLS_KEY = "EDGESYNC_HTTP_TLS_KEY";
 
+  /** Environment variable for {@code discovery.dnsSrv}. */
+  public static final String ENV_DNS_SRV = "EDGESYNC_DNS_SRV";
+
+  /** Environment variable for {@code discovery.dnsInterval}. */
+  public static final String ENV_DNS_INTERVAL = "EDGESYNC_DNS_INTERVAL";
+
+  /** Environment variable for {@code discovery.dnsServers} (comma-separated {@code host:port}). */
+  public static final String ENV_DNS_SERVERS = "EDGESYNC_DNS_SERVERS";
+
   /** Environment variable for {@code replication.stallTimeout}. */
   public static final String ENV_STALL_TIMEOUT = "EDGESYNC_STALL_TIMEOUT";
 
@@ -225,6 +234,18 @@ public final class ConfigLoader {
     if ((v = env.get(ENV_TOKEN)) != null) {
       String s = envSource(ENV_TOKEN);
       d.token.set(inlineToken(v, s, "security.token"), s);
+    }
+    if ((v = env.get(ENV_DNS_SRV)) != null) {
+      String s = envSource(ENV_DNS_SRV);
+      d.dnsSrv.set(v.isBlank() ? null : ConfigValues.dnsName(v, s, "discovery.dnsSrv"), s);
+    }
+    if ((v = env.get(ENV_DNS_INTERVAL)) != null) {
+      String s = envSource(ENV_DNS_INTERVAL);
+      d.dnsInterval.set(positive(v, s, "discovery.dnsInterval"), s);
+    }
+    if ((v = env.get(ENV_DNS_SERVERS)) != null) {
+      String s = envSource(ENV_DNS_SERVERS);
+      d.dnsServers.set(ConfigValues.hostPorts(v, s, "discovery.dnsServers"), s);
     }
     if ((v = env.get(ENV_ALLOWED_PEERS)) != null) {
       String s = envSource(ENV_ALLOWED_PEERS);

@@ -110,6 +110,41 @@ final class ConfigValues {
     return new NodeConfig.Secret(v.strip(), null);
   }
 
+  private static final Pattern DNS_NAME =
+      Pattern.compile("(?=.{1,253}\\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\\.?");
+
+  /** A DNS name such as {@code _grpc._tcp.edgesync.shops.svc.cluster.local}. */
+  static String dnsName(String v, String source, String key) {
+    String t = v.strip();
+    if (!DNS_NAME.matcher(t).matches()) {
+      throw new ConfigException(
+          source, key, v, "is not a DNS name", "the SRV name of the peers, e.g. _grpc._tcp.edgesync.shops.svc.cluster.local");
+    }
+    return t;
+  }
+
+  /** {@code host:port} addresses as a YAML list or a comma-separated string. */
+  static List<HostPort> hostPorts(JsonNode v, String source, String key) {
+    if (v != null && v.isArray()) {
+      List<HostPort> out = new java.util.ArrayList<>();
+      for (int i = 0; i < v.size(); i++) {
+        out.add(HostPort.parse(scalar(v.get(i), source, key + "[" + i + "]"), source, key + "[" + i + "]"));
+      }
+      return List.copyOf(out);
+    }
+    return hostPorts(scalar(v, source, key), source, key);
+  }
+
+  static List<HostPort> hostPorts(String v, String source, String key) {
+    List<HostPort> out = new java.util.ArrayList<>();
+    for (String part : v.split(",", -1)) {
+      if (!part.isBlank()) {
+        out.add(HostPort.parse(part.strip(), source, key));
+      }
+    }
+    return List.copyOf(out);
+  }
+
   /** Node ids as a YAML list or a comma-separated string. */
   static List<String> idList(JsonNode v, String source, String key) {
     if (v != null && v.isArray()) {

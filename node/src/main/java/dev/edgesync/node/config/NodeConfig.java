@@ -27,6 +27,7 @@ import java.util.Objects;
  *     run time changes them); false when the environment or a flag set them
  * @param clockOffset added to the system clock (fault tests only; zero otherwise)
  * @param security TLS, tokens, allowlist and inbound bounds of the replication port and the HTTP API
+ * @param discovery peers from DNS, besides {@code peers}
  */
 public record NodeConfig(
     String id,
@@ -41,7 +42,8 @@ public record NodeConfig(
     Path configFile,
     boolean peersFromFile,
     Duration clockOffset,
-    Security security) {
+    Security security,
+    Discovery discovery) {
 
   /** A configuration without security settings ({@link Security#none()}). */
   public NodeConfig(
@@ -59,12 +61,13 @@ public record NodeConfig(
       Duration clockOffset) {
     this(
         id, cluster, listen, http, dataDir, peers, durability, replication, limits, configFile, peersFromFile,
-        clockOffset, Security.none());
+        clockOffset, Security.none(), Discovery.OFF);
   }
 
   /** Checks that nothing required is null. */
   public NodeConfig {
     Objects.requireNonNull(security, "security");
+    Objects.requireNonNull(discovery, "discovery");
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(cluster, "cluster");
     Objects.requireNonNull(listen, "listen");
@@ -75,6 +78,23 @@ public record NodeConfig(
     Objects.requireNonNull(replication, "replication");
     Objects.requireNonNull(limits, "limits");
     Objects.requireNonNull(clockOffset, "clockOffset");
+  }
+
+  /**
+   * Peers from the SRV records of a DNS name ({@code discovery:} in the file), re-resolved every
+   * {@code dnsInterval}; they join the peers of the file, environment or flags.
+   *
+   * @param dnsSrv the SRV name, or null when DNS discovery is off
+   * @param dnsInterval time between two lookups
+   * @param dnsServers the DNS servers to ask; empty: the system's
+   */
+  public record Discovery(String dnsSrv, Duration dnsInterval, List<HostPort> dnsServers) {
+    /** DNS discovery off. */
+    public static final Discovery OFF = new Discovery(null, Duration.ofSeconds(30), List.of());
+
+    public Discovery {
+      dnsServers = List.copyOf(dnsServers);
+    }
   }
 
   /**

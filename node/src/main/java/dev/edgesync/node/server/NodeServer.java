@@ -1,6 +1,8 @@
 package dev.edgesync.node.server;
 
+import dev.edgesync.discovery.DnsPeerDiscovery;
 import dev.edgesync.discovery.PeerFileWatcher;
+import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.discovery.PeerSet;
 import dev.edgesync.engine.SyncNode;
 import dev.edgesync.node.config.NodeConfig;
@@ -44,6 +46,11 @@ public final class NodeServer implements AutoCloseable {
   private final RuntimePeers peers;
   private ScheduledExecutorService watchScheduler;
   private PeerFileWatcher watcher;
+  private DnsPeerDiscovery dns;
+  // The configured peers: those of the file, environment or flags, and those DNS names.
+  private final Object configuredLock = new Object();
+  private java.util.List<PeerSpec> staticPeers;
+  private java.util.List<PeerSpec> dnsPeers = java.util.List.of();
   private ScheduledExecutorService accessScheduler;
   private boolean closed;
 
@@ -56,6 +63,7 @@ public final class NodeServer implements AutoCloseable {
       RuntimePeers peers) {
     this.config = config;
     this.peers = peers;
+    this.staticPeers = config.peers().peers();
     this.registry = registry;
     this.node = node;
     this.http = http;
@@ -122,6 +130,7 @@ public final class NodeServer implements AutoCloseable {
     http.start();
     NodeServer server = new NodeServer(config, registry, node, http, gc, peers);
     server.watchPeers();
+    server.watchDns();
     server.watchHttpAccess();
     return server;
   }
@@ -182,17 +191,55 @@ public final class NodeServer implements AutoCloseable {
     return b.build();
   }
 
+  private synchronized ScheduledExecutorService watchScheduler() {
+    if (watchScheduler == null) {
+      watchScheduler =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "edgesync-config-watch");
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    return watchScheduler;
+  }
+
+  /** Peers from the SRV records of {@code discovery.dnsSrv}, when set. */
+  private void watchDns() {
+    NodeConfig.Discovery d = config.discovery();
+    if (d.dnsSrv() == null) {
+      return;
+    }
+    java.util.List<java.net.InetSocketAddress> servers =
+        d.dnsServers().stream().map(h -> new java.net.InetSocketAddress(h.host(), h.port())).toList();
+    dns =
+        DnsPeerDiscovery.start(
+            new DnsPeerDiscovery.Settings(d.dnsSrv(), d.dnsInterval(), servers),
+            config.id(),
+            watchScheduler(),
+            found -> {
+              synchronized (configuredLock) {
+                dnsPeers = found;
+                peers.configuredChanged(configured());
+              }
+              log.info("Node {} now replicates with {} peer(s): {} (DNS {} names {})",
+                  config.id(), peers.effective().size(), peers.effective(), d.dnsSrv(), found);
+            });
+  }
+
+  /** Under {@code configuredLock}: the file's (or environment's) peers, then those only DNS names. */
+  private java.util.List<PeerSpec> configured() {
+    java.util.Map<String, PeerSpec> byId = new java.util.LinkedHashMap<>();
+    staticPeers.forEach(p -> byId.put(p.id(), p));
+    dnsPeers.forEach(p -> byId.putIfAbsent(p.id(), p));
+    return java.util.List.copyOf(byId.values());
+  }
+
   private void watchPeers() {
     if (!config.peersFromFile()) {
       return;
     }
-    watchScheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "edgesync-config-watch");
-              t.setDaemon(true);
-              return t;
-            });
+    watchScheduler();
     watcher =
         PeerFileWatcher.start(
             config.configFile(),
@@ -241,7 +288,10 @@ public final class NodeServer implements AutoCloseable {
           config.id());
       return;
     }
-    this.peers.configuredChanged(peers.peers());
+    synchronized (configuredLock) {
+      staticPeers = peers.peers();
+      this.peers.configuredChanged(configured());
+    }
     log.info(
         "Node {} now replicates with {} peer(s): {} (the config file's {}, with the changes made at run time)",
         config.id(), this.peers.effective().size(), this.peers.effective(), peers);
@@ -290,6 +340,11 @@ public final class NodeServer implements AutoCloseable {
     http.stopAcceptingWrites();
     if (watcher != null) {
       watcher.close();
+    }
+    if (dns != null) {
+      dns.close();
+    }
+    if (watchScheduler != null) {
       watchScheduler.shutdownNow();
     }
     if (accessScheduler != null) {
