@@ -277,7 +277,7 @@ public final class SyncNode implements AutoCloseable {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(acks, "acks");
     long ttlMillis = ttlMillis(ttl);
-    if (ttlMillis > 0 && config.maxProtocolVersion() < ProtocolVersion.EXPIRING_KEYS) {
+    if (ttlMillis > 0 && !acceptsTtl()) {
       throw new IllegalArgumentException(
           "node '" + config.nodeId() + "' speaks replication protocol version " + config.maxProtocolVersion()
               + " (replication.maxProtocolVersion), which cannot carry a ttl to its peers: write without a"
@@ -392,6 +392,16 @@ public final class SyncNode implements AutoCloseable {
     return r == null ? List.of() : r.replication().subscribers();
   }
 
+  /** Whether writes with a ttl are accepted: not on a node capped below protocol version 2. */
+  public boolean acceptsTtl() {
+    return config.maxProtocolVersion() >= ProtocolVersion.EXPIRING_KEYS;
+  }
+
+  /** The newest replication protocol version this node speaks ({@code replication.maxProtocolVersion}). */
+  public int maxProtocolVersion() {
+    return config.maxProtocolVersion();
+  }
+
   /** Tombstone collection: counts, horizons and what holds the horizon back. */
   public dev.edgesync.engine.replication.GcStatus gcStatus() {
     return replication().gcStatus();
@@ -425,15 +435,42 @@ public final class SyncNode implements AutoCloseable {
 
   /**
    * Rebuilds the database of {@code dataDir} from a backup, for a node that then starts on that data
-   * dir with the backup's node id. The data dir must hold no database. The restored node starts a
+   * dir with the backup's node id. The data dir must not exist or be empty (no old watermarks). The restored node starts a
    * new log epoch and pulls from its peers from the start, so it gets what it lacks.
    *
    * @param nodeId the id the node will run under, or null to take the backup's
-   * @throws IllegalArgumentException when a database is there already or the backup is of another node
+   * @throws IllegalArgumentException when the data dir is not empty or the backup is of another node
    * @throws StoreBackup.DamagedBackupException when the backup is damaged (nothing is left behind)
    */
   public static StoreBackup.Manifest restoreBackup(java.io.InputStream in, java.nio.file.Path dataDir, String nodeId) {
-    return StoreBackup.restore(in, dataDir.resolve("db"), nodeId);
+    boolean created = !java.nio.file.Files.exists(dataDir);
+    if (!created) {
+      try (Stream<java.nio.file.Path> children = java.nio.file.Files.list(dataDir)) {
+        if (children.findAny().isPresent()) {
+          // Watermarks or a peer list left there would make the restored node skip what its peers
+          // wrote since the backup.
+          throw new IllegalArgumentException(
+              dataDir + " is not empty: a restore goes into a new, empty data dir (old watermarks there would skip"
+                  + " what the peers wrote since the backup); choose another one, or move this one aside first");
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot read " + dataDir + ": " + e.getMessage(), e);
+      }
+    }
+    boolean done = false;
+    try {
+      StoreBackup.Manifest m = StoreBackup.restore(in, dataDir.resolve("db"), nodeId);
+      done = true;
+      return m;
+    } finally {
+      if (!done && created) {
+        try {
+          java.nio.file.Files.deleteIfExists(dataDir);
+        } catch (java.io.IOException e) {
+          log.warn("cannot remove {} after a failed restore: {}", dataDir, e.toString());
+        }
+      }
+    }
   }
 
   /** A snapshot of this node's state and of every peer. */

@@ -109,6 +109,13 @@ class BackupTest {
         assertThrows(IllegalArgumentException.class, () -> SyncNode.restoreBackup(new ByteArrayInputStream(backup), target, "b"));
     assertTrue(other.getMessage().contains("of node 'a', not 'b'"), other.getMessage());
 
+    // Old watermarks left in a data dir would skip what the peers wrote since the backup.
+    Path kept = dir.resolve("kept");
+    Files.createDirectories(kept.resolve(".watermarks"));
+    IllegalArgumentException leftovers =
+        assertThrows(IllegalArgumentException.class, () -> SyncNode.restoreBackup(new ByteArrayInputStream(backup), kept, "a"));
+    assertTrue(leftovers.getMessage().contains("watermarks"), leftovers.getMessage());
+
     SyncNode.restoreBackup(new ByteArrayInputStream(backup), target, null);
     IllegalArgumentException twice =
         assertThrows(IllegalArgumentException.class, () -> SyncNode.restoreBackup(new ByteArrayInputStream(backup), target, "a"));

@@ -116,7 +116,10 @@ final class GrpcLogBridge {
               + (suppressed > 0 ? " (" + suppressed + " more like it since it was last logged)" : "")
               + " [logged at most once per " + WINDOW.toMinutes() + " min]");
       record.setParameters(null);
-      record.setThrown(null);
+      if (record.getLevel().intValue() < Level.SEVERE.intValue()) {
+        // A SEVERE record (a defect in grpc, not a peer's trouble) keeps its stack trace.
+        record.setThrown(null);
+      }
       return true;
     }
   }

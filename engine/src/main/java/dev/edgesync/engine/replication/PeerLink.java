@@ -212,7 +212,11 @@ final class PeerLink {
       return;
     }
     String problem = core.counters().lastError();
-    ProblemReports.Report report = reports.ended(status, problem, wasConnected);
+    // The retry one version lower after a refused version was logged when the stream was stopped.
+    ProblemReports.Report report =
+        core.retryingLowerVersion()
+            ? new ProblemReports.Report(ProblemReports.Level.DEBUG, null)
+            : reports.ended(status, problem, wasConnected);
     if (report.errorKind() != null) {
       shared.metrics().errors(peer.id(), report.errorKind()).increment();
     }

@@ -33,11 +33,15 @@ import java.util.zip.GZIPOutputStream;
  * checksum. The watermarks of the node's own subscriptions are not in it: a restored node pulls
  * from its peers from the start, which is always safe.
  *
- * <p>Format, inside gzip: the line {@code EDGESYNC-BACKUP 1}; the manifest (a 4-byte length and
- * {@code name=value} lines, UTF-8); then one record per row: tag 1, key length (4 bytes), key,
- * value length (4 bytes), value; then tag 0, the number of rows (8 bytes), and the CRC32C of every
- * record byte before it (4 bytes). All integers are big-endian. A file cut short has no trailer,
- * and a damaged one fails the CRC, the gzip CRC, or the state digest recomputed from its rows.
+ * <p>Format, inside gzip: the line {@code EDGESYNC-BACKUP 1}; one record per row: tag 1, key length
+ * (4 bytes), key, value length (4 bytes), value; then tag 0, the manifest (a 4-byte length and
+ * {@code name=value} lines, UTF-8), the number of rows (8 bytes), and the CRC32C of every record
+ * byte and the manifest (4 bytes). All integers are big-endian. The manifest comes last because it
+ * is read from the rows themselves (the meta rows of the same snapshot): iq80 LevelDB may lose a
+ * row overwritten after a snapshot from a point read at that snapshot, never from an iterator that
+ * ran through; a backup whose iterator had to be reopened fails instead. A file cut short has no
+ * trailer; a damaged one fails the CRC, the gzip CRC, the state digest recomputed from its rows, or
+ * the consistency of its meta rows.
  *
  * <p>Memory stays bounded: rows stream through, and a restore writes them in batches of at most
  * {@link #RESTORE_BATCH_BYTES}.
@@ -46,7 +50,10 @@ public final class StoreBackup {
   static final String MAGIC = "EDGESYNC-BACKUP 1\n";
   static final int RESTORE_BATCH_BYTES = 4 << 20;
   private static final int MAX_MANIFEST_BYTES = 64 * 1024;
-  private static final int MAX_FIELD_BYTES = 256 << 20;
+  // A row's key: a prefix, a user key (at most 64 KiB) and at most 8 more bytes; a value: a state
+  // row's header and a value (at most 64 MiB).
+  private static final int MAX_KEY_BYTES = (64 << 10) + 64;
+  private static final int MAX_VALUE_BYTES = (64 << 20) + (64 << 10);
 
   private StoreBackup() {}
 
@@ -89,41 +96,29 @@ public final class StoreBackup {
    * @param progress called with the rows written so far, every 100,000 rows
    */
   static Manifest write(KvStore kv, OutputStream out, Instant now, LongConsumer progress) throws IOException {
+    long retriesBefore = kv.readRetries();
     try (KvStore.Snapshot snapshot = kv.snapshot()) {
-      Manifest manifest =
-          new Manifest(
-              text(kv.get(snapshot, StoreLayout.metaKey(StoreLayout.META_NODE_ID))),
-              text(kv.get(snapshot, StoreLayout.metaKey(StoreLayout.META_LOG_ID))),
-              longMeta(kv, snapshot, StoreLayout.META_HEAD_SEQ),
-              StoreLayout.decodeDigest(kv.get(snapshot, StoreLayout.metaKey(StoreLayout.META_DIGEST))).toHex(),
-              longMeta(kv, snapshot, StoreLayout.META_CREATED_HLC),
-              now,
-              0,
-              0);
       GZIPOutputStream gzip = new GZIPOutputStream(out, 64 * 1024);
       DataOutputStream data = new DataOutputStream(new BufferedOutputStream(gzip, 64 * 1024));
       data.write(MAGIC.getBytes(StandardCharsets.US_ASCII));
-      StringBuilder lines = new StringBuilder();
-      manifest.fields().forEach((k, v) -> lines.append(k).append('=').append(v).append('\n'));
-      byte[] manifestBytes = lines.toString().getBytes(StandardCharsets.UTF_8);
-      data.writeInt(manifestBytes.length);
-      data.write(manifestBytes);
       CRC32C crc = new CRC32C();
+      Map<String, byte[]> meta = new LinkedHashMap<>();
       long rows = 0;
       long bytes = 0;
       try (KvStore.RowIterator it = kv.iterate(snapshot, new byte[0])) {
         while (it.hasNext()) {
           KvStore.Row row = it.next();
           byte[] header = recordHeader(row.key().length);
+          byte[] valueLength = intBytes(row.value().length);
           data.write(header);
           data.write(row.key());
-          byte[] valueLength = intBytes(row.value().length);
           data.write(valueLength);
           data.write(row.value());
           crc.update(header);
           crc.update(row.key());
           crc.update(valueLength);
           crc.update(row.value());
+          noteMeta(meta, row);
           rows++;
           bytes += row.key().length + row.value().length;
           if (rows % 100_000 == 0) {
@@ -131,14 +126,65 @@ public final class StoreBackup {
           }
         }
       }
+      if (kv.readRetries() != retriesBefore) {
+        // A reopened iterator may have missed rows overwritten after the snapshot.
+        throw new StorageException(
+            "the backup read had to be retried (LevelDB compacted a table it was reading), so it may not be one"
+                + " consistent snapshot; nothing usable was written: take the backup again");
+      }
+      Manifest manifest = manifestOf(meta, now).withCounts(rows, bytes);
+      StringBuilder lines = new StringBuilder();
+      manifest.fields().forEach((k, v) -> lines.append(k).append('=').append(v).append('\n'));
+      byte[] manifestBytes = lines.toString().getBytes(StandardCharsets.UTF_8);
       data.writeByte(0);
+      data.writeInt(manifestBytes.length);
+      data.write(manifestBytes);
+      crc.update(manifestBytes);
       data.writeLong(rows);
       data.writeInt((int) crc.getValue());
       data.flush();
       gzip.finish();
       out.flush();
-      return manifest.withCounts(rows, bytes);
+      return manifest;
     }
+  }
+
+  /** The meta rows a manifest and the checks need: {@code 'm' + name}. */
+  private static final List<String> META_NAMES =
+      List.of(StoreLayout.META_FORMAT, StoreLayout.META_NODE_ID, StoreLayout.META_LOG_ID, StoreLayout.META_HEAD_SEQ,
+          StoreLayout.META_DIGEST, StoreLayout.META_HLC, StoreLayout.META_CREATED_HLC);
+
+  private static void noteMeta(Map<String, byte[]> meta, KvStore.Row row) {
+    for (String name : META_NAMES) {
+      if (java.util.Arrays.equals(row.key(), StoreLayout.metaKey(name))) {
+        meta.put(name, row.value());
+      }
+    }
+  }
+
+  /** The manifest the meta rows of a database describe; refuses rows that are not a database. */
+  private static Manifest manifestOf(Map<String, byte[]> meta, Instant takenAt) {
+    for (String name : META_NAMES) {
+      if (!meta.containsKey(name) && !name.equals(StoreLayout.META_CREATED_HLC)) {
+        throw new DamagedBackupException("its rows are not an edgesync database: the meta row '" + name + "' is missing");
+      }
+    }
+    long format = StoreLayout.decodeLong(StoreLayout.META_FORMAT, meta.get(StoreLayout.META_FORMAT));
+    if (format != StoreLayout.FORMAT_VERSION) {
+      throw new DamagedBackupException(
+          "it holds a database of layout version " + format + ", but this edgesync reads version "
+              + StoreLayout.FORMAT_VERSION + ": restore it with the edgesync version that wrote it");
+    }
+    byte[] created = meta.get(StoreLayout.META_CREATED_HLC);
+    return new Manifest(
+        new String(meta.get(StoreLayout.META_NODE_ID), StandardCharsets.UTF_8),
+        new String(meta.get(StoreLayout.META_LOG_ID), StandardCharsets.UTF_8),
+        StoreLayout.decodeLong(StoreLayout.META_HEAD_SEQ, meta.get(StoreLayout.META_HEAD_SEQ)),
+        StoreLayout.decodeDigest(meta.get(StoreLayout.META_DIGEST)).toHex(),
+        created == null ? 0 : StoreLayout.decodeLong(StoreLayout.META_CREATED_HLC, created),
+        takenAt,
+        0,
+        0);
   }
 
   /**
@@ -195,6 +241,7 @@ public final class StoreBackup {
         Files.delete(dbDir);
       }
       Files.move(staging, dbDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      syncDirectory(dbDir.getParent());
       done = true;
       return manifest;
     } catch (IOException e) {
@@ -217,20 +264,14 @@ public final class StoreBackup {
   private static Manifest read(InputStream in, RowSink sink, String expectedNodeId) {
     try {
       DataInputStream data = new DataInputStream(new BufferedInputStream(new GZIPInputStream(in, 64 * 1024), 64 * 1024));
-      byte[] magic = new byte[MAGIC.length()];
-      data.readFully(magic);
+      byte[] magic = data.readNBytes(MAGIC.length());
       if (!new String(magic, StandardCharsets.US_ASCII).equals(MAGIC)) {
         throw new DamagedBackupException("not an edgesync backup (it does not start with " + MAGIC.strip() + ")");
       }
-      Manifest manifest = parseManifest(new String(field(data, MAX_MANIFEST_BYTES, "manifest"), StandardCharsets.UTF_8));
-      if (expectedNodeId != null && !expectedNodeId.equals(manifest.nodeId())) {
-        throw new IllegalArgumentException(
-            "this backup is of node '" + manifest.nodeId() + "', not '" + expectedNodeId + "': a node's data is restored"
-                + " only under its own id (start it with --id " + manifest.nodeId() + "); a new site instead starts"
-                + " with an empty data dir and syncs everything from its peers");
-      }
       CRC32C crc = new CRC32C();
       StateDigest digest = StateDigest.EMPTY;
+      Map<String, byte[]> meta = new LinkedHashMap<>();
+      long maxSeq = 0;
       long rows = 0;
       long bytes = 0;
       while (true) {
@@ -241,19 +282,26 @@ public final class StoreBackup {
         if (tag != 1) {
           throw new DamagedBackupException("record " + (rows + 1) + " has the unknown tag " + tag);
         }
-        byte[] key = field(data, MAX_FIELD_BYTES, "key of record " + (rows + 1));
-        byte[] value = field(data, MAX_FIELD_BYTES, "value of record " + (rows + 1));
+        byte[] key = field(data, MAX_KEY_BYTES, "key of record " + (rows + 1));
+        byte[] value = field(data, MAX_VALUE_BYTES, "value of record " + (rows + 1));
         crc.update(recordHeader(key.length));
         crc.update(key);
         crc.update(intBytes(value.length));
         crc.update(value);
+        KvStore.Row row = new KvStore.Row(key, value);
+        noteMeta(meta, row);
         if (key.length > 0 && key[0] == StoreLayout.STATE) {
           digest = digest.plus(StateDigest.contribution(StoreLayout.decodeState(StoreLayout.userKey(key), value)));
+        } else if (StoreLayout.isSeqKey(key)) {
+          maxSeq = Math.max(maxSeq, StoreLayout.seqOf(key));
         }
-        sink.accept(new KvStore.Row(key, value));
+        sink.accept(row);
         rows++;
         bytes += key.length + value.length;
       }
+      byte[] manifestBytes = field(data, MAX_MANIFEST_BYTES, "manifest");
+      crc.update(manifestBytes);
+      Manifest manifest = parseManifest(new String(manifestBytes, StandardCharsets.UTF_8));
       long declaredRows = data.readLong();
       int declaredCrc = data.readInt();
       if (declaredRows != rows || declaredCrc != (int) crc.getValue()) {
@@ -264,9 +312,22 @@ public final class StoreBackup {
       if (data.read() != -1) {
         throw new DamagedBackupException("it has bytes after its trailer");
       }
+      Manifest fromRows = manifestOf(meta, manifest.takenAt());
+      if (!fromRows.equals(manifest)) {
+        throw new DamagedBackupException("its meta rows (" + fromRows + ") disagree with its manifest (" + manifest + ")");
+      }
       if (!digest.toHex().equals(manifest.digest())) {
         throw new DamagedBackupException(
             "its state rows sum to the digest " + digest.toHex() + ", not the " + manifest.digest() + " of its manifest");
+      }
+      if (maxSeq > manifest.headSeq()) {
+        throw new DamagedBackupException("its change log holds seq " + maxSeq + ", above its head seq " + manifest.headSeq());
+      }
+      if (expectedNodeId != null && !expectedNodeId.equals(manifest.nodeId())) {
+        throw new IllegalArgumentException(
+            "this backup is of node '" + manifest.nodeId() + "', not '" + expectedNodeId + "': a node's data is restored"
+                + " only under its own id (start it with --id " + manifest.nodeId() + "); a new site instead starts"
+                + " with an empty data dir and syncs everything from its peers");
       }
       return manifest.withCounts(rows, bytes);
     } catch (EOFException e) {
@@ -289,12 +350,6 @@ public final class StoreBackup {
       }
     }
     try {
-      String layout = m.get("layout");
-      if (layout == null || Long.parseLong(layout) != StoreLayout.FORMAT_VERSION) {
-        throw new DamagedBackupException(
-            "it holds a database of layout version " + layout + ", but this edgesync reads version "
-                + StoreLayout.FORMAT_VERSION + ": restore it with the edgesync version that wrote it");
-      }
       return new Manifest(
           require(m, "nodeId"),
           require(m, "logId"),
@@ -322,8 +377,11 @@ public final class StoreBackup {
     if (length < 0 || length > max) {
       throw new DamagedBackupException("the " + what + " claims " + length + " bytes (at most " + max + ")");
     }
-    byte[] bytes = new byte[length];
-    data.readFully(bytes);
+    // Read as the bytes arrive: a damaged length costs no more memory than the file holds.
+    byte[] bytes = data.readNBytes(length);
+    if (bytes.length != length) {
+      throw new EOFException();
+    }
     return bytes;
   }
 
@@ -335,16 +393,13 @@ public final class StoreBackup {
     return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
   }
 
-  private static String text(byte[] bytes) {
-    if (bytes == null) {
-      throw new StorageException("the database has no node id or log id: it cannot be backed up");
+  /** Makes a rename in {@code dir} durable (where the platform allows opening a directory). */
+  static void syncDirectory(Path dir) {
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // Not every platform syncs a directory (Windows); the rename itself is atomic.
     }
-    return new String(bytes, StandardCharsets.UTF_8);
-  }
-
-  private static long longMeta(KvStore kv, KvStore.Snapshot snapshot, String name) {
-    byte[] bytes = kv.get(snapshot, StoreLayout.metaKey(name));
-    return bytes == null ? 0 : StoreLayout.decodeLong(name, bytes);
   }
 
   private static boolean isEmptyDir(Path dir) {

@@ -79,6 +79,9 @@ public final class BackupCommand extends ClientCommand implements Callable<Integ
             + "); nothing was kept: see the node's log, and try again");
         return Main.EXIT_FAILURE;
       }
+      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
       Files.move(part, to, StandardCopyOption.ATOMIC_MOVE);
       main.out().println("backup of " + describe(m) + " written to " + to + " (" + Files.size(to) + " bytes)");
       return Main.EXIT_OK;

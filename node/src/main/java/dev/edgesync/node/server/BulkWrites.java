@@ -193,6 +193,14 @@ final class BulkWrites {
         } catch (HttpError bad) {
           throw new HttpError(400, where + "." + bad.getMessage(), "a duration from 1ms to 36500d, e.g. \"ttl\": \"30s\"");
         }
+        if (!node.acceptsTtl()) {
+          // Checked before anything is written: a bulk request is refused whole.
+          throw new HttpError(
+              400,
+              where + ".ttl: node '" + node.nodeId() + "' speaks replication protocol version " + node.maxProtocolVersion()
+                  + " (replication.maxProtocolVersion), which cannot carry a ttl to its peers",
+              "write without a ttl, or raise replication.maxProtocolVersion once every site runs a build that speaks 2");
+        }
       }
       entries.add(new BulkEntry(key, value, ttl));
     }

@@ -71,6 +71,8 @@ public final class HttpApi implements AutoCloseable {
   static final Duration BULK_COMMIT_TIMEOUT = Duration.ofSeconds(60);
 
   private PeersResource peers;
+  // One backup at a time: each holds a snapshot and a request thread for its duration.
+  private final java.util.concurrent.atomic.AtomicBoolean backupRunning = new java.util.concurrent.atomic.AtomicBoolean();
   private final SyncNode node;
   private final NodeConfig.Limits limits;
   private final PrometheusMeterRegistry registry;
@@ -349,6 +351,17 @@ public final class HttpApi implements AutoCloseable {
    * its trailer, which the reader detects.
    */
   private void backup(HttpExchange ex) throws IOException {
+    if (!backupRunning.compareAndSet(false, true)) {
+      throw new HttpError(409, "node '" + node.nodeId() + "' is already taking a backup", "wait for it to finish");
+    }
+    try {
+      streamBackup(ex);
+    } finally {
+      backupRunning.set(false);
+    }
+  }
+
+  private void streamBackup(HttpExchange ex) throws IOException {
     ex.getResponseHeaders().set("Content-Type", "application/octet-stream");
     ex.getResponseHeaders()
         .set("Content-Disposition", "attachment; filename=\"" + node.nodeId() + ".edgesync-backup\"");

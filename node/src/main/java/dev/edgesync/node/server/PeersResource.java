@@ -99,7 +99,7 @@ final class PeersResource {
     Optional<PeerSpec> before;
     try {
       before = peers.put(spec);
-    } catch (IllegalStateException e) {
+    } catch (RuntimePeers.TooManyChangesException e) {
       throw new HttpError(409, e.getMessage(), "see GET /peers");
     }
     ObjectNode o = Json.MAPPER.createObjectNode();

@@ -221,7 +221,7 @@ final class RuntimePeers {
 
   private void change(String id, String addressOrRemoved) {
     if (!changes.containsKey(id) && changes.size() >= MAX_CHANGES) {
-      throw new IllegalStateException(
+      throw new TooManyChangesException(
           "node '" + selfId + "' already keeps " + MAX_CHANGES + " peers changed at run time; put the peers in its"
               + " config file and reset the run-time changes (edgesync peers reset ID)");
     }
@@ -236,12 +236,37 @@ final class RuntimePeers {
     commit(next);
   }
 
-  /** Persists {@code next}, then makes it current and applies it: the file never lags the node. */
+  /**
+   * Makes {@code next} current, applies it to the node, then persists it. When either step fails,
+   * the previous changes are current and applied again, and the file is as before: the node and
+   * the file never disagree after an error.
+   */
   private void commit(Map<String, String> next) {
-    write(next);
+    Map<String, String> before = new TreeMap<>(changes);
     changes.clear();
     changes.putAll(next);
-    apply.accept(effective());
+    try {
+      apply.accept(effective());
+      write(next);
+    } catch (RuntimeException e) {
+      changes.clear();
+      changes.putAll(before);
+      try {
+        apply.accept(effective());
+      } catch (RuntimeException again) {
+        e.addSuppressed(again);
+      }
+      throw e;
+    }
+  }
+
+  /** The limit of {@link #MAX_CHANGES} run-time changes was reached. */
+  static final class TooManyChangesException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    TooManyChangesException(String message) {
+      super(message);
+    }
   }
 
   private void write(Map<String, String> next) {
@@ -270,6 +295,11 @@ final class RuntimePeers {
         ch.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+        dir.force(true);
+      } catch (IOException | UnsupportedOperationException notSyncable) {
+        // Not every platform syncs a directory; the rename itself is atomic.
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage() + "; the peer change was not made", e);
     }

@@ -273,7 +273,7 @@ public final class PublisherCore {
         lastSeq = read.entries().get(n - 1).seq();
         break;
       }
-      UnsendableEntryException.requireCarried(version, stored, "the entry at seq " + stored.seq(), nodeId, subscriberId);
+      UnsendableEntryException.requireCarried(version, maxVersion, stored, "the entry at seq " + stored.seq(), nodeId, subscriberId);
       Entry entry = EntryCodec.encode(stored);
       int entrySize = entry.getSerializedSize() + 6;
       if (size + entrySize > sendLimit) {
@@ -388,7 +388,7 @@ public final class PublisherCore {
       if (n > 0 && !ProtocolVersion.carries(version, stored)) {
         break;
       }
-      UnsendableEntryException.requireCarried(version, stored, "a repair entry", nodeId, subscriberId);
+      UnsendableEntryException.requireCarried(version, maxVersion, stored, "a repair entry", nodeId, subscriberId);
       Entry entry = EntryCodec.encode(stored);
       int entrySize = entry.getSerializedSize() + 6;
       if (size + entrySize > sendLimit) {

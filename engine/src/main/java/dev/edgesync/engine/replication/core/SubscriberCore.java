@@ -66,6 +66,7 @@ public final class SubscriberCore {
   private int maxVersion = ProtocolVersion.CURRENT;
   private int offer = ProtocolVersion.CURRENT;
   private int version;
+  private boolean retryingLower;
 
   /**
    * @param maxInboundMessageBytes the largest message this node accepts, told to the publisher in
@@ -110,6 +111,11 @@ public final class SubscriberCore {
     this.maxVersion = max;
     this.offer = max;
     return this;
+  }
+
+  /** Whether the attempt closed last is retried at once one protocol version lower. */
+  public boolean retryingLowerVersion() {
+    return retryingLower;
   }
 
   /** The protocol version agreed with the peer on the last welcomed stream; 0 before one. */
@@ -495,8 +501,10 @@ public final class SubscriberCore {
       // The stream ended without a decision of ours: record why.
       counters.error(failures.streamEnded(status), now);
     }
-    if (a.welcomed) {
-      // The peer may come back upgraded (a restart drops the link): offer the newest version again.
+    retryingLower = a.retryAtOnce;
+    if (!a.retryAtOnce) {
+      // Only the attempt right after a refused version keeps the lower offer: any other end (the
+      // peer may come back upgraded, or another node answers there now) offers the newest again.
       offer = maxVersion;
     }
     if (a.healthy) {

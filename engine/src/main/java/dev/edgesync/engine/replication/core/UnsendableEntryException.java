@@ -29,21 +29,24 @@ public final class UnsendableEntryException extends Exception {
    * cannot say so. A batch that holds entries before it ends there (they are sent first). Sent without its expiry, the value would live for ever on the subscriber: the stream stops
    * at this entry instead, and resumes from it once the subscriber speaks a version that carries it.
    */
-  static void requireCarried(int version, StoredEntry stored, String what, String nodeId, String subscriberId)
+  static void requireCarried(
+      int version, int ownMax, StoredEntry stored, String what, String nodeId, String subscriberId)
       throws UnsendableEntryException {
     if (ProtocolVersion.carries(version, stored)) {
       return;
     }
+    String cause =
+        ownMax < ProtocolVersion.EXPIRING_KEYS
+            ? "node '" + nodeId + "' itself is capped at version " + ownMax + " by its replication.maxProtocolVersion:"
+                + " raise it to " + ProtocolVersion.EXPIRING_KEYS + " (every site speaks it once upgraded)"
+            : "node '" + subscriberId + "' offered at most version " + version + ": it runs an older build (upgrade it),"
+                + " or its replication.maxProtocolVersion caps it (raise it)";
     throw new UnsendableEntryException(
         "protocol_version",
         StreamStatus.Code.FAILED_PRECONDITION,
-        what + " of node '" + nodeId + "' (key of " + stored.key().length + " bytes) expires (it was written"
-            + " with a ttl), which replication protocol version " + version + " cannot carry: node '" + subscriberId
-            + "' speaks at most version " + version + "; upgrade it to a build that speaks "
-            + ProtocolVersion.EXPIRING_KEYS + " or later. Its sync from node '" + nodeId + "' waits at this"
-            + " entry and resumes from it after the upgrade; nothing is skipped (until every site is upgraded,"
-            + " write without a ttl, or set replication.maxProtocolVersion: 1 on the upgraded sites so that"
-            + " they refuse such writes)");
+        what + " of node '" + nodeId + "' expires (written with a ttl), which replication protocol version " + version
+            + " cannot carry; " + cause + ". The sync of node '" + subscriberId + "' from node '" + nodeId
+            + "' waits at this entry and resumes from it then; nothing is skipped");
   }
 
   /** The error kind, for metrics. */

@@ -73,6 +73,14 @@ public interface KvStore extends AutoCloseable {
     return false;
   }
 
+  /**
+   * Reads that failed and were repeated (an iterator reopened) since the store was opened; an
+   * iterator that was reopened may miss rows overwritten after its snapshot (the default: none).
+   */
+  default long readRetries() {
+    return 0;
+  }
+
   /** Releases the store; pending reads and iterators must be closed first. */
   @Override
   void close();

@@ -155,6 +155,7 @@ public final class LevelDbKvStore implements KvStore {
     return true;
   }
 
+  @Override
   public long readRetries() {
     return readRetries.get();
   }

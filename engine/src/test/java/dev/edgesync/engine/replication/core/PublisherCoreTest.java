@@ -153,13 +153,20 @@ class PublisherCoreTest {
             () -> core.nextBatch(new ChangeBatch(List.of(expiring(3), stored(4, 10)), 4, 4)));
     assertEquals("protocol_version", stop.reason());
     assertEquals(StreamStatus.Code.FAILED_PRECONDITION, stop.status());
-    assertTrue(stop.getMessage().contains("node 'site-b' speaks at most version 1") && stop.getMessage().contains("upgrade"),
+    assertTrue(stop.getMessage().contains("node 'site-b' offered at most version 1") && stop.getMessage().contains("upgrade it"),
         stop.getMessage());
     assertEquals(2, core.cursor(), "nothing is skipped: the stream resumes from the expiring entry");
 
     java.util.ArrayDeque<StoredEntry> repair = new java.util.ArrayDeque<>(List.of(stored(5, 10), expiring(6)));
     assertEquals(1, core.repairBatch(repair, 100).entries());
     assertThrows(UnsendableEntryException.class, () -> core.repairBatch(repair, 100));
+
+    // Capped itself: the message names this node's own setting, not the subscriber.
+    PublisherCore capped = core(1 << 20).maxProtocolVersion(1);
+    capped.onFirstMessage(helloSpeaking(1, 2), 10, now);
+    UnsendableEntryException own =
+        assertThrows(UnsendableEntryException.class, () -> capped.nextBatch(new ChangeBatch(List.of(expiring(3)), 3, 3)));
+    assertTrue(own.getMessage().contains("node 'site-a' itself is capped at version 1"), own.getMessage());
 
     PublisherCore v2 = core(1 << 20);
     v2.onFirstMessage(helloSpeaking(1, 2), 10, now);

@@ -124,6 +124,19 @@ class SubscriberCoreTest {
   }
 
   @Test
+  void aFallbackThatFailsOffersTheNewestVersionAgain() {
+    SubscriberCore core = core(Watermark.zero("site-b"));
+    SubscriberCore.Opening first = core.open(now);
+    core.onRefusal(first.attemptId(), Refusal.newBuilder().setCode(Refusal.Code.PROTOCOL_VERSION).build(), now);
+    core.onClosed(first.attemptId(), StreamStatus.of(StreamStatus.Code.CANCELLED, "x"), now);
+    SubscriberCore.Opening second = core.open(now);
+    assertEquals(1, second.hello().getProtocolVersion());
+    // The old peer is down for its upgrade: the next attempt may meet the new build.
+    core.onClosed(second.attemptId(), StreamStatus.of(StreamStatus.Code.UNAVAILABLE, "gone"), now);
+    assertEquals(ProtocolVersion.CURRENT, core.open(now).hello().getProtocolVersion());
+  }
+
+  @Test
   void aWelcomeOutsideTheOfferedRangeIsRefused() {
     SubscriberCore core = core(Watermark.zero("site-b")).maxProtocolVersion(1);
     SubscriberCore.Opening opening = core.open(now);
