@@ -153,4 +153,62 @@ class DeployFilesTest {
     String text = Files.readString(unit);
     assertTrue(text.contains("KillSignal=SIGTERM") && text.contains("RestartPreventExitStatus=2"), "graceful stop, no restart loop on a config error");
   }
+
+  /**
+   * The Kubernetes example: a headless service whose SRV name the pods resolve for their peers,
+   * and a StatefulSet whose environment, with the namespace and secrets filled in, is a node
+   * configuration the program accepts; the image's Dockerfile copies the jar the build makes.
+   */
+  @Test
+  void theKubernetesExampleIsAConfigurationTheNodeAccepts() throws Exception {
+    List<JsonNode> docs = new ArrayList<>();
+    try (var parser = new YAMLFactory().createParser(DEPLOY.resolve("kubernetes/edgesync.yaml").toFile())) {
+      new ObjectMapper().readValues(parser, JsonNode.class).forEachRemaining(docs::add);
+    }
+    JsonNode service = docs.stream().filter(d -> d.path("kind").asText().equals("Service")).findFirst().orElseThrow();
+    JsonNode set = docs.stream().filter(d -> d.path("kind").asText().equals("StatefulSet")).findFirst().orElseThrow();
+    String serviceName = service.path("metadata").path("name").asText();
+    assertEquals("None", service.path("spec").path("clusterIP").asText(), "headless: one DNS record per pod");
+    assertEquals(serviceName, set.path("spec").path("serviceName").asText());
+    int grpcPort = -1;
+    for (JsonNode port : service.path("spec").path("ports")) {
+      if (port.path("name").asText().equals("grpc")) {
+        grpcPort = port.path("port").asInt();
+      }
+    }
+    assertTrue(grpcPort > 0, "the service names its gRPC port 'grpc', the SRV service name");
+
+    JsonNode container = set.path("spec").path("template").path("spec").path("containers").get(0);
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+    for (JsonNode e : container.path("env")) {
+      String name = e.path("name").asText();
+      String value;
+      if (e.has("value")) {
+        value = e.path("value").asText().replace("$(POD_NAMESPACE)", "shops-prod");
+      } else if (e.path("valueFrom").has("secretKeyRef")) {
+        value = "a-token-of-the-secret-" + e.path("valueFrom").path("secretKeyRef").path("key").asText();
+      } else {
+        String field = e.path("valueFrom").path("fieldRef").path("fieldPath").asText();
+        value = field.equals("metadata.name") ? set.path("metadata").path("name").asText() + "-0" : "shops-prod";
+      }
+      env.put(name, value);
+    }
+    env.put("EDGESYNC_DATA_DIR", dir.resolve("data").toString());
+    dev.edgesync.node.config.NodeConfig config =
+        dev.edgesync.node.config.ConfigLoader.load(dev.edgesync.node.config.ConfigOverrides.none(), env);
+    assertEquals("edgesync-0", config.id(), "the node id is the pod name, the first label of its SRV target");
+    assertEquals("_grpc._tcp." + serviceName + ".shops-prod.svc.cluster.local", config.discovery().dnsSrv());
+    assertEquals(grpcPort, config.listen().port());
+    assertTrue(config.security().token() != null && config.security().httpToken() != null, "both tokens from the secret");
+    for (String probe : List.of("readinessProbe", "livenessProbe")) {
+      assertEquals("/health", container.path(probe).path("httpGet").path("path").asText(), probe + " asks /health, which needs no token");
+    }
+
+    String dockerfile = Files.readString(DEPLOY.resolve("container/Dockerfile"));
+    String jar = "node/target/edgesync.jar";
+    assertTrue(dockerfile.contains("COPY " + jar + " "), "the image takes the jar the build makes");
+    assertTrue(Files.readString(Path.of("pom.xml")).contains("<outputFile>${project.build.directory}/edgesync.jar</outputFile>"),
+        "the build makes " + jar);
+    assertTrue(dockerfile.contains("ENTRYPOINT [\"java\", \"-Xmx256m\", \"-jar\", \"/opt/edgesync/edgesync.jar\", \"run\"]"));
+  }
 }
