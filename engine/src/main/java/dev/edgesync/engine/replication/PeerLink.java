@@ -678,7 +678,8 @@ final class PeerLink {
         repair.repairsStarted(),
         repair.keysRepaired(),
         repair.lastDivergence(),
-        core.protocolVersion());
+        core.protocolVersion(),
+        repair.lastPeerDigest());
   }
 
   synchronized double lagEntries() {

@@ -36,6 +36,8 @@ import java.time.Instant;
  *     both were caught up with each other, or null if never since start
  * @param protocolVersion the replication protocol version agreed with the peer on the last stream
  *     it welcomed; 0 before one
+ * @param peerDigest the state digest the peer reported in its last heartbeat (hex), or null: equal
+ *     to this node's digest when both hold the same state
  */
 public record PeerStatus(
     String id,
@@ -59,4 +61,5 @@ public record PeerStatus(
     long repairs,
     long keysRepaired,
     Instant lastDivergenceAt,
-    int protocolVersion) {}
+    int protocolVersion,
+    String peerDigest) {}

@@ -309,7 +309,7 @@ public final class ReplicationEngine implements AutoCloseable {
       out.add(
           new PeerStatus(
               p.id(), p.address(), false, "", 0, 0, 0, 0, 0, 0, 0, 0, acks.acked(p.id()), 0, null, null, false, null, 0, 0,
-              null, 0));
+              null, 0, null));
     }
     return out;
   }

@@ -50,6 +50,8 @@ final class SubscriberRepair {
     shared.metrics().antiEntropyLastDivergence(peerId, lastDivergenceMillis);
   }
 
+  private volatile String lastPeerDigest;
+
   /**
    * Evaluates a publisher heartbeat. Returns the round of a repair to start now, or -1.
    *
@@ -63,6 +65,9 @@ final class SubscriberRepair {
     }
     StateDigest peerDigest =
         heartbeat.getStateDigest().isEmpty() ? null : StateDigest.fromBytes(heartbeat.getStateDigest().toByteArray());
+    if (peerDigest != null) {
+      lastPeerDigest = peerDigest.toHex();
+    }
     VersionedStore store = shared.store();
     VersionedStore.StateAtHead local = store.stateAtHead();
     AntiEntropy.Verdict verdict =
@@ -139,6 +144,11 @@ final class SubscriberRepair {
 
   long keysRepaired() {
     return totalKeysRepaired;
+  }
+
+  /** The state digest the peer reported in its last heartbeat; null before one. */
+  String lastPeerDigest() {
+    return lastPeerDigest;
   }
 
   /** When digests last differed while both sides were caught up; null if never. */

@@ -216,7 +216,8 @@ public final class HttpApi implements AutoCloseable {
               ? rawPath.substring(0, rawPath.length() - 1)
               : rawPath;
       try {
-        if (!path.equals("/health")) {
+        // The status page holds no data (it asks /status, with the token): a browser can load it.
+        if (!path.equals("/health") && !path.equals("/ui") && !path.equals("/")) {
           authorize(ex);
         }
         if (path.startsWith("/kv64/")) {
@@ -254,6 +255,18 @@ public final class HttpApi implements AutoCloseable {
           route(ex, method, Set.of("POST"));
           query(ex, Set.of());
           forget(ex, path.substring("/admin/forget/".length()));
+        } else if (path.equals("/ui") || path.equals("/")) {
+          route(ex, method, Set.of("GET", "HEAD"));
+          query(ex, Set.of());
+          if (path.equals("/")) {
+            ex.getResponseHeaders().set("Location", "/ui");
+            send(ex, 302, "text/plain; charset=utf-8", "see /ui\n".getBytes(StandardCharsets.UTF_8));
+          } else {
+            ex.getResponseHeaders().set("Cache-Control", "no-cache");
+            ex.getResponseHeaders()
+                .set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'");
+            send(ex, 200, "text/html; charset=utf-8", StatusPage.html());
+          }
         } else if (path.equals("/health")) {
           route(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
@@ -266,7 +279,7 @@ public final class HttpApi implements AutoCloseable {
           throw new HttpError(
               404,
               "no such endpoint: " + path,
-              "use /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics, /peers, /admin/backup or /admin/forget/{id}");
+              "use /ui, /kv/{key}, /kv64/{base64}, /kv, /changes, /status, /health, /metrics, /peers, /admin/backup or /admin/forget/{id}");
         }
       } catch (HttpError e) {
         if (e.status == 405) {

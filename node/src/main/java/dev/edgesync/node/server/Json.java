@@ -59,6 +59,7 @@ public final class Json {
       j.put("keysRepaired", p.keysRepaired());
       j.put("lastDivergenceAt", instant(p.lastDivergenceAt()));
       j.put("protocolVersion", p.protocolVersion());
+      j.put("peerDigest", p.peerDigest());
     }
     return o;
   }
