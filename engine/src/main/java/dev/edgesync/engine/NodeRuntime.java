@@ -200,6 +200,9 @@ public final class NodeRuntime implements AutoCloseable {
     metrics.headSeq(store, VersionedStore::headSeq);
     metrics.gauge("edgesync.tombstones", "Tombstone rows held (deletes not yet collected)", store, st -> st.gcState().tombstones());
     metrics.gauge(
+        "edgesync.keys", "Keys whose value this node holds (expired values not yet collected included)", store,
+        GroupCommitStore::keyCount);
+    metrics.gauge(
         "edgesync.expiring.values",
         "Values with a time to live held, expired or not (collected like tombstones once expired)",
         store,

@@ -392,6 +392,15 @@ public final class SyncNode implements AutoCloseable {
     return r == null ? List.of() : r.replication().subscribers();
   }
 
+  /**
+   * Keys whose value this node holds: not deleted (expired values not yet collected count); kept
+   * as writes commit, counted once at start. 0 before start.
+   */
+  public long keyCount() {
+    NodeRuntime r = runtime;
+    return r == null ? 0 : r.store().keyCount();
+  }
+
   /** Whether writes with a ttl are accepted: not on a node capped below protocol version 2. */
   public boolean acceptsTtl() {
     return config.maxProtocolVersion() >= ProtocolVersion.EXPIRING_KEYS;

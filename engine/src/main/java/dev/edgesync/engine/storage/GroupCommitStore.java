@@ -93,6 +93,7 @@ public final class GroupCommitStore implements VersionedStore {
         new GroupCommitWriter(
             kv, location, options, metrics, clock, readClock, meta.headSeq(), meta.digest(), versions, recent, gate,
             meta.gc());
+    writer.initialStateRows(meta.stateRows());
     this.admission = new WriteAdmission(options, writer, gate);
     this.state = new StateReader(kv);
     this.changes = new ChangeLogReader(kv, recent, writer::headSeq);
@@ -288,6 +289,11 @@ public final class GroupCommitStore implements VersionedStore {
   @Override
   public GcState gcState() {
     return writer.gcState();
+  }
+
+  /** Keys whose value this node holds: state rows less tombstones (expired values not yet collected count). */
+  public long keyCount() {
+    return Math.max(0, writer.stateRows() - writer.gcState().tombstones());
   }
 
   @Override

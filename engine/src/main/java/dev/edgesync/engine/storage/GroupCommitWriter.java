@@ -57,6 +57,8 @@ final class GroupCommitWriter {
   private volatile VersionedStore.StateAtHead atHead;
   // What tombstone collection persisted, as of the last commit.
   private volatile GcState gc;
+  // State rows (keys held, tombstones included): counted at open, kept by commits and collection.
+  private final java.util.concurrent.atomic.AtomicLong stateRows = new java.util.concurrent.atomic.AtomicLong();
   // Odd while a group is resolved and committed: a clock reading taken while it stays even and
   // unchanged is above every local write's HLC that is not committed yet (see quiescentClock).
   private final java.util.concurrent.atomic.AtomicLong phase = new java.util.concurrent.atomic.AtomicLong();
@@ -120,6 +122,16 @@ final class GroupCommitWriter {
 
   GcState gcState() {
     return gc;
+  }
+
+  /** State rows now: keys held, tombstones and expired values not yet collected included. */
+  long stateRows() {
+    return stateRows.get();
+  }
+
+  /** The rows the open counted; before the writer starts. */
+  void initialStateRows(long rows) {
+    stateRows.set(rows);
   }
 
   /**
@@ -317,6 +329,7 @@ final class GroupCommitWriter {
         headSeq = commit.headSeq;
         atHead = new VersionedStore.StateAtHead(commit.headSeq, commit.digest);
         versions.refresh(commit.overlay);
+        stateRows.addAndGet(commit.newRows);
         if (commit.tombstones != before.tombstones()
             || commit.expiring != before.expiring()
             || commit.oldestHlc != before.oldestHlc()) {
@@ -379,6 +392,7 @@ final class GroupCommitWriter {
       digest = c.digest;
       atHead = new VersionedStore.StateAtHead(headSeq, c.digest);
       gc = c.outcome.state();
+      stateRows.addAndGet(-c.outcome.purged());
       if (c.outcome.purged() > 0) {
         metrics.tombstonesPurged(c.outcome.purged());
       }

@@ -63,6 +63,8 @@ final class LwwGroup {
   long tombstones;
   long expiring;
   long oldestHlc;
+  // State rows this group adds (keys this node did not hold).
+  long newRows;
   // Remote versions not applied because they are older than the purge horizon for a key this node
   // does not hold: a purged tombstone superseded them.
   int staleDropped;
@@ -243,6 +245,9 @@ final class LwwGroup {
       expiring++;
     }
     oldestHlc = Math.min(oldestHlc, entry.version().hlc());
+    if (old == null) {
+      newRows++;
+    }
     if (old != null) {
       // Deleting a row put earlier in this same batch is fine: mutations apply in order.
       mutations.add(Mutation.delete(seqKey(old.seq())));

@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
  * @param epochs the stored epochs plus the one this open starts
  * @param keyFilter holds every key of the state table
  * @param gc what tombstone collection persisted
+ * @param stateRows rows of the state table (keys held, tombstones included), counted by that scan
  */
 record StoreMeta(
-    String logId, long headSeq, long hlc, StateDigest digest, LogEpochs epochs, KeyFilter keyFilter, GcState gc) {
+    String logId, long headSeq, long hlc, StateDigest digest, LogEpochs epochs, KeyFilter keyFilter, GcState gc, long stateRows) {
   private static final Logger log = LoggerFactory.getLogger(StoreMeta.class);
 
   /**
@@ -73,10 +74,16 @@ record StoreMeta(
     long head = StoreLayout.decodeLong(META_HEAD_SEQ, requiredMeta(kv, location, META_HEAD_SEQ));
     long hlc = StoreLayout.decodeLong(META_HLC, requiredMeta(kv, location, META_HLC));
     StateDigest digest = StoreLayout.decodeDigest(requiredMeta(kv, location, META_DIGEST));
+    long[] rows = {0};
+    java.util.function.Consumer<byte[]> eachKey =
+        key -> {
+          keyFilter.add(key);
+          rows[0]++;
+        };
     if (kv.mayLoseRecordsSilently()) {
-      verifyDigest(kv, location, digest, keyFilter);
+      verifyDigest(kv, location, digest, eachKey);
     } else {
-      StateReader.scanState(kv, (key, row) -> keyFilter.add(key));
+      StateReader.scanState(kv, (key, row) -> eachKey.accept(key));
     }
     // Head and rows are written in one atomic batch, so a by-seq row above the head means the
     // database was damaged or written by something else; better to stop here than to reuse seqs.
@@ -94,7 +101,7 @@ record StoreMeta(
     GcState gc = loadGcState(kv, location);
     LogEpochs epochs = LogEpochs.startingAfter(StoreLayout.decodeEpochs(kv.get(metaKey(META_EPOCHS))), head);
     kv.write(List.of(Mutation.put(metaKey(META_EPOCHS), StoreLayout.encodeEpochs(epochs.list()))), true);
-    return new StoreMeta(logId, head, hlc, digest, epochs, keyFilter, gc);
+    return new StoreMeta(logId, head, hlc, digest, epochs, keyFilter, gc, rows[0]);
   }
 
   private static StoreMeta create(KvStore kv, String location, String nodeId, KeyFilter keyFilter, java.time.InstantSource wall) {
@@ -123,7 +130,7 @@ record StoreMeta(
         true);
     log.info("created database {} for node {} with log id {}", location, nodeId, logId);
     GcState gc = new GcState(0, 0, Long.MAX_VALUE, created, 0, 0, 0, 0, java.util.Map.of(), java.util.Set.of());
-    return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter, gc);
+    return new StoreMeta(logId, 0, 0, StateDigest.EMPTY, epochs, keyFilter, gc, 0);
   }
 
   /**
@@ -138,9 +145,9 @@ record StoreMeta(
    * that case from the head seq it recorded outside the database (see {@code
    * ReplicationEngine}).
    */
-  private static void verifyDigest(KvStore kv, String location, StateDigest stored, KeyFilter keyFilter) {
+  private static void verifyDigest(KvStore kv, String location, StateDigest stored, java.util.function.Consumer<byte[]> eachKey) {
     long start = System.nanoTime();
-    StateDigest actual = StateReader.digestOf(kv, keyFilter::add);
+    StateDigest actual = StateReader.digestOf(kv, eachKey);
     if (!actual.equals(stored)) {
       throw new StorageException(
           "database at " + location + " is damaged: its state no longer sums to the digest recorded with its last"

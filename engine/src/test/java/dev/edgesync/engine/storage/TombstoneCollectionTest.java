@@ -47,12 +47,14 @@ class TombstoneCollectionTest {
         store.submitLocal(bytes("k" + i), null).join(); // deleted at BASE + 11 s
       }
       assertEquals(80, store.gcState().tombstones());
+      assertEquals(20, store.keyCount(), "100 keys written, 80 deleted");
 
       VersionedStore.GcOutcome out =
           store.collectTombstones(hlcAt(BASE_MILLIS + 20_000), hlcAt(BASE_MILLIS + 5_000), 1_000, Map.of("b", 7L), Set.of()).join();
 
       assertEquals(60, out.purged());
       assertFalse(out.more());
+      assertEquals(20, store.keyCount(), "collecting tombstones leaves the keys held");
       assertEquals(20, store.gcState().tombstones());
       assertEquals(60, store.gcState().purgedTotal());
       assertEquals(hlcAt(BASE_MILLIS + 5_000), store.gcState().purgeHorizon());
@@ -141,7 +143,11 @@ class TombstoneCollectionTest {
       assertEquals(stable, gc.stableHlc());
       assertEquals(Map.of("b", 3L), gc.members());
       assertEquals(Set.of("gone"), gc.forgotten());
+      assertEquals(0, store.keyCount(), "every key deleted, counted again at open");
       assertTrue(store.submitLocal(bytes("x"), bytes("y")).join().version().hlc() > stable, "a write after the restart is above the reported clock");
+      store.submitLocal(bytes("x"), bytes("z")).join();
+      store.submitLocal(bytes("k3"), bytes("back")).join();
+      assertEquals(2, store.keyCount(), "a new key, an overwrite, and a purged key written again");
     }
   }
 

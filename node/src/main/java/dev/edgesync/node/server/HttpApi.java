@@ -236,6 +236,7 @@ public final class HttpApi implements AutoCloseable {
           route(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
           com.fasterxml.jackson.databind.node.ObjectNode status = Json.status(node.status(), address().getPort());
+          status.put("keys", node.keyCount());
           status.set("gc", Json.gc(node.gcStatus(), java.time.Instant.now()));
           status.set(
               "subscribers",
