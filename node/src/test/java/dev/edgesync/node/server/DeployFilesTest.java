@@ -140,6 +140,19 @@ class DeployFilesTest {
     }
   }
 
+  /** {@code promtool check rules} accepts the alerts, where Prometheus' tools are installed. */
+  @Test
+  void theAlertRulesPassPromtool() throws Exception {
+    Path tool = Path.of("/usr/bin/promtool");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(tool), "promtool is not installed here");
+    Path rules = DEPLOY.resolve("prometheus/alerts.yml").toAbsolutePath().normalize();
+    Process p = new ProcessBuilder(tool.toString(), "check", "rules", rules.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "promtool ended");
+    assertEquals(0, p.exitValue(), "promtool check rules " + rules + ":\n" + out);
+    assertTrue(out.contains("SUCCESS"), out);
+  }
+
   /** {@code systemd-analyze verify} accepts the unit, where the machine has systemd's tools. */
   @Test
   void theSystemdUnitVerifies() throws Exception {
