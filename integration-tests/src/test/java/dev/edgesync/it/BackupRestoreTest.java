@@ -4,14 +4,10 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -56,7 +52,7 @@ class BackupRestoreTest {
       writer.start();
       await("the writer is under way").atMost(Duration.ofSeconds(30)).until(() -> written.get() >= 50);
       Path file = c.dir().resolve("a.backup");
-      String out = cli(c, 0, "backup", "--to", file.toString(), "--node", c.node("a").spec.httpAddress());
+      String out = NodeProcess.runCommand(c.dir(), 0, "backup", "--to", file.toString(), "--node", c.node("a").spec.httpAddress());
       assertTrue(out.contains("backup of node 'a'"), out);
       int atBackup = written.get();
       await("writes go on after the backup").atMost(Duration.ofSeconds(30)).until(() -> written.get() >= atBackup + 50);
@@ -64,19 +60,19 @@ class BackupRestoreTest {
       writer.join();
       acked.add(b.put("from-b", "b"));
 
-      assertTrue(cli(c, 0, "backup", "--verify", file.toString()).contains("a sound backup of node 'a'"));
+      assertTrue(NodeProcess.runCommand(c.dir(), 0, "backup", "--verify", file.toString()).contains("a sound backup of node 'a'"));
       byte[] bytes = Files.readAllBytes(file);
       bytes[bytes.length / 2] ^= 0x5a;
       Path damaged = c.dir().resolve("damaged.backup");
       Files.write(damaged, bytes);
-      String refused = cli(c, 1, "backup", "--verify", damaged.toString());
+      String refused = NodeProcess.runCommand(c.dir(), 1, "backup", "--verify", damaged.toString());
       assertTrue(refused.contains("is damaged"), refused);
 
       // b holds everything a acknowledged; then a's disk is lost.
       c.awaitConverged();
       c.node("a").kill9();
       Path newDir = c.dir().resolve("a-restored");
-      String restored = cli(c, 0, "restore", file.toString(), "--data-dir", newDir.toString(), "--id", "a");
+      String restored = NodeProcess.runCommand(c.dir(), 0, "restore", file.toString(), "--data-dir", newDir.toString(), "--id", "a");
       assertTrue(restored.contains("restored node 'a'"), restored);
       c.node("a").spec.dataDir = newDir;
       c.node("a").start();
@@ -93,13 +89,4 @@ class BackupRestoreTest {
     }
   }
 
-  /** Runs {@code edgesync ARGS}, expects {@code exit}, and returns its output. */
-  private static String cli(Cluster c, int exit, String... args) throws IOException, InterruptedException {
-    Path log = c.dir().resolve("cli-" + System.nanoTime() + ".out");
-    Process p = NodeProcess.launchProgram(List.of(), new ArrayList<>(List.of(args)), Map.of(), log);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "edgesync " + List.of(args) + " did not finish");
-    String out = Files.readString(log);
-    assertEquals(exit, p.exitValue(), "edgesync " + List.of(args) + ": " + out);
-    return out;
-  }
 }

@@ -144,6 +144,25 @@ final class NodeProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs the program once with {@code args} (a client command such as {@code backup} or {@code
+   * peers}), output to a file in {@code dir}; fails unless it exits with {@code exit} within 2
+   * minutes. Returns its output.
+   */
+  static String runCommand(Path dir, int exit, String... args) throws IOException, InterruptedException {
+    Path log = dir.resolve("cli-" + System.nanoTime() + ".out");
+    Process p = launchProgram(List.of(), List.of(args), java.util.Map.of(), log);
+    if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("edgesync " + List.of(args) + " did not finish within 2 minutes");
+    }
+    String out = Files.readString(log);
+    if (p.exitValue() != exit) {
+      throw new AssertionError("edgesync " + List.of(args) + " exited " + p.exitValue() + ", expected " + exit + ":\n" + out);
+    }
+    return out;
+  }
+
   private static Process launch(List<String> command, NodeSpec spec, int start) {
     try {
       Files.createDirectories(spec.dir);

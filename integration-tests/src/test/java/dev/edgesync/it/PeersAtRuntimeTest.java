@@ -6,14 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -94,14 +89,10 @@ class PeersAtRuntimeTest {
   }
 
   /** Runs {@code edgesync ARGS --node <http of node>} and returns its output; fails on a non-zero exit. */
-  private static String cli(Cluster c, String node, String... args) throws IOException, InterruptedException {
-    Path log = c.dir().resolve("cli-" + System.nanoTime() + ".out");
+  private static String cli(Cluster c, String node, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--node", c.node(node).spec.httpAddress()));
-    Process p = NodeProcess.launchProgram(List.of(), all, Map.of(), log);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "edgesync " + all + " did not finish");
-    String out = Files.readString(log);
-    assertEquals(0, p.exitValue(), "edgesync " + all + ": " + out);
-    return out;
+    return NodeProcess.runCommand(c.dir(), 0, all.toArray(String[]::new));
   }
+
 }
