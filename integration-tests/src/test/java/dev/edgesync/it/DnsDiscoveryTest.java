@@ -47,6 +47,8 @@ class DnsDiscoveryTest {
       b.put("from-b", "1");
       await("a pulls from b, found in DNS").atMost(Duration.ofSeconds(30)).until(() -> a.get("from-b").isPresent());
 
+      assertEquals("dns", a.send("GET", "/peers", null).json().path("peers").get(0).path("source").asText(), "GET /peers says where b comes from");
+
       // c appears in the records: a and b find it, and pull its writes.
       dns.setSrv(SRV, List.of(srv(c, "a"), srv(c, "b"), srv(c, "c")));
       awaitPeers(c, "a", List.of("b", "c"));

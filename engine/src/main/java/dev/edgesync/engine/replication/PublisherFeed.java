@@ -44,6 +44,9 @@ final class PublisherFeed implements Transport.ServerListener {
 
   /** Refused Hellos can come in floods from strangers: one line per node and reason per 10 s. */
   private static final RateLimitedLog REFUSALS = new RateLimitedLog(log);
+  // A subscriber that waits for an upgrade (or for a larger message limit) reconnects and is told
+  // the same again: once per 10 minutes in the log, every time in the metrics.
+  private static final RateLimitedLog LASTING = new RateLimitedLog(log, 600);
 
   /** What the feed needs from its engine. */
   interface Registry {
@@ -463,7 +466,12 @@ final class PublisherFeed implements Transport.ServerListener {
   private void fail(Failure failure) {
     String who = core.subscriberId() == null ? "unknown" : core.subscriberId();
     shared.metrics().errors(who, failure.kind()).increment();
-    log.warn("node {}: closing the stream of subscriber {}: {}", shared.nodeId(), who, failure.message());
+    String line = "node " + shared.nodeId() + ": closing the stream of subscriber " + who + ": " + failure.message();
+    if (failure.kind().equals("protocol_version") || failure.kind().equals("message_too_large")) {
+      LASTING.warn(shared.nodeId() + "|" + who + "|" + failure.kind(), line);
+    } else {
+      log.warn("{}", line);
+    }
     if (failure.refusal() != null) {
       stream.send(PublisherMessage.newBuilder().setRefusal(failure.refusalMessage()).build());
     }

@@ -220,11 +220,19 @@ public final class NodeServer implements AutoCloseable {
             found -> {
               synchronized (configuredLock) {
                 dnsPeers = found;
-                peers.configuredChanged(configured());
+                peers.configuredChanged(configured(), dnsOnly());
               }
               log.info("Node {} now replicates with {} peer(s): {} (DNS {} names {})",
                   config.id(), peers.effective().size(), peers.effective(), d.dnsSrv(), found);
             });
+  }
+
+  /** Under {@code configuredLock}: the ids of the peers that only DNS names. */
+  private java.util.Set<String> dnsOnly() {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    dnsPeers.forEach(p -> ids.add(p.id()));
+    staticPeers.forEach(p -> ids.remove(p.id()));
+    return ids;
   }
 
   /** Under {@code configuredLock}: the file's (or environment's) peers, then those only DNS names. */
@@ -290,7 +298,7 @@ public final class NodeServer implements AutoCloseable {
     }
     synchronized (configuredLock) {
       staticPeers = peers.peers();
-      this.peers.configuredChanged(configured());
+      this.peers.configuredChanged(configured(), dnsOnly());
     }
     log.info(
         "Node {} now replicates with {} peer(s): {} (the config file's {}, with the changes made at run time)",

@@ -46,6 +46,7 @@ final class RuntimePeers {
   /** Where a peer of the list comes from. */
   enum Source {
     CONFIG,
+    DNS,
     RUNTIME
   }
 
@@ -55,6 +56,8 @@ final class RuntimePeers {
   private final Path file;
   private final String selfId;
   private List<PeerSpec> configured;
+  // Ids of configured peers that only DNS names (see NodeServer).
+  private java.util.Set<String> fromDns = java.util.Set.of();
   // By id: the address set at run time, or null for a peer removed at run time.
   private final Map<String, String> changes;
   private Consumer<List<PeerSpec>> apply = peers -> {};
@@ -146,7 +149,7 @@ final class RuntimePeers {
     Map<String, Peer> out = new LinkedHashMap<>();
     for (PeerSpec p : configured) {
       if (!changes.containsKey(p.id())) {
-        out.put(p.id(), new Peer(p, Source.CONFIG));
+        out.put(p.id(), new Peer(p, fromDns.contains(p.id()) ? Source.DNS : Source.CONFIG));
       }
     }
     changes.forEach(
@@ -163,9 +166,13 @@ final class RuntimePeers {
     return configured.stream().map(PeerSpec::id).filter(id -> changes.containsKey(id) && changes.get(id) == null).toList();
   }
 
-  /** The config file's peer list changed: the run-time changes still apply on top. */
-  synchronized void configuredChanged(List<PeerSpec> peers) {
+  /**
+   * The configured peers changed (the config file's list, or what DNS names, {@code dnsIds}): the
+   * run-time changes still apply on top.
+   */
+  synchronized void configuredChanged(List<PeerSpec> peers, java.util.Set<String> dnsIds) {
     this.configured = List.copyOf(peers);
+    this.fromDns = java.util.Set.copyOf(dnsIds);
     apply.accept(effective());
   }
 

@@ -35,7 +35,8 @@ class RuntimePeersTest {
     // A restart reads them back; they win over the configuration, also when the file changes.
     RuntimePeers again = RuntimePeers.load(dir, "a", List.of(B, C));
     assertEquals(text(peers.effective()), text(again.effective()));
-    again.configuredChanged(List.of(B, C, PeerSpec.of("e", "10.0.0.5:7400")));
+    again.configuredChanged(List.of(B, C, PeerSpec.of("e", "10.0.0.5:7400")), java.util.Set.of("e"));
+    assertEquals(RuntimePeers.Source.DNS, again.list().get(0).source(), "e was found in DNS");
     assertEquals(List.of("e=10.0.0.5:7400", "b=10.0.0.20:7400", "d=10.0.0.4:7400"), text(again.effective()));
 
     // reset hands a peer back to the configuration.
