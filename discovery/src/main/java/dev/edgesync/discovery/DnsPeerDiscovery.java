@@ -158,23 +158,20 @@ public final class DnsPeerDiscovery implements AutoCloseable {
     return List.copyOf(peers.values());
   }
 
+  /** The target's A record, else its AAAA record; null when neither is there or a lookup failed. */
   private InetAddress address(Name target) {
-    Record[] v4 = query(target, Type.A);
-    if (v4 == null) {
-      return null;
-    }
-    for (Record r : v4) {
-      if (r instanceof ARecord a) {
-        return a.getAddress();
+    for (int type : new int[] {Type.A, Type.AAAA}) {
+      Record[] records = query(target, type);
+      if (records == null) {
+        return null;
       }
-    }
-    Record[] v6 = query(target, Type.AAAA);
-    if (v6 == null) {
-      return null;
-    }
-    for (Record r : v6) {
-      if (r instanceof AAAARecord a) {
-        return a.getAddress();
+      for (Record r : records) {
+        if (r instanceof ARecord a) {
+          return a.getAddress();
+        }
+        if (r instanceof AAAARecord a) {
+          return a.getAddress();
+        }
       }
     }
     problem("the SRV target " + target + " has no A or AAAA record; waiting for it");

@@ -3,6 +3,7 @@ package dev.edgesync.engine;
 import dev.edgesync.discovery.ConfigException;
 import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.config.Defaults;
+import dev.edgesync.engine.replication.wire.ProtocolVersion;
 import dev.edgesync.engine.security.ClusterToken;
 import dev.edgesync.engine.security.SecuritySettings;
 import dev.edgesync.engine.storage.ConflictListener;
@@ -24,6 +25,9 @@ import java.util.TreeSet;
  * nothing else. The rules between fields, the derived settings and the defaults of unset values
  * belong to {@link NodeConfig}, which copies these fields once when it is built, so a setter
  * called later changes no built node. Defaults come from {@link Defaults}.
+ *
+ * <p>Over 500 lines on purpose: one setter per setting of the embedding API (about fifty), each with
+ * its documentation and its one check; the checks themselves are the shared helpers at the end.
  *
  * <p>Not thread-safe: a builder is filled by one thread.
  */
@@ -61,7 +65,7 @@ abstract class NodeConfigBuilder {
   Duration antiEntropySettle = Defaults.ANTI_ENTROPY_SETTLE;
   Duration antiEntropyMinInterval = Defaults.ANTI_ENTROPY_MIN_INTERVAL;
   int repairMaxEntries = Defaults.REPAIR_MAX_ENTRIES;
-  int maxProtocolVersion = dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT;
+  int maxProtocolVersion = ProtocolVersion.CURRENT;
   InstantSource clock = InstantSource.system();
   MeterRegistry meterRegistry;
   ConflictListener conflictListener;
@@ -298,17 +302,13 @@ abstract class NodeConfigBuilder {
   }
 
   /**
-   * The newest replication protocol version this node speaks (default: the newest of this build).
-   * Lower it during a rolling upgrade while sites of an older build remain, so that this node
-   * refuses writes those sites could not receive (a ttl needs version 2).
+   * The newest replication protocol version this node speaks (default: the newest of this build);
+   * lower it while sites of an older build remain, so that this node refuses ttl writes.
    */
   public SyncNode.Builder maxProtocolVersion(int version) {
-    int min = dev.edgesync.engine.replication.wire.ProtocolVersion.MIN;
-    int max = dev.edgesync.engine.replication.wire.ProtocolVersion.CURRENT;
-    if (version < min || version > max) {
-      throw new IllegalArgumentException(
-          "invalid replication.maxProtocolVersion: '" + version + "'; this build speaks versions "
-              + dev.edgesync.engine.replication.wire.ProtocolVersion.range(min, max));
+    if (version < ProtocolVersion.MIN || version > ProtocolVersion.CURRENT) {
+      throw invalid("replication.maxProtocolVersion", Integer.toString(version),
+          "a version this build speaks, " + ProtocolVersion.range(ProtocolVersion.MIN, ProtocolVersion.CURRENT));
     }
     this.maxProtocolVersion = version;
     return self();

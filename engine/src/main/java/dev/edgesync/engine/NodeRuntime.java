@@ -4,6 +4,7 @@ import dev.edgesync.discovery.PeerSpec;
 import dev.edgesync.engine.metrics.EngineMetrics;
 import dev.edgesync.engine.replication.ReplicationEngine;
 import dev.edgesync.engine.replication.ReplicationSettings;
+import dev.edgesync.engine.storage.DataDirs;
 import dev.edgesync.engine.storage.GroupCommitStore;
 import dev.edgesync.engine.storage.StoreOptions;
 import dev.edgesync.engine.storage.VersionedStore;
@@ -162,7 +163,7 @@ public final class NodeRuntime implements AutoCloseable {
     // empty database), so that fixing the cause and starting again begins from the same place.
     Path dataDir = settings.dataDir();
     boolean dataDirExisted = Files.exists(dataDir);
-    boolean dbExisted = Files.exists(dataDir.resolve("db"));
+    boolean dbExisted = Files.exists(dataDir.resolve(DataDirs.DATABASE));
     boolean watermarksExisted = Files.exists(dataDir.resolve(WatermarkStore.DIRECTORY_NAME));
     try {
       runtime.open(settings, parts, metrics);
@@ -192,7 +193,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
     Path dataDir = settings.dataDir();
     Files.createDirectories(dataDir);
-    Path db = dataDir.resolve("db");
+    Path db = dataDir.resolve(DataDirs.DATABASE);
     KvStore kv = parts.kvStore != null ? parts.kvStore.get() : LevelDbKvStore.open(db);
     store = GroupCommitStore.open(kv, db.toString(), settings.store(), metrics, parts.writerGate);
     notifier = new ChangeNotifier(nodeId, settings.listenerQueueCapacity());
@@ -251,10 +252,10 @@ public final class NodeRuntime implements AutoCloseable {
   private static void removeCreated(Path dataDir, boolean dataDirExisted, boolean dbExisted, boolean watermarksExisted) {
     try {
       if (!dbExisted) {
-        deleteTree(dataDir.resolve("db"));
+        DataDirs.deleteTree(dataDir.resolve(DataDirs.DATABASE));
       }
       if (!watermarksExisted) {
-        deleteTree(dataDir.resolve(WatermarkStore.DIRECTORY_NAME));
+        DataDirs.deleteTree(dataDir.resolve(WatermarkStore.DIRECTORY_NAME));
       }
       if (!dataDirExisted && Files.isDirectory(dataDir)) {
         try (java.util.stream.Stream<Path> left = Files.list(dataDir)) {
@@ -265,17 +266,6 @@ public final class NodeRuntime implements AutoCloseable {
       }
     } catch (IOException | java.io.UncheckedIOException e) {
       log.warn("could not remove what the failed start of {} created: {}", dataDir, e.toString());
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
     }
   }
 

@@ -452,35 +452,9 @@ public final class SyncNode implements AutoCloseable {
    * @throws StoreBackup.DamagedBackupException when the backup is damaged (nothing is left behind)
    */
   public static StoreBackup.Manifest restoreBackup(java.io.InputStream in, java.nio.file.Path dataDir, String nodeId) {
-    boolean created = !java.nio.file.Files.exists(dataDir);
-    if (!created) {
-      try (Stream<java.nio.file.Path> children = java.nio.file.Files.list(dataDir)) {
-        if (children.findAny().isPresent()) {
-          // Watermarks or a peer list left there would make the restored node skip what its peers
-          // wrote since the backup.
-          throw new IllegalArgumentException(
-              dataDir + " is not empty: a restore goes into a new, empty data dir (old watermarks there would skip"
-                  + " what the peers wrote since the backup); choose another one, or move this one aside first");
-        }
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException("cannot read " + dataDir + ": " + e.getMessage(), e);
-      }
-    }
-    boolean done = false;
-    try {
-      StoreBackup.Manifest m = StoreBackup.restore(in, dataDir.resolve("db"), nodeId);
-      done = true;
-      return m;
-    } finally {
-      if (!done && created) {
-        try {
-          java.nio.file.Files.deleteIfExists(dataDir);
-        } catch (java.io.IOException e) {
-          log.warn("cannot remove {} after a failed restore: {}", dataDir, e.toString());
-        }
-      }
-    }
+    return StoreBackup.restore(in, dataDir, nodeId);
   }
+
 
   /** A snapshot of this node's state and of every peer. */
   public NodeStatus status() {

@@ -38,14 +38,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Threading.</b> Core decisions and sends happen under this object's lock; store reads
  * happen outside it.
+ *
+ * <p><b>Size.</b> Just over 500 lines: the one driver of an inbound stream (handshake, draining,
+ * repair answers, heartbeats, ending), whose decisions sit in {@link PublisherCore}; splitting the
+ * repair answers out would spread one lock's invariants over two classes.
  */
 final class PublisherFeed implements Transport.ServerListener {
   private static final Logger log = LoggerFactory.getLogger(PublisherFeed.class);
 
   /** Refused Hellos can come in floods from strangers: one line per node and reason per 10 s. */
   private static final RateLimitedLog REFUSALS = new RateLimitedLog(log);
-  // A subscriber that waits for an upgrade (or for a larger message limit) reconnects and is told
-  // the same again: once per 10 minutes in the log, every time in the metrics.
+  /** A subscriber that waits for an upgrade or a larger limit: see {@link #failUnsendable}. */
   private static final RateLimitedLog LASTING = new RateLimitedLog(log, 600);
 
   /** What the feed needs from its engine. */
@@ -368,7 +371,7 @@ final class PublisherFeed implements Transport.ServerListener {
           try {
             sendRepair();
           } catch (UnsendableEntryException e) {
-            fail(new Failure(e.reason(), null, e.status(), e.getMessage()));
+            failUnsendable(e);
             return;
           }
           continue;
@@ -397,7 +400,7 @@ final class PublisherFeed implements Transport.ServerListener {
         try {
           out = core.nextBatch(read, stability);
         } catch (UnsendableEntryException e) {
-          fail(new Failure(e.reason(), null, e.status(), e.getMessage()));
+          failUnsendable(e);
           return;
         }
         if (out == null) {
@@ -464,14 +467,29 @@ final class PublisherFeed implements Transport.ServerListener {
 
   /** Under the lock: ends the stream for {@code failure}, telling the subscriber why. */
   private void fail(Failure failure) {
+    log.warn("{}", counted(failure));
+    close(failure);
+  }
+
+  /**
+   * Under the lock: ends the stream at an entry it cannot carry. The subscriber meets the same
+   * entry at each reconnect until someone acts (an upgrade, a larger limit): logged once per 10
+   * minutes per subscriber and kind, counted every time.
+   */
+  private void failUnsendable(UnsendableEntryException e) {
+    Failure failure = new Failure(e.reason(), null, e.status(), e.getMessage());
+    LASTING.warn(shared.nodeId() + "|" + core.subscriberId() + "|" + failure.kind(), counted(failure));
+    close(failure);
+  }
+
+  /** Counts {@code failure} and returns its log line. */
+  private String counted(Failure failure) {
     String who = core.subscriberId() == null ? "unknown" : core.subscriberId();
     shared.metrics().errors(who, failure.kind()).increment();
-    String line = "node " + shared.nodeId() + ": closing the stream of subscriber " + who + ": " + failure.message();
-    if (failure.kind().equals("protocol_version") || failure.kind().equals("message_too_large")) {
-      LASTING.warn(shared.nodeId() + "|" + who + "|" + failure.kind(), line);
-    } else {
-      log.warn("{}", line);
-    }
+    return "node " + shared.nodeId() + ": closing the stream of subscriber " + who + ": " + failure.message();
+  }
+
+  private void close(Failure failure) {
     if (failure.refusal() != null) {
       stream.send(PublisherMessage.newBuilder().setRefusal(failure.refusalMessage()).build());
     }

@@ -198,23 +198,30 @@ public final class StoreBackup {
   }
 
   /**
-   * Rebuilds a database from a backup in {@code dbDir}, which must not exist or be empty. The rows
-   * go into a sibling directory first, which is renamed into place only once the whole backup has
-   * checked out; on any failure nothing is left behind.
+   * Rebuilds the database of the data dir {@code dataDir}, which must not exist or be empty (old
+   * watermarks there would skip what the peers wrote since the backup). The rows go into a staging
+   * directory first, renamed into place only once the whole backup has checked out; on any failure
+   * nothing is left behind, not even a data dir this made.
    *
    * @param expectedNodeId the node id the database is for, or null to take the backup's
-   * @throws IllegalArgumentException when {@code dbDir} is not empty or the backup is of another node
+   * @throws IllegalArgumentException when {@code dataDir} is not empty or the backup is of another node
    * @throws DamagedBackupException when the backup is damaged
    */
-  public static Manifest restore(InputStream in, Path dbDir, String expectedNodeId) {
-    if (Files.exists(dbDir) && !isEmptyDir(dbDir)) {
-      throw new IllegalArgumentException(
-          dbDir + " is not empty: a restore never overwrites a database; restore into a new data dir, or move this"
-              + " one aside first");
+  public static Manifest restore(InputStream in, Path dataDir, String expectedNodeId) {
+    boolean created;
+    try {
+      if (!DataDirs.isAbsentOrEmpty(dataDir)) {
+        throw new IllegalArgumentException(
+            dataDir + " is not empty: a restore goes into a new, empty data dir (old watermarks there would skip"
+                + " what the peers wrote since the backup); choose another one, or move this one aside first");
+      }
+      created = !Files.exists(dataDir);
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot use " + dataDir + ": " + e.getMessage(), e);
     }
-    Path staging = dbDir.resolveSibling(dbDir.getFileName() + ".restoring");
-    deleteTree(staging);
-    boolean done = false;
+    Path dbDir = dataDir.resolve(DataDirs.DATABASE);
+    Path staging = dataDir.resolve(DataDirs.DATABASE + ".restoring");
     try {
       Manifest manifest;
       try (LevelDbKvStore kv = LevelDbKvStore.open(staging)) {
@@ -236,21 +243,24 @@ public final class StoreBackup {
         // The last write is synced, and with it everything written before.
         kv.write(List.copyOf(batch), true);
       }
-      Files.createDirectories(dbDir.getParent());
-      if (Files.exists(dbDir)) {
-        Files.delete(dbDir);
-      }
       Files.move(staging, dbDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      syncDirectory(dbDir.getParent());
-      done = true;
+      DataDirs.syncDirectory(dataDir);
       return manifest;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot restore into " + dbDir + ": " + e.getMessage(), e);
-    } finally {
-      if (!done) {
-        deleteTree(staging);
-      }
+      throw discard(created ? dataDir : staging, new UncheckedIOException("cannot restore into " + dataDir + ": " + e.getMessage(), e));
+    } catch (RuntimeException e) {
+      throw discard(created ? dataDir : staging, e);
     }
+  }
+
+  /** Removes what a failed restore wrote; a failure to remove it travels with {@code cause}. */
+  private static RuntimeException discard(Path dir, RuntimeException cause) {
+    try {
+      DataDirs.deleteTree(dir);
+    } catch (IOException e) {
+      cause.addSuppressed(e);
+    }
+    return cause;
   }
 
   private interface RowSink {
@@ -391,35 +401,5 @@ public final class StoreBackup {
 
   private static byte[] intBytes(int v) {
     return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
-  }
-
-  /** Makes a rename in {@code dir} durable (where the platform allows opening a directory). */
-  static void syncDirectory(Path dir) {
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | UnsupportedOperationException e) {
-      // Not every platform syncs a directory (Windows); the rename itself is atomic.
-    }
-  }
-
-  private static boolean isEmptyDir(Path dir) {
-    try (Stream<Path> children = Files.list(dir)) {
-      return children.findAny().isEmpty();
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot remove " + dir + ": " + e.getMessage(), e);
-    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.edgesync.node.server;
 
 import static dev.edgesync.node.server.HttpExchanges.PROMETHEUS;
+import static dev.edgesync.node.server.HttpExchanges.allow;
 import static dev.edgesync.node.server.HttpExchanges.query;
 import static dev.edgesync.node.server.HttpExchanges.send;
 import static dev.edgesync.node.server.HttpExchanges.sendJson;
@@ -71,8 +72,7 @@ public final class HttpApi implements AutoCloseable {
   static final Duration BULK_COMMIT_TIMEOUT = Duration.ofSeconds(60);
 
   private PeersResource peers;
-  // One backup at a time: each holds a snapshot and a request thread for its duration.
-  private final java.util.concurrent.atomic.AtomicBoolean backupRunning = new java.util.concurrent.atomic.AtomicBoolean();
+  private final AdminResource admin;
   private final SyncNode node;
   private final NodeConfig.Limits limits;
   private final PrometheusMeterRegistry registry;
@@ -153,6 +153,7 @@ public final class HttpApi implements AutoCloseable {
             },
             new ThreadPoolExecutor.CallerRunsPolicy());
     this.kv = new KvResource(node, limits, () -> acceptingWrites);
+    this.admin = new AdminResource(node);
     this.changes = new ChangesResource(node, limits.httpFeedWriteTimeout());
     io.micrometer.core.instrument.Gauge.builder(
             "edgesync.http.feed.streams", changes.events(), ChangesEventStream::openCount)
@@ -221,43 +222,38 @@ public final class HttpApi implements AutoCloseable {
           authorize(ex);
         }
         if (path.startsWith("/kv64/")) {
-          route(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
+          allow(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
           kv.handleKey64(ex, method, path.substring("/kv64/".length()));
         } else if (path.startsWith("/kv/")) {
-          route(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
+          allow(ex, method, Set.of("GET", "HEAD", "PUT", "DELETE"));
           kv.handleKey(ex, method, path.substring("/kv/".length()));
         } else if (path.equals("/kv")) {
-          route(ex, method, Set.of("GET", "POST", "DELETE"));
+          allow(ex, method, Set.of("GET", "POST", "DELETE"));
           kv.handleCollection(ex, method);
         } else if (path.equals("/changes")) {
-          route(ex, method, Set.of("GET"));
+          allow(ex, method, Set.of("GET"));
           handedOff = changes.handle(ex);
         } else if (path.equals("/status")) {
-          route(ex, method, Set.of("GET", "HEAD"));
+          allow(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
-          com.fasterxml.jackson.databind.node.ObjectNode status = Json.status(node.status(), address().getPort());
+          NodeStatus now = node.status();
+          ObjectNode status = Json.status(now, address().getPort());
           status.put("keys", node.keyCount());
           status.set("gc", Json.gc(node.gcStatus(), java.time.Instant.now()));
           status.set(
               "subscribers",
               PeersResource.subscribers(
-                  node, node.status().peers().stream().map(dev.edgesync.engine.replication.PeerStatus::id).collect(java.util.stream.Collectors.toSet())));
+                  node, now.peers().stream().map(dev.edgesync.engine.replication.PeerStatus::id).collect(java.util.stream.Collectors.toSet())));
           sendJson(ex, 200, status);
         } else if (path.equals("/peers") || path.startsWith("/peers/")) {
           if (peers == null) {
             throw new HttpError(404, "this server does not manage peers", "use the node program");
           }
           peers.handle(ex, method, path.substring("/peers".length()));
-        } else if (path.equals("/admin/backup")) {
-          route(ex, method, Set.of("POST"));
-          query(ex, Set.of());
-          backup(ex);
-        } else if (path.startsWith("/admin/forget/")) {
-          route(ex, method, Set.of("POST"));
-          query(ex, Set.of());
-          forget(ex, path.substring("/admin/forget/".length()));
+        } else if (AdminResource.serves(path)) {
+          admin.handle(ex, method, path);
         } else if (path.equals("/ui") || path.equals("/")) {
-          route(ex, method, Set.of("GET", "HEAD"));
+          allow(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
           if (path.equals("/")) {
             ex.getResponseHeaders().set("Location", "/ui");
@@ -269,11 +265,11 @@ public final class HttpApi implements AutoCloseable {
             send(ex, 200, "text/html; charset=utf-8", StatusPage.html());
           }
         } else if (path.equals("/health")) {
-          route(ex, method, Set.of("GET", "HEAD"));
+          allow(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
           health(ex);
         } else if (path.equals("/metrics")) {
-          route(ex, method, Set.of("GET", "HEAD"));
+          allow(ex, method, Set.of("GET", "HEAD"));
           query(ex, Set.of());
           send(ex, 200, PROMETHEUS, registry.scrape().getBytes(StandardCharsets.UTF_8));
         } else {
@@ -344,73 +340,6 @@ public final class HttpApi implements AutoCloseable {
   /** Re-reads the token and HTTPS files when they changed. */
   void reloadAccess() {
     access.reload();
-  }
-
-  private static void route(HttpExchange ex, String method, Set<String> allowed) {
-    if (!allowed.contains(method)) {
-      throw new HttpError(
-          405,
-          "method " + method + " is not allowed on " + ex.getRequestURI().getRawPath(),
-          "allowed: " + String.join(", ", allowed.stream().sorted().toList()));
-    }
-  }
-
-  // ---- key-value ----
-
-  // ---- backup ----
-
-  /**
-   * {@code POST /admin/backup}: streams a consistent backup of the database as the response body
-   * ({@code StoreBackup}); writes go on meanwhile. A backup that fails part-way ends the body without
-   * its trailer, which the reader detects.
-   */
-  private void backup(HttpExchange ex) throws IOException {
-    if (!backupRunning.compareAndSet(false, true)) {
-      throw new HttpError(409, "node '" + node.nodeId() + "' is already taking a backup", "wait for it to finish");
-    }
-    try {
-      streamBackup(ex);
-    } finally {
-      backupRunning.set(false);
-    }
-  }
-
-  private void streamBackup(HttpExchange ex) throws IOException {
-    ex.getResponseHeaders().set("Content-Type", "application/octet-stream");
-    ex.getResponseHeaders()
-        .set("Content-Disposition", "attachment; filename=\"" + node.nodeId() + ".edgesync-backup\"");
-    ex.sendResponseHeaders(200, 0);
-    try (java.io.OutputStream out = ex.getResponseBody()) {
-      node.backup(out, rows -> log.info("node {}: backup in progress, {} rows written", node.nodeId(), rows));
-    } catch (RuntimeException e) {
-      log.error("node {}: the backup failed part-way; the client gets a file without its trailer", node.nodeId(), e);
-      throw new IOException(e);
-    }
-  }
-
-  // ---- decommission ----
-
-  /**
-   * {@code POST /admin/forget/{id}}: decommissions a node that is gone for good, so that it no
-   * longer holds the tombstone horizon back (on every node, once reports carry it).
-   */
-  private void forget(HttpExchange ex, String id) throws IOException {
-    if (!dev.edgesync.discovery.PeerSpec.isValidId(id)) {
-      throw new HttpError(400, "'" + id + "' is not a node id", "a node id: " + dev.edgesync.discovery.PeerSpec.ID_FORMAT);
-    }
-    if (id.equals(node.nodeId())) {
-      throw new HttpError(400, "node '" + id + "' cannot forget itself", "send this to another node");
-    }
-    boolean known;
-    try {
-      known = node.forget(id);
-    } catch (IllegalArgumentException e) {
-      throw new HttpError(409, e.getMessage(), "remove '" + id + "' from this node's peers, then forget it");
-    }
-    com.fasterxml.jackson.databind.node.ObjectNode o = Json.MAPPER.createObjectNode();
-    o.put("forgotten", id);
-    o.put("wasMember", known);
-    sendJson(ex, 200, o);
   }
 
   // ---- status ----

@@ -212,4 +212,14 @@ final class HttpExchanges {
       throw new HttpError(503, "the write did not commit in time", "check the node's log and disk");
     }
   }
+
+  /** Refuses {@code method} with 405 (and the allowed ones, which become the {@code Allow} header) unless allowed. */
+  static void allow(HttpExchange ex, String method, Set<String> allowed) {
+    if (!allowed.contains(method)) {
+      throw new HttpError(
+          405,
+          "method " + method + " is not allowed on " + ex.getRequestURI().getRawPath(),
+          "allowed: " + String.join(", ", allowed.stream().sorted().toList()));
+    }
+  }
 }

@@ -1,5 +1,6 @@
 package dev.edgesync.node.server;
 
+import static dev.edgesync.node.server.HttpExchanges.allow;
 import static dev.edgesync.node.server.HttpExchanges.query;
 import static dev.edgesync.node.server.HttpExchanges.sendJson;
 
@@ -50,7 +51,7 @@ final class PeersResource {
   void handle(HttpExchange ex, String method, String rest) throws IOException {
     query(ex, Set.of());
     if (rest.isEmpty()) {
-      allow(ex, method, "GET", "HEAD");
+      allow(ex, method, Set.of("GET", "HEAD"));
       sendJson(ex, 200, list());
       return;
     }
@@ -60,7 +61,7 @@ final class PeersResource {
       throw new HttpError(400, "'" + id + "' is not a node id", "a node id: " + PeerSpec.ID_FORMAT);
     }
     if (parts.length == 2 && parts[1].equals("reset")) {
-      allow(ex, method, "POST");
+      allow(ex, method, Set.of("POST"));
       boolean had = peers.reset(id);
       ObjectNode o = Json.MAPPER.createObjectNode().put("reset", id).put("hadChange", had);
       sendJson(ex, 200, o);
@@ -69,7 +70,7 @@ final class PeersResource {
     if (parts.length != 1) {
       throw new HttpError(404, "no such endpoint: /peers" + rest, "use /peers, /peers/{id} or /peers/{id}/reset");
     }
-    allow(ex, method, "PUT", "DELETE");
+    allow(ex, method, Set.of("PUT", "DELETE"));
     if (method.equals("PUT")) {
       put(ex, id);
     } else {
@@ -147,17 +148,5 @@ final class PeersResource {
           .put("inPeers", peerIds.contains(s.id()));
     }
     return out;
-  }
-
-  private static void allow(HttpExchange ex, String method, String... allowed) {
-    for (String a : allowed) {
-      if (a.equals(method)) {
-        return;
-      }
-    }
-    throw new HttpError(
-        405,
-        "method " + method + " is not allowed on " + ex.getRequestURI().getRawPath(),
-        "allowed: " + String.join(", ", allowed));
   }
 }

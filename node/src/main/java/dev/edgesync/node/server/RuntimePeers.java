@@ -302,11 +302,7 @@ final class RuntimePeers {
         ch.force(true);
       }
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-        dir.force(true);
-      } catch (IOException | UnsupportedOperationException notSyncable) {
-        // Not every platform syncs a directory; the rename itself is atomic.
-      }
+      dev.edgesync.engine.storage.DataDirs.syncDirectory(file.getParent());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage() + "; the peer change was not made", e);
     }

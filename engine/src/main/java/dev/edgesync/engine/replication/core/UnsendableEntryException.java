@@ -25,23 +25,20 @@ public final class UnsendableEntryException extends Exception {
   }
 
   /**
-   * Throws when {@code stored} expires and the protocol {@code version} agreed with the subscriber
-   * cannot say so. A batch that holds entries before it ends there (they are sent first). Sent without its expiry, the value would live for ever on the subscriber: the stream stops
-   * at this entry instead, and resumes from it once the subscriber speaks a version that carries it.
+   * {@code stored} expires, and the protocol {@code version} agreed with the subscriber cannot say
+   * so. Sent without its expiry, the value would live for ever on the subscriber: the stream stops
+   * at this entry instead (a batch with entries before it ends there first), and resumes from it
+   * once the subscriber speaks a version that carries it.
    */
-  static void requireCarried(
-      int version, int ownMax, StoredEntry stored, String what, String nodeId, String subscriberId)
-      throws UnsendableEntryException {
-    if (ProtocolVersion.carries(version, stored)) {
-      return;
-    }
+  static UnsendableEntryException notCarried(
+      int version, int ownMax, StoredEntry stored, String what, String nodeId, String subscriberId) {
     String cause =
         ownMax < ProtocolVersion.EXPIRING_KEYS
             ? "node '" + nodeId + "' itself is capped at version " + ownMax + " by its replication.maxProtocolVersion:"
                 + " raise it to " + ProtocolVersion.EXPIRING_KEYS + " (every site speaks it once upgraded)"
             : "node '" + subscriberId + "' offered at most version " + version + ": it runs an older build (upgrade it),"
                 + " or its replication.maxProtocolVersion caps it (raise it)";
-    throw new UnsendableEntryException(
+    return new UnsendableEntryException(
         "protocol_version",
         StreamStatus.Code.FAILED_PRECONDITION,
         what + " of node '" + nodeId + "' expires (written with a ttl), which replication protocol version " + version
